@@ -1,0 +1,155 @@
+"""`servetwin`: run and validate scenarios from the command line.
+
+A user mistake prints one line (file:line: field: expected …, got …) and exits 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from twin.config.loader import load_scenario
+from twin.config.schema import Scenario
+from twin.core.run import Result, simulate
+from twin.errors import InputError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except InputError as error:
+        print(f"servetwin: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="simulate a scenario and print its summary")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
+    run.add_argument("--out", type=Path, metavar="DIR", help="write time series, events and summary here")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(command=_run)
+    validate = commands.add_parser("validate", help="check a scenario file and the files it references")
+    validate.add_argument("scenario", type=Path)
+    validate.set_defaults(command=_validate)
+    return parser
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
+          f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = {"duration_s": args.duration} if args.duration else {}
+    scenario = load_scenario(args.scenario, overrides)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
+    bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
+    started = time.perf_counter()
+    result = simulate(scenario, progress=bar.update)
+    result.summary.wall_s = time.perf_counter() - started
+    bar.close()
+    if args.out:
+        write_outputs(args.out, scenario, result)
+    summary = result.summary.to_dict()
+    print(json.dumps(summary) if args.json else _human(summary))
+    return 0
+
+
+def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
+    """Write everything into a temporary folder first, then move it in place: never a half-written result."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".servetwin-", dir=directory.parent))
+    try:
+        (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
+        (staging / "scenario.resolved.yaml").write_text(
+            yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+        result.timeseries.to_csv(staging / "timeseries.csv", index=False)
+        with (staging / "events.jsonl").open("w") as events:
+            events.writelines(json.dumps(event) + "\n" for event in result.events)
+        if result.records is not None:
+            result.records.to_csv(staging / "requests.csv", index=False)
+        if directory.exists():
+            shutil.rmtree(directory)
+        staging.rename(directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _human(summary: dict) -> str:
+    latency = summary["latency_ms"]
+    errors = summary["errors"]
+    kinds = ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total" and v)
+    cost = summary["cost"]
+    lines = [
+        f"scenario {summary['scenario']} (seed {summary['seed']}): {summary['simulated_s']:g} s simulated "
+        f"in {summary['wall_s']:.2f} s",
+        f"  requests     {summary['requests']}  throughput {summary['throughput_rps']:.1f} req/s",
+        "  latency ms   " + "  ".join(f"{k} {_fmt(v)}" for k, v in latency.items()),
+        f"  errors       {errors['total']}" + (f" ({kinds})" if kinds else ""),
+        f"  utilisation  cpu {_pct(summary['cpu_util'])}  gpu {_pct(summary['gpu_util'])}  "
+        f"load avg {_fmt(summary['load_avg'])}",
+        f"  cost         ${cost['total_usd']:.4f}  (${_fmt(cost['usd_per_million'])} per million inferences)",
+    ]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"
+
+
+class _ProgressBar:
+    """A bar on stderr, shown only once a run has taken more than a moment."""
+
+    def __init__(self, total: float, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def update(self, now: float) -> None:
+        elapsed = time.perf_counter() - self.started
+        if not self.enabled or elapsed < 1.0:
+            return
+        self.shown = True
+        done = now / self.total
+        bar = "#" * int(30 * done)
+        print(f"\r[{bar:<30}] {100 * done:5.1f}%  {now:,.0f}/{self.total:,.0f} s simulated  "
+              f"{now / elapsed:,.0f}x real time", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Load a scenario file: YAML with line numbers, referenced files resolved, one clear error for a mistake.
+
+Every user mistake becomes an `InputError` naming file, line, field, expected and got. Nothing is built until the
+whole scenario, with its profile, config.properties and trace, has validated.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from twin.config import properties, trace
+from twin.config.schema import ModelProfile, Scenario
+from twin.errors import InputError
+
+Lines = dict[tuple, int]
+_WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """The validated scenario in `path`; `overrides` maps dotted field paths to values (e.g. CLI flags)."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError(str(path), "", "a mapping of scenario fields", type(data).__name__, 1)
+    for dotted, value in (overrides or {}).items():
+        _set_path(data, dotted.split("."), value)
+    base = path.parent
+    data["model"] = _resolve_model(data.get("model"), base, path, lines)
+    _resolve_torchserve(data, base, path, lines)
+    _resolve_traces(data, base, path, lines)
+    return validate(Scenario, data, source=str(path), lines=lines)
+
+
+def read_yaml(path: Path) -> tuple[Any, Lines]:
+    """The document and a map from field path to its 1-based line."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InputError(str(path), "", "a readable file", error.strerror or str(error)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(str(path), "", "valid YAML", str(getattr(error, "problem", error)),
+                         mark.line + 1 if mark else None) from None
+    lines: Lines = {}
+    if node is not None:
+        _collect_lines(node, (), lines)
+    return data, lines
+
+
+def _collect_lines(node: yaml.Node, prefix: tuple, lines: Lines) -> None:
+    lines[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[prefix + (key.value,)] = key.start_mark.line + 1
+            _collect_lines(value, prefix + (key.value,), lines)
+            lines[prefix + (key.value,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _collect_lines(item, prefix + (index,), lines)
+
+
+def validate(model: type[BaseModel], data: Any, *, source: str, lines: Lines, prefix: tuple = ()) -> Any:
+    """`model` validated from `data`, or the first problem as an InputError with its line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _input_error(error, source, lines, prefix) from None
+
+
+def _input_error(error: ValidationError, source: str, lines: Lines, prefix: tuple) -> InputError:
+    first = error.errors(include_url=False)[0]
+    loc = _data_path(first["loc"], lines, prefix)
+    field = ".".join(str(part) for part in loc)
+    kind, message = first["type"], first["msg"]
+    if kind == "missing":
+        expected, got = "a value (the field is required)", "nothing"
+    elif kind == "extra_forbidden":
+        expected, got = "a known field (check the spelling)", f"unknown field {loc[-1]!r}"
+    else:
+        expected = message.removeprefix("Value error, ").removeprefix("Input should be ")
+        got = repr(first.get("input")) if not isinstance(first.get("input"), dict) else "a mapping"
+    return InputError(source, field, expected, got, _nearest_line(loc, lines))
+
+
+def _data_path(loc: tuple, lines: Lines, prefix: tuple) -> tuple:
+    """Pydantic's location as a path in the document: without union tags, and without the list index that a
+    single workload mapping gets when it is wrapped into a list."""
+    path = prefix
+    for part in loc:
+        if isinstance(part, str) and part in _WORKLOAD_TAGS and path + (part,) not in lines:
+            continue
+        if isinstance(part, int) and path + (part,) not in lines and path in lines:
+            continue
+        path = path + (part,)
+    return path
+
+
+def _nearest_line(loc: tuple, lines: Lines) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _set_path(data: dict, keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        data = data.setdefault(key, {})
+    data[keys[-1]] = value
+
+
+def _resolve_model(model: Any, base: Path, source: Path, lines: Lines) -> Any:
+    """An inline profile as is; `{profile: FILE, **overrides}` as the file's profile with the overrides applied."""
+    if not isinstance(model, dict) or "profile" not in model:
+        return model
+    overrides = {k: v for k, v in model.items() if k != "profile"}
+    profile_path = base / str(model["profile"])
+    if not profile_path.is_file():
+        raise InputError(str(source), "model.profile", "an existing profile file",
+                         repr(str(model["profile"])), lines.get(("model", "profile")))
+    profile_data, profile_lines = read_yaml(profile_path)
+    if isinstance(profile_data, dict) and "profile" in profile_data:
+        profile_data = profile_data["profile"]  # calibrated files keep provenance beside the profile
+        profile_lines = {key[1:]: line for key, line in profile_lines.items() if key[:1] == ("profile",)}
+    validate(ModelProfile, profile_data, source=str(profile_path), lines=profile_lines)
+    merged = {**profile_data, **overrides}
+    validate(ModelProfile, merged, source=str(source), lines=lines, prefix=("model",))
+    return merged
+
+
+def _resolve_torchserve(data: dict, base: Path, source: Path, lines: Lines) -> None:
+    """Fill the model config from a referenced config.properties; fields written in the scenario win."""
+    torchserve = (data.get("deployment") or {}).get("torchserve") or {}
+    reference = torchserve.get("config_properties")
+    if not reference:
+        return
+    path = base / str(reference)
+    if not path.is_file():
+        raise InputError(str(source), "deployment.torchserve.config_properties", "an existing config.properties",
+                         repr(str(reference)), lines.get(("deployment", "torchserve", "config_properties")))
+    from_file = properties.model_settings(path)
+    torchserve["model"] = {**from_file, **(torchserve.get("model") or {})}
+    torchserve["config_properties"] = str(path)
+
+
+def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
+    groups = data.get("workload")
+    for index, group in enumerate(groups if isinstance(groups, list) else [groups]):
+        if isinstance(group, dict) and group.get("type") == "trace" and "path" in group:
+            field = ("workload", index, "path") if isinstance(groups, list) else ("workload", "path")
+            group["path"] = str(base / str(group["path"]))
+            trace.read_timestamps(Path(group["path"]), group.get("column", "timestamp"),
+                                  referenced_from=(str(source), lines.get(field)))

@@ -1,0 +1,272 @@
+"""The scenario schema: every field with its unit, default and meaning.
+
+Names that exist upstream keep their upstream meaning (TorchServe's batchSize is `batch_size` here, maxBatchDelay is
+`max_batch_delay_ms`, job_queue_size is `job_queue_size`; Kubernetes resources are quantities such as "500m", "4Gi").
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from twin.config.quantity import parse_quantity
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+
+# MIG profiles of the A100 (NVIDIA MIG user guide, "Supported MIG Profiles"): compute slices of 7, memory in GiB.
+MIG_PROFILES: dict[str, tuple[int, float]] = {
+    "1g.5gb": (1, 5), "1g.10gb": (1, 10), "2g.10gb": (2, 10), "3g.20gb": (3, 20), "4g.20gb": (4, 20),
+    "7g.40gb": (7, 40), "1g.20gb": (1, 20), "2g.20gb": (2, 20), "3g.40gb": (3, 40), "4g.40gb": (4, 40),
+    "7g.80gb": (7, 80),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GpuSharing(Strict):
+    """How the NVIDIA device plugin exposes each GPU."""
+
+    mode: Literal["exclusive", "time-slicing", "mig"] = "exclusive"
+    replicas: int = Field(1, ge=1, description="time-slicing: nvidia.com/gpu units advertised per GPU")
+    mig_profiles: tuple[str, ...] = Field((), description="mig: the slices each GPU is split into")
+
+    @field_validator("mig_profiles")
+    @classmethod
+    def _known_profiles(cls, profiles: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in profiles if p not in MIG_PROFILES]
+        if unknown:
+            raise ValueError(f"a MIG profile among {sorted(MIG_PROFILES)}, got {unknown[0]!r}")
+        return profiles
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "GpuSharing":
+        if self.mode == "mig" and not self.mig_profiles:
+            raise ValueError("mig_profiles listed when mode is mig")
+        if self.mode == "mig" and sum(MIG_PROFILES[p][0] for p in self.mig_profiles) > 7:
+            raise ValueError("MIG slices using at most 7 compute slices per GPU")
+        return self
+
+
+class GpuSpec(Strict):
+    model: str = "NVIDIA A100 80GB PCIe"
+    count: int = Field(1, ge=1)
+    memory_gib: PositiveFloat = 80.0
+    sharing: GpuSharing = GpuSharing()
+
+
+class NodePool(Strict):
+    name: str
+    count: int = Field(1, ge=0, description="nodes at the start")
+    vcpus: PositiveFloat
+    memory_gib: PositiveFloat
+    allocatable_cpu: PositiveFloat | None = Field(None, description="default: vcpus")
+    allocatable_memory_gib: PositiveFloat | None = Field(None, description="default: memory_gib")
+    price_per_hour: NonNegativeFloat = 0.0
+    gpus: GpuSpec | None = None
+    image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
+
+
+class Resources(Strict):
+    """Container requests and limits as Kubernetes quantities."""
+
+    requests: dict[str, str | float] = {}
+    limits: dict[str, str | float] = {}
+
+    @field_validator("requests", "limits")
+    @classmethod
+    def _quantities(cls, values: dict[str, str | float]) -> dict[str, str | float]:
+        for name, value in values.items():
+            try:
+                parse_quantity(value)
+            except ValueError:
+                raise ValueError(f"a Kubernetes quantity for {name} such as '500m' or '4Gi', got {value!r}") from None
+        return values
+
+    def amount(self, kind: Literal["requests", "limits"], name: str) -> float:
+        return parse_quantity(getattr(self, kind).get(name, 0))
+
+
+class ReadinessProbe(Strict):
+    check: Literal["ping", "workers"] = Field(
+        "ping", description="ping: TorchServe /ping (frontend up); workers: every worker of the model READY")
+    initial_delay_s: NonNegativeFloat = 0.0
+    period_s: PositiveFloat = 10.0
+
+
+class PodStartup(Strict):
+    schedule_s: NonNegativeFloat = Field(1.0, description="scheduler and kubelet pick-up")
+    image_pull_s: NonNegativeFloat = Field(60.0, description="first pull of the serving image on a node")
+    container_start_s: NonNegativeFloat = 2.0
+    frontend_start_s: NonNegativeFloat = Field(1.5, description="TorchServe JVM up and answering /ping")
+    readiness: ReadinessProbe = ReadinessProbe()
+    termination_grace_s: NonNegativeFloat = 30.0
+
+
+class ModelConfig(Strict):
+    """TorchServe's per-model settings (model-config.yaml / config.properties `models=`)."""
+
+    min_workers: int = Field(1, ge=0)
+    max_workers: int | None = Field(None, ge=0, description="default: min_workers")
+    batch_size: int = Field(1, ge=1)
+    max_batch_delay_ms: NonNegativeFloat = 100.0
+    response_timeout_s: PositiveFloat = 120.0
+    job_queue_size: int = Field(100, ge=1)
+
+
+class TorchServe(Strict):
+    config_properties: str | None = Field(None, description="path of a real config.properties, read verbatim")
+    model: ModelConfig = ModelConfig()
+
+
+class Deployment(Strict):
+    name: str = "torchserve"
+    pods: int = Field(1, ge=0)
+    initial_state: Literal["ready", "cold"] = Field(
+        "ready", description="ready: the first pods are up with workers loaded at t=0, as before a load test; "
+                             "cold: they start from scratch (schedule, pull, start, load)")
+    node_pool: str | None = Field(None, description="nodeSelector on one pool; default: any pool")
+    resources: Resources = Resources()
+    startup: PodStartup = PodStartup()
+    torchserve: TorchServe = TorchServe()
+
+
+class ModelProfile(Strict):
+    """Service demands and memory of one model on one accelerator (calibration writes these)."""
+
+    name: str = "model"
+    device: Literal["gpu", "cpu"] = "gpu"
+    cpu_ms: NonNegativeFloat = Field(description="CPU time per request on an idle node (pre/post-processing)")
+    cpu_threads: PositiveFloat = Field(1.0, description="cores a request keeps busy while on the CPU")
+    gpu_ms: NonNegativeFloat = Field(0.0, description="accelerator time for a batch of one on a whole GPU")
+    gpu_ms_per_extra_item: NonNegativeFloat = Field(0.0, description="added per extra request in a batch")
+    frontend_ms: NonNegativeFloat = Field(0.0, description="frontend and network time outside the worker")
+    demand_distribution: Literal["deterministic", "exponential", "lognormal"] = "lognormal"
+    demand_cv: NonNegativeFloat = Field(0.2, description="coefficient of variation for lognormal demands")
+    gpu_memory_mib: NonNegativeFloat = Field(0.0, description="GPU memory of a worker that has served")
+    gpu_memory_idle_mib: NonNegativeFloat | None = Field(None, description="after load, before serving")
+    worker_rss_mib: NonNegativeFloat = 2000.0
+    frontend_rss_mib: NonNegativeFloat = 200.0
+    load_time_s: NonNegativeFloat = 5.0
+    cpu_oversubscription_penalty: NonNegativeFloat = Field(
+        0.0, description="extra slowdown per unit of busy threads beyond the node's cores")
+    timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] = Field(
+        1.0, description="GPU throughput kept when processes time-slice it")
+    mig_speed_exponent: NonNegativeFloat = Field(1.0, description="slice speed = (g/7) ** exponent")
+
+    @property
+    def idle_gpu_memory_mib(self) -> float:
+        return self.gpu_memory_mib if self.gpu_memory_idle_mib is None else self.gpu_memory_idle_mib
+
+
+class ModelRef(Strict):
+    """`model:` in a scenario: a profile file, with optional overrides of its fields."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    profile: str
+
+
+class OpenLoopBase(Strict):
+    start_s: NonNegativeFloat = 0.0
+    stop_s: PositiveFloat | None = Field(None, description="default: end of the scenario")
+    network_rtt_ms: NonNegativeFloat = 0.0
+
+
+class Closed(Strict):
+    """A JMeter thread group: each user loops request → response → think, on one keep-alive connection."""
+
+    type: Literal["closed"]
+    users: int = Field(ge=1)
+    ramp_up_s: NonNegativeFloat = 0.0
+    think_time_s: NonNegativeFloat = 0.0
+    think_distribution: Literal["constant", "exponential"] = "constant"
+    start_s: NonNegativeFloat = 0.0
+    stop_s: PositiveFloat | None = None
+    network_rtt_ms: NonNegativeFloat = 0.0
+    reconnect_delay_s: NonNegativeFloat = Field(1.0, description="wait after a refused connection")
+
+
+class Poisson(OpenLoopBase):
+    type: Literal["poisson"]
+    rate_rps: NonNegativeFloat
+
+
+class Step(Strict):
+    at_s: NonNegativeFloat
+    rate_rps: NonNegativeFloat
+
+
+class Steps(OpenLoopBase):
+    """Piecewise-constant Poisson rate; each step holds until the next."""
+
+    type: Literal["steps"]
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+
+class Burst(Strict):
+    at_s: NonNegativeFloat
+    duration_s: PositiveFloat
+    rate_rps: NonNegativeFloat
+
+
+class Bursts(OpenLoopBase):
+    type: Literal["bursts"]
+    base_rps: NonNegativeFloat
+    bursts: tuple[Burst, ...] = Field(min_length=1)
+
+
+class Diurnal(OpenLoopBase):
+    """rate(t) = mean_rps · (1 + amplitude · cos(2π (t − peak_at_s) / period_s))."""
+
+    type: Literal["diurnal"]
+    mean_rps: NonNegativeFloat
+    amplitude: Annotated[float, Field(ge=0, le=1)] = 0.5
+    period_s: PositiveFloat = 86400.0
+    peak_at_s: NonNegativeFloat = 50400.0
+
+
+class Trace(OpenLoopBase):
+    """Replay of request timestamps (seconds) from a CSV file."""
+
+    type: Literal["trace"]
+    path: str
+    column: str = "timestamp"
+    time_scale: PositiveFloat = Field(1.0, description="multiply gaps by this (0.5 = twice as fast)")
+
+
+Workload = Annotated[Union[Closed, Poisson, Steps, Bursts, Diurnal, Trace], Field(discriminator="type")]
+
+
+class Outputs(Strict):
+    per_request: bool = Field(False, description="keep one record per request (memory grows with requests)")
+
+
+class Scenario(Strict):
+    name: str = "scenario"
+    description: str = ""
+    seed: int = 1
+    duration_s: PositiveFloat
+    warmup_s: NonNegativeFloat = Field(0.0, description="excluded from the summary")
+    node_pools: tuple[NodePool, ...] = Field(min_length=1)
+    deployment: Deployment = Deployment()
+    model: ModelProfile
+    workload: tuple[Workload, ...] = Field(min_length=1)
+    outputs: Outputs = Outputs()
+
+    @field_validator("workload", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Scenario":
+        pools = [p.name for p in self.node_pools]
+        if len(set(pools)) != len(pools):
+            raise ValueError("node pool names that are unique")
+        if self.deployment.node_pool is not None and self.deployment.node_pool not in pools:
+            raise ValueError(f"deployment.node_pool naming one of {pools}")
+        if self.warmup_s >= self.duration_s:
+            raise ValueError("warmup_s shorter than duration_s")
+        return self

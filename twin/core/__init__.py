@@ -1,0 +1,1 @@
+"""Assembly: the world built from a scenario, its clock, and the results it produces."""

@@ -1,0 +1,41 @@
+"""Run a scenario: the public entry point of the twin."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from twin.config.schema import Scenario
+from twin.core.summary import Summary, summarise
+from twin.core.usage import measure
+from twin.core.world import World
+from twin.kernel.timer import call_later
+
+
+@dataclass
+class Result:
+    summary: Summary
+    timeseries: pd.DataFrame  # one row per simulated second
+    events: list[dict]  # lifecycle and scaling events, in time order
+    records: pd.DataFrame | None  # one row per request, when the scenario asks for them
+
+
+def simulate(scenario: Scenario, *, seed: int | None = None, duration_s: float | None = None,
+             progress: Callable[[float], None] | None = None) -> Result:
+    """Simulate `scenario` (optionally with another seed or duration) and collect its results."""
+    if duration_s is not None:
+        scenario = scenario.model_copy(update={"duration_s": duration_s})
+    world = World(scenario, seed=seed)
+    marks = {}
+    call_later(world.env, scenario.warmup_s, lambda _: marks.setdefault("start", measure(world)))
+    world.run(progress=progress)
+    summary = summarise(world, marks["start"])
+    records = world.recorder.records
+    return Result(
+        summary=summary,
+        timeseries=world.sampler.frame(),
+        events=world.events,
+        records=pd.DataFrame(records, columns=["arrival_s", "latency_s", "outcome", "pod"]) if records is not None
+        else None,
+    )

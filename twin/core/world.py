@@ -1,0 +1,138 @@
+"""The world: builds the simulated cluster, workload and recorders from a Scenario and owns the one SimPy clock.
+
+Other layers change the world only through its methods (`scale_deployment`, `scale_workers`, `add_node`,
+`remove_node`), so the same calls serve the control plane and tests.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import simpy
+
+from twin.config import trace
+from twin.config.schema import Closed, Scenario, Trace
+from twin.core.recorder import Recorder
+from twin.core.timeseries import Sampler
+from twin.k8s.cluster import Cluster
+from twin.k8s.node import Node
+from twin.k8s.pod import Pod
+from twin.kernel import request as outcome
+from twin.kernel.request import Request
+from twin.kernel.rng import Draws, Uniforms, stream
+from twin.workload.closed_loop import ClosedLoop
+from twin.workload.open_loop import OpenLoop, poisson_times, trace_times
+from twin.workload.rates import curve
+from twin.workload.service import Service
+
+TICK_S = 1.0
+
+
+class World:
+    def __init__(self, scenario: Scenario, *, seed: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.events: list[dict] = []
+        self.recorder = Recorder(warmup_s=scenario.warmup_s, per_request=scenario.outputs.per_request)
+        profile = scenario.model
+        demand = (profile.demand_distribution, profile.demand_cv)
+        self.cluster = Cluster(self.env, profile=profile, deployment=scenario.deployment, log=self.log,
+                               draws_for=lambda name: Draws(self._rng(f"demand/{name}"), *demand),
+                               respond=self.respond, connections_reset=self._connections_reset)
+        for pool in scenario.node_pools:
+            for _ in range(pool.count):
+                self.cluster.add_node(pool)
+        self.cluster.scale(scenario.deployment.pods, ready=scenario.deployment.initial_state == "ready")
+        self.service = Service(self.cluster.endpoints, Uniforms(self._rng("service")))
+        self.closed_loops: list[ClosedLoop] = []
+        for index, group in enumerate(scenario.workload):
+            self._start_workload(index, group)
+        self.sampler = Sampler(self)
+        self.env.process(self._tick())
+
+    def _rng(self, name: str):
+        return stream(self.seed, name)
+
+    # --- workload ---------------------------------------------------------------------------------------------
+    def _start_workload(self, index: int, group) -> None:
+        delay_s = (self.scenario.model.frontend_ms + group.network_rtt_ms) / 1000.0
+        stop_s = min(group.stop_s or self.scenario.duration_s, self.scenario.duration_s)
+        name = f"workload/{index}"
+        if isinstance(group, Closed):
+            loop = ClosedLoop(self.env, group, service=self.service, send=self.send, delay_s=delay_s,
+                              stop_s=stop_s, think=Draws(self._rng(name), "exponential"))
+            self.closed_loops.append(loop)
+        elif isinstance(group, Trace):
+            times = trace.read_timestamps(Path(group.path), group.column)
+            loop = OpenLoop(self.env, service=self.service, send=self.send, delay_s=delay_s, stop_s=stop_s,
+                            next_time=trace_times(group, times, group.start_s))
+        else:
+            rng = self._rng(name)
+            loop = OpenLoop(self.env, service=self.service, send=self.send, delay_s=delay_s, stop_s=stop_s,
+                            next_time=poisson_times(curve(group), Draws(rng, "exponential"), Uniforms(rng)))
+        loop.start(group.start_s)
+
+    def send(self, request: Request, pod: Pod | None) -> None:
+        """A request reaches the pod its connection is bound to (or is refused)."""
+        server = pod.server if pod is not None else None
+        if server is None:
+            self.respond(request, outcome.NO_ENDPOINT)
+            return
+        request.pod = pod
+        server.submit(request)
+
+    def respond(self, request: Request, kind: str) -> None:
+        """The hot path's end: record, and tell the client after the time outside the pod."""
+        source = request.source
+        done = self.env.now + source.delay_s
+        pod = request.pod
+        self.recorder.response(request.arrival, done - request.arrival, kind, pod.name if pod else "")
+        if pod is not None and kind == "ok":
+            pod.served += 1
+        source.on_response(request, kind, done)
+
+    def _connections_reset(self, pod: Pod) -> None:
+        for loop in self.closed_loops:
+            loop.reset(pod)
+
+    # --- control surface --------------------------------------------------------------------------------------
+    def log(self, kind: str, **fields) -> None:
+        self.events.append({"time_s": round(self.env.now, 6), "event": kind, **fields})
+
+    def scale_deployment(self, replicas: int) -> None:
+        self.log("deployment_scaled", replicas=replicas)
+        self.cluster.scale(replicas)
+
+    def scale_workers(self, pod: Pod, min_workers: int, max_workers: int | None = None) -> bool:
+        """The management API on one pod; False when its frontend is not up to answer."""
+        if pod.server is None:
+            return False
+        pod.server.workers.scale(min_workers, max_workers)
+        return True
+
+    def add_node(self, pool_name: str) -> Node:
+        pool = next(p for p in self.scenario.node_pools if p.name == pool_name)
+        return self.cluster.add_node(pool)
+
+    def remove_node(self, node: Node) -> None:
+        self.cluster.remove_node(node)
+
+    # --- running ----------------------------------------------------------------------------------------------
+    def _tick(self):
+        """Once a second: the time series row, and responseTimeout checks."""
+        while True:
+            yield self.env.timeout(TICK_S)
+            for pod in self.cluster.pods:
+                if pod.server is not None:
+                    pod.server.check_timeouts()
+            self.sampler.sample()
+
+    def run(self, until: float | None = None, progress: Callable[[float], None] | None = None) -> None:
+        """Advance the clock to `until` (default: the scenario's end), reporting progress now and then."""
+        end = self.scenario.duration_s if until is None else until
+        step = max(TICK_S, (end - self.env.now) / 100)
+        while self.env.now < end:
+            self.env.run(until=min(end, self.env.now + step))
+            if progress is not None:
+                progress(self.env.now)

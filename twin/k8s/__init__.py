@@ -1,0 +1,1 @@
+"""Kubernetes: nodes, pods, scheduling, Services that balance connections."""

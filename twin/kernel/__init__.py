@@ -1,0 +1,1 @@
+"""Simulation kernel shared by the simulated components: processor sharing, timers, random streams, sketches."""

@@ -1,0 +1,125 @@
+"""Processor sharing by virtual time: one pending completion per shared resource, never a rescan of all jobs.
+
+All jobs on a resource progress at the same speed `speed(n)` (work units per second) when `n` jobs are present.
+The virtual clock `V` is the work every present job has received since the resource was created; a job that
+arrives at `V0` with demand `d` finishes when `V` reaches `V0 + d`. A heap keyed by that finish point gives the
+next completion. When `n` changes, `V` is brought up to date and at most one timer is (re)armed.
+"""
+from __future__ import annotations
+
+import heapq
+from typing import Any, Callable
+
+import simpy
+
+from twin.kernel.timer import call_later
+
+_EPS = 1e-12
+
+
+class SharedProcessor:
+    """A resource shared equally by its jobs, with a speed that depends on how many there are.
+
+    `speed_of(n)` gives the per-job speed with n jobs present (n >= 1). `capacity_used(n)` gives how much of the
+    resource n jobs keep busy, in the resource's own units (cores, GPUs), for utilisation accounting.
+    """
+
+    __slots__ = (
+        "_env", "_speed_of", "_capacity_used", "_speeds", "_used", "_heap", "_seq", "_virtual", "_last",
+        "_speed", "_armed_at", "work_area", "jobs_area", "busy_time",
+    )
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        speed_of: Callable[[int], float],
+        capacity_used: Callable[[int], float],
+    ) -> None:
+        self._env = env
+        self._speed_of = speed_of
+        self._capacity_used = capacity_used
+        self._speeds: list[float] = [0.0]
+        self._used: list[float] = [0.0]
+        self._heap: list[tuple[float, int, Callable[[Any], Any], Any]] = []
+        self._seq = 0
+        self._virtual = 0.0
+        self._last = env.now
+        self._speed = 0.0
+        self._armed_at = float("inf")
+        self.work_area = 0.0  # integral of capacity in use: core-seconds or GPU-seconds
+        self.jobs_area = 0.0  # integral of the number of jobs present
+        self.busy_time = 0.0  # time with at least one job present
+
+    @property
+    def jobs(self) -> int:
+        return len(self._heap)
+
+    def start(self, demand: float, done: Callable[[Any], Any], payload: Any) -> int:
+        """Add a job needing `demand` work units; `done(payload)` runs when it completes. Returns its handle."""
+        self._advance()
+        self._seq += 1
+        heapq.heappush(self._heap, (self._virtual + demand, self._seq, done, payload))
+        self._speed = self._speed_for(len(self._heap))
+        self._arm()
+        return self._seq
+
+    def remove(self, handle: int) -> None:
+        """Drop a job before it completes (its process was killed); rare, so a linear scan is fine."""
+        self._advance()
+        kept = [entry for entry in self._heap if entry[1] != handle]
+        if len(kept) == len(self._heap):
+            return
+        heapq.heapify(kept)
+        self._heap = kept
+        self._speed = self._speed_for(len(kept)) if kept else 0.0
+        self._armed_at = float("inf")  # a pending timer may now be late: re-arm from scratch
+        self._arm()
+
+    def _speed_for(self, n: int) -> float:
+        speeds = self._speeds
+        while len(speeds) <= n:
+            k = len(speeds)
+            speeds.append(self._speed_of(k))
+            self._used.append(self._capacity_used(k))
+        return speeds[n]
+
+    def _advance(self) -> None:
+        now = self._env.now
+        dt = now - self._last
+        if dt > 0.0:
+            n = len(self._heap)
+            if n:
+                self._virtual += self._speed * dt
+                self.work_area += self._used[n] * dt
+                self.jobs_area += n * dt
+                self.busy_time += dt
+            self._last = now
+
+    def _arm(self) -> None:
+        """Make sure a timer fires no later than the next completion."""
+        if not self._heap:
+            return
+        due = self._env.now + max(0.0, (self._heap[0][0] - self._virtual) / self._speed)
+        if due < self._armed_at - _EPS:
+            self._armed_at = due
+            call_later(self._env, due - self._env.now, self._on_timer, due)
+
+    def _on_timer(self, event: simpy.Event) -> None:
+        if event.value != self._armed_at:
+            return  # superseded by an earlier timer
+        self._armed_at = float("inf")
+        self._advance()
+        heap = self._heap
+        limit = self._virtual + _EPS * max(1.0, abs(self._virtual))
+        finished = []
+        while heap and heap[0][0] <= limit:
+            _, _, done, payload = heapq.heappop(heap)
+            finished.append((done, payload))
+        self._speed = self._speed_for(len(heap)) if heap else 0.0
+        self._arm()
+        for done, payload in finished:
+            done(payload)
+
+    def settle(self) -> None:
+        """Bring the utilisation integrals up to the current time (before reading them)."""
+        self._advance()

@@ -1,0 +1,1 @@
+"""TorchServe: frontend, job queue, batching and worker processes of one pod."""

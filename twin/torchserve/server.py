@@ -1,0 +1,203 @@
+"""One TorchServe instance serving one model: job queue, batch aggregation, inference on CPU and accelerator.
+
+Fidelity ledger — upstream: pytorch/serve 0.12 `ModelManager.addJob`, `Model.pollInferJob` (the model lock),
+`WorkerThread.run`/`shutdown`, docs/batch_inference_with_ts.md, docs/configuration.md.
+Modelled: `addJob` answers 503 when the model has no worker thread at all (starting and restarting workers count,
+as `hasNoWorker` does) or when the job queue (`job_queue_size`) is full; all workers compete for one FIFO queue; a
+worker polls under the model's lock, so one worker at a time aggregates a batch: it blocks for its first job, then
+takes up to batchSize − 1 more until maxBatchDelay after the first has passed — under light load a batched request
+waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs) then accelerator time; a batch
+not answered within responseTimeout kills the worker (500 "Worker died", then restart with back-off); a worker scaled
+down with a batch in flight answers 500 "Worker scaled down"; a first inference that does not fit in GPU memory
+answers 507. Not modelled: client-timeout drops, describe jobs, continuous/sequence batching, the JVM's own CPU
+beyond the profile's frontend time.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+import simpy
+
+from twin.config.schema import ModelConfig, ModelProfile
+from twin.gpu.device import Accelerator
+from twin.kernel import request as outcome
+from twin.kernel.ps import SharedProcessor
+from twin.kernel.request import Request
+from twin.kernel.rng import Draws
+from twin.kernel.timer import call_later
+from twin.torchserve.workers import READY, Worker, Workers
+
+
+class ServedWork:
+    """Work a pod's TorchServe has served, across container restarts."""
+
+    __slots__ = ("cpu_seconds", "gpu_seconds")
+
+    def __init__(self) -> None:
+        self.cpu_seconds = 0.0  # core-seconds of request CPU demand
+        self.gpu_seconds = 0.0  # accelerator-seconds
+
+
+class TorchServe:
+    """The frontend and workers of one pod."""
+
+    def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
+                 accelerators: list[Accelerator], respond: Callable[[Request, str], None],
+                 rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
+                 served: ServedWork) -> None:
+        self.env = env
+        self.profile = profile
+        self.config = config
+        self.cpu = cpu
+        self.respond = respond
+        self.draws = draws
+        self.queue: deque[Request] = deque()
+        self.holder: Worker | None = None  # the worker polling under the model lock
+        self.waiting: deque[Worker] = deque()  # idle workers blocked on the model lock
+        self.busy = 0
+        self.served = served
+        self.workers = Workers(env, profile=profile, config=config, accelerators=accelerators,
+                               rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost)
+        self._cpu_s = profile.cpu_ms / 1000.0
+        self._gpu_s = profile.gpu_ms / 1000.0
+        self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
+        self._delay_s = config.max_batch_delay_ms / 1000.0
+        self._check_timeouts_from = float("inf")
+
+    def start(self, *, preloaded: bool = False) -> None:
+        """The frontend is up: start the configured workers."""
+        self.workers.scale(self.workers.min_workers, self.workers.max_workers, preloaded=preloaded)
+
+    # --- inference path -------------------------------------------------------------------------------------
+    def submit(self, request: Request) -> None:
+        holder = self.holder
+        if holder is not None:
+            self._collect(holder, request)
+        elif not self.workers.all:
+            self.respond(request, outcome.NO_WORKER)
+        elif len(self.queue) >= self.config.job_queue_size:
+            self.respond(request, outcome.QUEUE_FULL)
+        else:
+            self.queue.append(request)
+
+    def _idle(self, worker: Worker) -> None:
+        """A ready worker goes back to polling: it takes the model lock, or waits for it."""
+        if self.holder is None:
+            self._take_lock(worker)
+        else:
+            self.waiting.append(worker)
+
+    def _take_lock(self, worker: Worker) -> None:
+        self.holder = worker
+        worker.batch = []
+        queue = self.queue
+        if queue:
+            self._collect(worker, queue.popleft())
+            while queue and self.holder is worker:
+                self._collect(worker, queue.popleft())
+
+    def _collect(self, worker: Worker, request: Request) -> None:
+        batch = worker.batch
+        batch.append(request)
+        if len(batch) >= self.config.batch_size or self._delay_s <= 0.0:
+            self._dispatch(worker)
+        elif len(batch) == 1:
+            call_later(self.env, self._delay_s, self._batch_deadline, (worker, worker.generation))
+
+    def _batch_deadline(self, event: simpy.Event) -> None:
+        worker, generation = event.value
+        if self.holder is worker and generation == worker.generation and worker.batch:
+            self._dispatch(worker)
+
+    def _release_lock(self) -> None:
+        self.holder = None
+        while self.waiting and self.holder is None:
+            worker = self.waiting.popleft()
+            if worker.state == READY and worker.batch is None:
+                self._take_lock(worker)
+
+    def _dispatch(self, worker: Worker) -> None:
+        """The batch is complete: the worker leaves the lock and runs inference."""
+        worker.generation += 1  # invalidates the batch-delay timer
+        worker.batch_started = self.env.now
+        self.busy += 1
+        self._release_lock()
+        size = len(worker.batch)
+        demand = self._cpu_s * size * self.draws.next()
+        self.served.cpu_seconds += demand * self.profile.cpu_threads
+        if self.config.response_timeout_s < float("inf"):
+            self._check_timeouts_from = min(self._check_timeouts_from,
+                                            self.env.now + self.config.response_timeout_s)
+        worker.job = (self.cpu, self.cpu.start(demand, self._cpu_done, (worker, worker.generation)))
+
+    def _cpu_done(self, payload: tuple[Worker, int]) -> None:
+        worker, _ = payload
+        accelerator = worker.accelerator
+        if accelerator is None or self._gpu_s <= 0.0:
+            self._finish(worker, outcome.OK)
+            return
+        if not self.workers.grow_for_first_inference(worker):
+            self._finish(worker, outcome.GPU_OOM)
+            return
+        size = len(worker.batch)
+        demand = (self._gpu_s + self._gpu_extra_s * (size - 1)) * self.draws.next()
+        self.served.gpu_seconds += demand
+        worker.job = (accelerator.compute, accelerator.compute.start(demand, self._gpu_done, worker))
+
+    def _gpu_done(self, worker: Worker) -> None:
+        self._finish(worker, outcome.OK)
+
+    def _finish(self, worker: Worker, kind: str) -> None:
+        batch, worker.batch, worker.job = worker.batch, None, None
+        self.busy -= 1
+        respond = self.respond
+        for request in batch:
+            respond(request, kind)
+        self._idle(worker)
+
+    # --- failures ---------------------------------------------------------------------------------------------
+    def check_timeouts(self) -> None:
+        """Kill workers whose batch has run past responseTimeout (called at least once a second)."""
+        now = self.env.now
+        if now < self._check_timeouts_from:
+            return
+        self._check_timeouts_from = float("inf")
+        limit = self.config.response_timeout_s
+        for worker in list(self.workers.all):
+            if worker.job is None:
+                continue
+            due = worker.batch_started + limit
+            if due <= now:
+                self.workers.kill(worker, reason="response_timeout")
+            else:
+                self._check_timeouts_from = min(self._check_timeouts_from, due)
+
+    def _lost(self, worker: Worker, reason: str) -> None:
+        """A worker's process ended: answer what it held, and take it out of the lock's way."""
+        if worker.job is not None:
+            processor, handle = worker.job
+            processor.remove(handle)
+            worker.job = None
+            self.busy -= 1
+        batch, worker.batch = worker.batch, None
+        if self.holder is worker:
+            self._release_lock()
+        if worker in self.waiting:
+            self.waiting.remove(worker)
+        kind = {"response_timeout": outcome.RESPONSE_TIMEOUT,
+                "scaled_down": outcome.WORKER_STOPPED}.get(reason, outcome.CONNECTION_RESET)
+        for request in batch or ():
+            self.respond(request, kind)
+
+    def shutdown(self) -> None:
+        """The container is gone: every request it held is reset, every worker process ends."""
+        self.workers.stop_all()
+        while self.queue:
+            self.respond(self.queue.popleft(), outcome.CONNECTION_RESET)
+
+    # --- observations -----------------------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Requests accepted and not yet in a running batch (TorchServe's queue plus a batch being collected)."""
+        return len(self.queue) + (len(self.holder.batch) if self.holder is not None and self.holder.batch else 0)

@@ -1,0 +1,1 @@
+"""Workloads: JMeter-like closed loops and open-loop arrival processes."""

@@ -1,0 +1,80 @@
+"""Open-loop arrivals: Poisson at a rate curve (constant, steps, bursts, diurnal) by thinning, or a replayed trace.
+
+Each request opens its own connection, so kube-proxy picks a Ready pod per request.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import simpy
+
+from twin.config.schema import Trace
+from twin.kernel.request import Request
+from twin.kernel.rng import Draws, Uniforms
+from twin.kernel.timer import call_later
+from twin.workload.rates import RateCurve
+from twin.workload.service import Service
+
+Send = Callable[[Request, object], None]
+
+
+class OpenLoop:
+    """Sends requests at the times of a (possibly non-homogeneous) Poisson process or a trace."""
+
+    __slots__ = ("env", "service", "send", "delay_s", "stop_s", "_next_time")
+
+    def __init__(self, env: simpy.Environment, *, service: Service, send: Send, delay_s: float, stop_s: float,
+                 next_time: Callable[[float], float | None]) -> None:
+        self.env = env
+        self.service = service
+        self.send = send
+        self.delay_s = delay_s  # time outside the pod added to every response (network, frontend)
+        self.stop_s = stop_s
+        self._next_time = next_time
+
+    def start(self, at: float) -> None:
+        self._schedule(at)
+
+    def _schedule(self, after: float) -> None:
+        t = self._next_time(after)
+        if t is not None and t < self.stop_s:
+            call_later(self.env, t - self.env.now, self._arrive)
+
+    def _arrive(self, _event: simpy.Event) -> None:
+        now = self.env.now
+        self.send(Request(now, self), self.service.connect())
+        self._schedule(now)
+
+    def on_response(self, request: Request, kind: str, done: float) -> None:
+        """Open-loop clients do not wait for responses."""
+
+
+def poisson_times(rate: RateCurve, gaps: Draws, uniforms: Uniforms) -> Callable[[float], float | None]:
+    """Next arrival after t by thinning (Lewis and Shedler 1979) against the curve's maximum."""
+    rate_at, peak = rate
+
+    def next_time(t: float) -> float | None:
+        if peak <= 0:
+            return None
+        while True:
+            t += gaps.next() / peak
+            if uniforms.next() * peak <= rate_at(t):
+                return t
+
+    return next_time
+
+
+def trace_times(spec: Trace, times: np.ndarray, start_s: float) -> Callable[[float], float | None]:
+    """The trace's timestamps in order, scaled and shifted to the group's start."""
+    scaled = (start_s + times * spec.time_scale).tolist()
+    position = [0]
+
+    def next_time(_t: float) -> float | None:
+        index = position[0]
+        if index >= len(scaled):
+            return None
+        position[0] = index + 1
+        return scaled[index]
+
+    return next_time
