@@ -74,11 +74,17 @@ def validate(model: type[BaseModel], data: Any, *, source: str, lines: Lines, pr
 
 
 def _input_error(error: ValidationError, source: str, lines: Lines, prefix: tuple) -> InputError:
-    first = error.errors(include_url=False)[0]
+    errors = error.errors(include_url=False)
+    # a misspelt field also shows up as a missing one: name the misspelling, it is the cause
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = _data_path(first["loc"], lines, prefix)
+    kind, message, context = first["type"], first["msg"], first.get("ctx", {})
+    if kind == "union_tag_invalid":
+        loc = loc + (context["discriminator"].strip("'"),)
     field = ".".join(str(part) for part in loc)
-    kind, message = first["type"], first["msg"]
-    if kind == "missing":
+    if kind == "union_tag_invalid":
+        expected, got = f"one of {context['expected_tags']}", repr(context["tag"])
+    elif kind == "missing":
         expected, got = "a value (the field is required)", "nothing"
     elif kind == "extra_forbidden":
         expected, got = "a known field (check the spelling)", f"unknown field {loc[-1]!r}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from twin.config.quantity import parse_quantity
 
@@ -260,13 +260,26 @@ class Scenario(Strict):
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, dict) else value
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> "Scenario":
-        pools = [p.name for p in self.node_pools]
-        if len(set(pools)) != len(pools):
-            raise ValueError("node pool names that are unique")
-        if self.deployment.node_pool is not None and self.deployment.node_pool not in pools:
-            raise ValueError(f"deployment.node_pool naming one of {pools}")
-        if self.warmup_s >= self.duration_s:
-            raise ValueError("warmup_s shorter than duration_s")
-        return self
+    @field_validator("warmup_s")
+    @classmethod
+    def _warmup_within_run(cls, warmup: float, info: ValidationInfo) -> float:
+        duration = info.data.get("duration_s")
+        if duration is not None and warmup >= duration:
+            raise ValueError(f"shorter than duration_s ({duration:g} s)")
+        return warmup
+
+    @field_validator("node_pools")
+    @classmethod
+    def _unique_pool_names(cls, pools: tuple[NodePool, ...]) -> tuple[NodePool, ...]:
+        names = [p.name for p in pools]
+        if len(set(names)) != len(names):
+            raise ValueError(f"unique node pool names, not {names}")
+        return pools
+
+    @field_validator("deployment")
+    @classmethod
+    def _known_pool(cls, deployment: Deployment, info: ValidationInfo) -> Deployment:
+        pools = [p.name for p in info.data.get("node_pools") or ()]
+        if deployment.node_pool is not None and pools and deployment.node_pool not in pools:
+            raise ValueError(f"node_pool naming one of {pools}")
+        return deployment

@@ -136,3 +136,5 @@ class World:
             self.env.run(until=min(end, self.env.now + step))
             if progress is not None:
                 progress(self.env.now)
+        while self.env.peek() <= end:  # what happens at the last instant belongs to the run (the last tick)
+            self.env.step()

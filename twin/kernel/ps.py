@@ -7,7 +7,7 @@ next completion. When `n` changes, `V` is brought up to date and at most one tim
 """
 from __future__ import annotations
 
-import heapq
+from heapq import heapify, heappop, heappush
 from typing import Any, Callable
 
 import simpy
@@ -15,6 +15,7 @@ import simpy
 from twin.kernel.timer import call_later
 
 _EPS = 1e-12
+_INF = float("inf")
 
 
 class SharedProcessor:
@@ -45,7 +46,7 @@ class SharedProcessor:
         self._virtual = 0.0
         self._last = env.now
         self._speed = 0.0
-        self._armed_at = float("inf")
+        self._armed_at = _INF
         self.work_area = 0.0  # integral of capacity in use: core-seconds or GPU-seconds
         self.jobs_area = 0.0  # integral of the number of jobs present
         self.busy_time = 0.0  # time with at least one job present
@@ -58,7 +59,7 @@ class SharedProcessor:
         """Add a job needing `demand` work units; `done(payload)` runs when it completes. Returns its handle."""
         self._advance()
         self._seq += 1
-        heapq.heappush(self._heap, (self._virtual + demand, self._seq, done, payload))
+        heappush(self._heap, (self._virtual + demand, self._seq, done, payload))
         self._speed = self._speed_for(len(self._heap))
         self._arm()
         return self._seq
@@ -69,14 +70,16 @@ class SharedProcessor:
         kept = [entry for entry in self._heap if entry[1] != handle]
         if len(kept) == len(self._heap):
             return
-        heapq.heapify(kept)
+        heapify(kept)
         self._heap = kept
         self._speed = self._speed_for(len(kept)) if kept else 0.0
-        self._armed_at = float("inf")  # a pending timer may now be late: re-arm from scratch
+        self._armed_at = _INF  # a pending timer may now be late: re-arm from scratch
         self._arm()
 
     def _speed_for(self, n: int) -> float:
         speeds = self._speeds
+        if n < len(speeds):
+            return speeds[n]
         while len(speeds) <= n:
             k = len(speeds)
             speeds.append(self._speed_of(k))
@@ -84,7 +87,7 @@ class SharedProcessor:
         return speeds[n]
 
     def _advance(self) -> None:
-        now = self._env.now
+        now = self._env._now
         dt = now - self._last
         if dt > 0.0:
             n = len(self._heap)
@@ -97,23 +100,40 @@ class SharedProcessor:
 
     def _arm(self) -> None:
         """Make sure a timer fires no later than the next completion."""
-        if not self._heap:
+        heap = self._heap
+        if not heap:
             return
-        due = self._env.now + max(0.0, (self._heap[0][0] - self._virtual) / self._speed)
+        wait = (heap[0][0] - self._virtual) / self._speed
+        if wait < 0.0:
+            wait = 0.0
+        due = self._last + wait  # _last is now: every caller has just advanced
         if due < self._armed_at - _EPS:
             self._armed_at = due
-            call_later(self._env, due - self._env.now, self._on_timer, due)
+            call_later(self._env, wait, self._on_timer, due)
 
-    def _on_timer(self, event: simpy.Event) -> None:
+    def _on_timer(self, event) -> None:
         if event.value != self._armed_at:
             return  # superseded by an earlier timer
-        self._armed_at = float("inf")
+        self._armed_at = _INF
         self._advance()
         heap = self._heap
         limit = self._virtual + _EPS * max(1.0, abs(self._virtual))
-        finished = []
+        done, payload = None, None
+        if heap and heap[0][0] <= limit:
+            _, _, done, payload = heappop(heap)
+            if heap and heap[0][0] <= limit:  # simultaneous completions: rare, so a list only then
+                self._finish_all(limit, done, payload)
+                return
+        self._speed = self._speed_for(len(heap)) if heap else 0.0
+        self._arm()
+        if done is not None:
+            done(payload)
+
+    def _finish_all(self, limit: float, done, payload) -> None:
+        heap = self._heap
+        finished = [(done, payload)]
         while heap and heap[0][0] <= limit:
-            _, _, done, payload = heapq.heappop(heap)
+            _, _, done, payload = heappop(heap)
             finished.append((done, payload))
         self._speed = self._speed_for(len(heap)) if heap else 0.0
         self._arm()

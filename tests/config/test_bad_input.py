@@ -1,0 +1,134 @@
+"""Every class of user mistake in a scenario gives one InputError naming file, line, field, expected and got."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from twin.cli import main
+from twin.config.loader import load_scenario
+from twin.errors import InputError
+
+GOOD = """\
+name: t
+duration_s: 10
+node_pools:
+  - name: cpu
+    vcpus: 4
+    memory_gib: 16
+model:
+  device: cpu
+  cpu_ms: 10
+workload:
+  type: closed
+  users: 2
+"""
+
+
+def write(tmp_path, text, name="scenario.yaml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def error_for(tmp_path, text) -> InputError:
+    with pytest.raises(InputError) as caught:
+        load_scenario(write(tmp_path, text))
+    return caught.value
+
+
+def test_the_good_scenario_loads(tmp_path):
+    assert load_scenario(write(tmp_path, GOOD)).workload[0].users == 2
+
+
+@pytest.mark.parametrize("old, new, field, line, expected, got", [
+    ("users: 2", "users: 0", "workload.users", 12, "greater than or equal to 1", "0"),
+    ("users: 2", "users: many", "workload.users", 12, "a valid integer", "'many'"),
+    ("type: closed", "type: closd", "workload.type", 11, "one of 'closed', 'poisson'", "'closd'"),
+    ("vcpus: 4", "vcpu: 4", "node_pools.0.vcpu", 5, "a known field", "unknown field 'vcpu'"),
+    ("  cpu_ms: 10\n", "", "model.cpu_ms", 7, "the field is required", "nothing"),
+    ("device: cpu", "device: tpu", "model.device", 8, "'gpu' or 'cpu'", "'tpu'"),
+    ("duration_s: 10", "duration_s: -5", "duration_s", 2, "greater than 0", "-5"),
+])
+def test_a_wrong_field_is_named_with_its_line(tmp_path, old, new, field, line, expected, got):
+    error = error_for(tmp_path, GOOD.replace(old, new))
+    assert error.field == field
+    assert error.line == line
+    assert expected in error.expected
+    assert got in error.got
+    assert str(error).startswith(f"{tmp_path / 'scenario.yaml'}:{line}: {field}:")
+
+
+def test_broken_yaml_names_the_line(tmp_path):
+    error = error_for(tmp_path, GOOD.replace("users: 2", "users: [2"))
+    assert error.expected == "valid YAML" and error.line is not None
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="expected a readable file"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_a_scenario_that_is_not_a_mapping(tmp_path):
+    assert error_for(tmp_path, "- just\n- a list\n").expected == "a mapping of scenario fields"
+
+
+def test_kubernetes_quantities_are_checked(tmp_path):
+    text = GOOD + "deployment:\n  resources:\n    limits: {memory: 4Gb}\n"
+    error = error_for(tmp_path, text)
+    assert error.field == "deployment.resources.limits" and "Kubernetes quantity" in error.expected
+
+
+def test_an_unknown_mig_profile_is_named(tmp_path):
+    text = GOOD.replace("    memory_gib: 16\n", "    memory_gib: 16\n    gpus:\n      sharing: {mode: mig, "
+                        "mig_profiles: [1g.7gb]}\n")
+    error = error_for(tmp_path, text)
+    assert error.field == "node_pools.0.gpus.sharing.mig_profiles" and "'1g.7gb'" in error.expected
+
+
+def test_a_missing_profile_file_names_the_referencing_field(tmp_path):
+    error = error_for(tmp_path, GOOD.replace("  device: cpu\n  cpu_ms: 10\n", "  profile: missing.yaml\n"))
+    assert (error.field, error.line) == ("model.profile", 8)
+
+
+def test_a_bad_profile_file_is_named_itself(tmp_path):
+    write(tmp_path, "device: cpu\ncpu_ms: fast\n", "profile.yaml")
+    error = error_for(tmp_path, GOOD.replace("  device: cpu\n  cpu_ms: 10\n", "  profile: profile.yaml\n"))
+    assert error.source.endswith("profile.yaml") and (error.field, error.line) == ("cpu_ms", 2)
+
+
+def test_a_bad_trace_file_names_file_line_and_column(tmp_path):
+    (tmp_path / "trace.csv").write_text("timestamp\n0.5\nsoon\n")
+    text = GOOD.replace("  type: closed\n  users: 2\n", "  type: trace\n  path: trace.csv\n")
+    error = error_for(tmp_path, text)
+    assert error.source.endswith("trace.csv") and (error.field, error.line, error.got) == ("timestamp", 3, "'soon'")
+
+
+def test_a_bad_config_properties_value_names_its_key(tmp_path):
+    (tmp_path / "config.properties").write_text("inference_address=http://0.0.0.0:8080\njob_queue_size=lots\n")
+    text = GOOD + "deployment:\n  torchserve:\n    config_properties: config.properties\n"
+    error = error_for(tmp_path, text)
+    assert error.source.endswith("config.properties") and (error.field, error.line) == ("job_queue_size", 2)
+
+
+def test_cross_field_mistakes_are_caught(tmp_path):
+    error = error_for(tmp_path, GOOD + "warmup_s: 20\n")
+    assert (error.field, error.line, error.got) == ("warmup_s", 13, "20")
+    assert "shorter than duration_s (10 s)" in error.expected
+    error = error_for(tmp_path, GOOD + "deployment: {node_pool: gpu}\n")
+    assert error.field == "deployment" and "['cpu']" in error.expected
+
+
+def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):
+    path = write(tmp_path, GOOD.replace("users: 2", "users: 0"))
+    assert main(["run", str(path), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "workload.users" in lines[0] and "Traceback" not in captured.err
+
+
+def test_nothing_is_written_when_the_scenario_is_wrong(tmp_path):
+    path = write(tmp_path, GOOD.replace("users: 2", "users: 0"))
+    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
