@@ -11,9 +11,10 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from twin.config import properties, trace
+from twin.config import manifests, properties, trace
 from twin.config.schema import ModelProfile, Scenario
 from twin.errors import InputError
+from twin.policies import hpa, keda
 
 Lines = dict[tuple, int]
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
@@ -29,9 +30,13 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         _set_path(data, dotted.split("."), value)
     base = path.parent
     data["model"] = _resolve_model(data.get("model"), base, path, lines)
+    _resolve_deployment_manifest(data, base, path, lines)
     _resolve_torchserve(data, base, path, lines)
     _resolve_traces(data, base, path, lines)
-    return validate(Scenario, data, source=str(path), lines=lines)
+    _resolve_autoscaler_manifests(data, base, path, lines)
+    scenario = validate(Scenario, data, source=str(path), lines=lines)
+    _check_autoscaler_manifests(scenario)
+    return scenario
 
 
 def read_yaml(path: Path) -> tuple[Any, Lines]:
@@ -162,3 +167,48 @@ def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
             group["path"] = str(base / str(group["path"]))
             trace.read_timestamps(Path(group["path"]), group.get("column", "timestamp"),
                                   referenced_from=(str(source), lines.get(field)))
+
+
+def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines) -> tuple[Any, str]:
+    path = base / str(reference)
+    if not path.is_file():
+        raise InputError(str(source), ".".join(map(str, field)), "an existing manifest file", repr(str(reference)),
+                         lines.get(field))
+    data, _ = read_yaml(path)
+    return data, str(path)
+
+
+def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Lines) -> None:
+    """`deployment.manifest: FILE` fills name, pods, resources and node pool; fields written beside it win."""
+    deployment = data.get("deployment")
+    if not isinstance(deployment, dict) or "manifest" not in deployment:
+        return
+    manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines)
+    pools = [p.get("name") for p in data.get("node_pools") or [] if isinstance(p, dict)]
+    data["deployment"] = {**manifests.deployment_fields(manifest, where, pools), **deployment}
+
+
+def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: Lines) -> None:
+    autoscaling = data.get("autoscaling")
+    if not isinstance(autoscaling, dict):
+        return
+    for kind in ("hpa", "keda"):
+        section = autoscaling.get(kind)
+        manifest = section.get("manifest") if isinstance(section, dict) else None
+        if isinstance(manifest, str):
+            manifest = {"path": manifest}
+        if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
+            field = ("autoscaling", kind, "manifest")
+            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines)
+        if manifest is not None:
+            section["manifest"] = manifest
+
+
+def _check_autoscaler_manifests(scenario: Scenario) -> None:
+    """Parse the manifests now, so that a wrong one stops the run before anything is built."""
+    if scenario.autoscaling.hpa is not None:
+        manifest = scenario.autoscaling.hpa.manifest
+        hpa.hpa_from_manifest(manifest.object, manifest.source)
+    if scenario.autoscaling.keda is not None:
+        manifest = scenario.autoscaling.keda.manifest
+        keda.scaledobject_from_manifest(manifest.object, manifest.source)

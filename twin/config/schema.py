@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from twin.config.base import NonNegativeFloat, PositiveFloat, Strict
+from twin.config.control import Autoscaling, Metrics, NodeGroupLimits
 from twin.config.quantity import parse_quantity
-
-PositiveFloat = Annotated[float, Field(gt=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
 
 # MIG profiles of the A100 (NVIDIA MIG user guide, "Supported MIG Profiles"): compute slices of 7, memory in GiB.
 MIG_PROFILES: dict[str, tuple[int, float]] = {
@@ -20,10 +19,6 @@ MIG_PROFILES: dict[str, tuple[int, float]] = {
     "7g.40gb": (7, 40), "1g.20gb": (1, 20), "2g.20gb": (2, 20), "3g.40gb": (3, 40), "4g.40gb": (4, 40),
     "7g.80gb": (7, 80),
 }
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class GpuSharing(Strict):
@@ -67,6 +62,7 @@ class NodePool(Strict):
     price_per_hour: NonNegativeFloat = 0.0
     gpus: GpuSpec | None = None
     image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
+    autoscaling: NodeGroupLimits = NodeGroupLimits()
 
 
 class Resources(Strict):
@@ -254,6 +250,8 @@ class Scenario(Strict):
     model: ModelProfile
     workload: tuple[Workload, ...] = Field(min_length=1)
     outputs: Outputs = Outputs()
+    metrics: Metrics = Metrics()
+    autoscaling: Autoscaling = Autoscaling()
 
     @field_validator("workload", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ import simpy
 
 from twin.config import trace
 from twin.config.schema import Closed, Scenario, Trace
+from twin.core.control_plane import ControlPlane
 from twin.core.recorder import Recorder
 from twin.core.timeseries import Sampler
 from twin.k8s.cluster import Cluster
@@ -38,20 +39,22 @@ class World:
         profile = scenario.model
         demand = (profile.demand_distribution, profile.demand_cv)
         self.cluster = Cluster(self.env, profile=profile, deployment=scenario.deployment, log=self.log,
-                               draws_for=lambda name: Draws(self._rng(f"demand/{name}"), *demand),
+                               draws_for=lambda name: Draws(self.rng(f"demand/{name}"), *demand),
                                respond=self.respond, connections_reset=self._connections_reset)
         for pool in scenario.node_pools:
             for _ in range(pool.count):
                 self.cluster.add_node(pool)
         self.cluster.scale(scenario.deployment.pods, ready=scenario.deployment.initial_state == "ready")
-        self.service = Service(self.cluster.endpoints, Uniforms(self._rng("service")))
+        self.service = Service(self.cluster.endpoints, Uniforms(self.rng("service")))
         self.closed_loops: list[ClosedLoop] = []
         for index, group in enumerate(scenario.workload):
             self._start_workload(index, group)
         self.sampler = Sampler(self)
+        self.control = ControlPlane(self)
         self.env.process(self._tick())
 
-    def _rng(self, name: str):
+    def rng(self, name: str):
+        """The named random stream of a component (the same name and seed give the same numbers)."""
         return stream(self.seed, name)
 
     # --- workload ---------------------------------------------------------------------------------------------
@@ -61,14 +64,14 @@ class World:
         name = f"workload/{index}"
         if isinstance(group, Closed):
             loop = ClosedLoop(self.env, group, service=self.service, send=self.send, delay_s=delay_s,
-                              stop_s=stop_s, think=Draws(self._rng(name), "exponential"))
+                              stop_s=stop_s, think=Draws(self.rng(name), "exponential"))
             self.closed_loops.append(loop)
         elif isinstance(group, Trace):
             times = trace.read_timestamps(Path(group.path), group.column)
             loop = OpenLoop(self.env, service=self.service, send=self.send, delay_s=delay_s, stop_s=stop_s,
                             next_time=trace_times(group, times, group.start_s))
         else:
-            rng = self._rng(name)
+            rng = self.rng(name)
             loop = OpenLoop(self.env, service=self.service, send=self.send, delay_s=delay_s, stop_s=stop_s,
                             next_time=poisson_times(curve(group), Draws(rng, "exponential"), Uniforms(rng)))
         loop.start(group.start_s)
@@ -111,9 +114,10 @@ class World:
         pod.server.workers.scale(min_workers, max_workers)
         return True
 
-    def add_node(self, pool_name: str) -> Node:
+    def add_nodes(self, pool_name: str, count: int) -> None:
+        """Ask the cloud for nodes: they register after the pool's provisioning delay."""
         pool = next(p for p in self.scenario.node_pools if p.name == pool_name)
-        return self.cluster.add_node(pool)
+        self.cluster.provision(pool, count)
 
     def remove_node(self, node: Node) -> None:
         self.cluster.remove_node(node)
@@ -126,6 +130,7 @@ class World:
             for pod in self.cluster.pods:
                 if pod.server is not None:
                     pod.server.check_timeouts()
+            self.control.tick()
             self.sampler.sample()
 
     def run(self, until: float | None = None, progress: Callable[[float], None] | None = None) -> None:

@@ -39,14 +39,36 @@ class Cluster:
         self._names: dict[str, int] = {}
         self.replicas = 0
         self.removed_nodes: list[Node] = []
+        self.upcoming: dict[str, int] = {}  # nodes requested from the cloud, not yet registered, by pool
 
     # --- nodes ------------------------------------------------------------------------------------------------
-    def add_node(self, pool: NodePool) -> Node:
-        node = Node(self.env, name=self._name(pool.name), pool=pool, profile=self.profile)
+    def add_node(self, pool: NodePool, *, devices_delay_s: float = 0.0) -> Node:
+        node = Node(self.env, name=self._name(pool.name), pool=pool, profile=self.profile,
+                    devices_ready_at=self.env.now + devices_delay_s if pool.gpus else None)
         self.nodes.append(node)
         self.log("node_added", node=node.name, pool=pool.name)
         self._schedule_pending()
+        if pool.gpus and devices_delay_s > 0:
+            call_later(self.env, devices_delay_s, self._devices_ready, node)
         return node
+
+    def provision(self, pool: NodePool, count: int) -> None:
+        """Cloud provisioning: each node registers after the pool's provisioning delay, then waits for its GPUs."""
+        self.upcoming[pool.name] = self.upcoming.get(pool.name, 0) + count
+        self.log("nodes_requested", pool=pool.name, count=count)
+        for _ in range(count):
+            call_later(self.env, pool.autoscaling.provision_s, self._registered, pool)
+
+    def _registered(self, event: simpy.Event) -> None:
+        pool = event.value
+        self.upcoming[pool.name] -= 1
+        self.add_node(pool, devices_delay_s=pool.autoscaling.gpu_ready_s)
+
+    def _devices_ready(self, event: simpy.Event) -> None:
+        node = event.value
+        if node in self.nodes:
+            self.log("node_gpus_ready", node=node.name)
+            self._schedule_pending()
 
     def remove_node(self, node: Node) -> None:
         for pod in list(node.pods):
@@ -133,6 +155,8 @@ class Cluster:
             self.pods.remove(pod)
         if pod.node is not None and pod in pod.node.pods:
             pod.node.pods.remove(pod)
+            for neighbour in pod.node.pods:
+                neighbour.retry_resize()
         self._schedule_pending()
 
     def node_memory_grew(self, pod: Pod) -> None:

@@ -31,8 +31,11 @@ def cpu_speed(vcpus: float, threads: float, penalty: float):
 
 
 class Node:
-    def __init__(self, env: simpy.Environment, *, name: str, pool: NodePool, profile: ModelProfile) -> None:
+    def __init__(self, env: simpy.Environment, *, name: str, pool: NodePool, profile: ModelProfile,
+                 devices_ready_at: float | None = None) -> None:
         self.env = env
+        # GPU nodes advertise no nvidia.com/* resources until the driver and device plugin are up
+        self.devices_ready_at = env.now if devices_ready_at is None else devices_ready_at
         self.name = name
         self.pool = pool
         self.created_at = env.now
@@ -58,8 +61,17 @@ class Node:
     def requested(self, resource: str) -> float:
         return sum(pod.requests.get(resource, 0.0) for pod in self.pods)
 
+    @property
+    def devices_ready(self) -> bool:
+        return self.env.now >= self.devices_ready_at
+
+    def allocatable_now(self, resource: str) -> float:
+        if resource.startswith("nvidia.com/") and not self.devices_ready:
+            return 0.0
+        return self.allocatable.get(resource, 0.0)
+
     def fits(self, requests: dict[str, float]) -> bool:
-        return all(self.requested(name) + amount <= self.allocatable.get(name, 0.0) + 1e-9
+        return all(self.requested(name) + amount <= self.allocatable_now(name) + 1e-9
                    for name, amount in requests.items() if amount > 0)
 
     def free_fraction(self, requests: dict[str, float]) -> float:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from twin.k8s.node import Node
 
 PENDING, RUNNING, TERMINATING, TERMINATED = "Pending", "Running", "Terminating", "Terminated"
+RESIZE_ACTUATION_S = 1.0  # kubelet picks the resize up and rewrites the cgroup
 BACKOFF_START_S, BACKOFF_MAX_S, BACKOFF_RESET_S = 10.0, 300.0, 600.0
 
 
@@ -46,6 +47,8 @@ class Pod:
         self.units: list = []
         self.server: TorchServe | None = None
         self.ready = False
+        self.ready_changed_at = env.now  # the Ready condition's lastTransitionTime
+        self.bound_at: float | None = None  # status.startTime
         self.frontend_up = False
         self.rss_mib = 0.0
         self.restarts = 0
@@ -53,12 +56,15 @@ class Pod:
         self.usage = ServedWork()
         self.created_at = env.now
         self.container_started_at: float | None = None
+        self.resize_status = ""  # "" | InProgress | Deferred | Infeasible (PodResizePending / PodResizeInProgress)
+        self._desired: tuple[dict[str, float], float | None] | None = None
         self._container = 0  # container generation: timers of a dead container do nothing
         self._oom_pending = False
 
     # --- start-up ---------------------------------------------------------------------------------------------
     def bind(self, node: "Node", *, ready: bool = False) -> None:
         self.node = node
+        self.bound_at = self.env.now
         for resource, amount in self.requests.items():
             if resource.startswith("nvidia.com/"):
                 self.units += node.take_units(resource, int(amount), self)
@@ -77,9 +83,7 @@ class Pod:
         self.frontend_up = True
         self.server = self._new_server()
         self.server.start(preloaded=True)
-        self.ready = True
-        self.hooks.log("pod_ready", pod=self.name)
-        self.hooks.readiness_changed(self)
+        self._set_ready(True)
         call_later(self.env, self.deployment.startup.readiness.period_s, self._probe, self._container)
 
     def _pull_delay(self, node: "Node") -> float:
@@ -122,10 +126,14 @@ class Pod:
             return
         healthy = self._healthy()
         if healthy != self.ready:
-            self.ready = healthy
-            self.hooks.log("pod_ready" if healthy else "pod_unready", pod=self.name)
-            self.hooks.readiness_changed(self)
+            self._set_ready(healthy)
         call_later(self.env, self.deployment.startup.readiness.period_s, self._probe, self._container)
+
+    def _set_ready(self, ready: bool) -> None:
+        self.ready = ready
+        self.ready_changed_at = self.env.now
+        self.hooks.log("pod_ready" if ready else "pod_unready", pod=self.name)
+        self.hooks.readiness_changed(self)
 
     def _healthy(self) -> bool:
         if not self.frontend_up:
@@ -165,14 +173,54 @@ class Pod:
 
     def _stop_container(self) -> None:
         self._container += 1
-        was_ready, self.ready, self.frontend_up = self.ready, False, False
-        if was_ready:
-            self.hooks.readiness_changed(self)
+        self.frontend_up = False
+        if self.ready:
+            self._set_ready(False)
         if self.server is not None:
             self.server.shutdown()
             self.server = None
         self.rss_mib = 0.0
         self.hooks.connections_reset(self)
+
+    # --- in-place resize (KEP-1287, resizePolicy NotRequired) ---------------------------------------------------
+    def limits(self) -> dict[str, float]:
+        return {"memory": self.memory_limit_mib * 2**20} if self.memory_limit_mib is not None else {}
+
+    def resize(self, requests: dict[str, float], limits: dict[str, float]) -> str:
+        """A patch of the pods/resize subresource; returns the resize status the kubelet reports."""
+        limit = limits.get("memory")
+        self._desired = ({**self.requests, **requests}, limit / 2**20 if limit is not None else self.memory_limit_mib)
+        self.hooks.log("pod_resize_requested", pod=self.name, requests=dict(requests), limits=dict(limits))
+        return self.retry_resize()
+
+    def retry_resize(self) -> str:
+        """Admit the pending resize if the node has room now (the kubelet retries deferred resizes)."""
+        if self._desired is None or self.resize_status == "InProgress":
+            return self.resize_status
+        requests, limit_mib = self._desired
+        node = self.node
+        if node is None:  # not yet bound: the scheduler sees the new requests
+            self.requests, self.memory_limit_mib, self._desired = requests, limit_mib, None
+            return ""
+        if any(amount > node.allocatable.get(r, 0.0) for r, amount in requests.items()):
+            status = "Infeasible"
+        elif not node.fits({r: a - self.requests.get(r, 0.0) for r, a in requests.items()}) or (
+                limit_mib is not None and limit_mib < self.rss_mib):
+            status = "Deferred"  # no room on the node now, or memory in use above the new limit
+        else:
+            status = "InProgress"
+            call_later(self.env, RESIZE_ACTUATION_S, self._resized, self._desired)
+        if status != self.resize_status:
+            self.hooks.log("pod_resize_status", pod=self.name, status=status)
+        self.resize_status = status
+        return status
+
+    def _resized(self, event: simpy.Event) -> None:
+        if self._desired is not event.value or self.phase not in (PENDING, RUNNING):
+            return
+        self.requests, self.memory_limit_mib = self._desired
+        self._desired, self.resize_status = None, ""
+        self.hooks.log("pod_resized", pod=self.name, memory_limit_mib=self.memory_limit_mib)
 
     # --- termination ------------------------------------------------------------------------------------------
     def delete(self) -> None:
@@ -183,8 +231,7 @@ class Pod:
         self.phase = TERMINATING
         self.hooks.log("pod_deleting", pod=self.name)
         if self.ready:
-            self.ready = False
-            self.hooks.readiness_changed(self)
+            self._set_ready(False)
         self.hooks.connections_reset(self)  # SIGTERM: keep-alive clients move to other pods; in-flight work drains
         if was_pending:
             self._terminated()

@@ -39,6 +39,22 @@ class ServedWork:
         self.gpu_seconds = 0.0  # accelerator-seconds
 
 
+class Counters:
+    """TorchServe 0.12's Prometheus counters of one model (reset when the container restarts, as for real):
+    ts_inference_requests_total (503 rejections included), ts_inference_latency_microseconds (accept → response),
+    ts_queue_latency_microseconds (accept → hand-off to a worker, batch delay included), Requests2XX/4XX/5XX."""
+
+    __slots__ = ("requests", "latency_us", "queue_latency_us", "status_2xx", "status_4xx", "status_5xx")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.latency_us = 0.0
+        self.queue_latency_us = 0.0
+        self.status_2xx = 0
+        self.status_4xx = 0
+        self.status_5xx = 0
+
+
 class TorchServe:
     """The frontend and workers of one pod."""
 
@@ -50,7 +66,8 @@ class TorchServe:
         self.profile = profile
         self.config = config
         self.cpu = cpu
-        self.respond = respond
+        self._deliver = respond
+        self.counters = Counters()
         self.draws = draws
         self.queue: deque[Request] = deque()
         self.holder: Worker | None = None  # the worker polling under the model lock
@@ -120,7 +137,11 @@ class TorchServe:
     def _dispatch(self, worker: Worker) -> None:
         """The batch is complete: the worker leaves the lock and runs inference."""
         worker.generation += 1  # invalidates the batch-delay timer
-        worker.batch_started = self.env.now
+        now = worker.batch_started = self.env.now
+        waited = 0.0
+        for request in worker.batch:
+            waited += now - request.arrival
+        self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self._release_lock()
         size = len(worker.batch)
@@ -155,6 +176,17 @@ class TorchServe:
         for request in batch:
             respond(request, kind)
         self._idle(worker)
+
+    def respond(self, request: Request, kind: str) -> None:
+        """Count the response as TorchServe's metrics do, then hand it back to the client."""
+        counters = self.counters
+        counters.requests += 1
+        counters.latency_us += (self.env._now - request.arrival) * 1e6
+        if kind == outcome.OK:
+            counters.status_2xx += 1
+        else:
+            counters.status_5xx += 1
+        self._deliver(request, kind)
 
     # --- failures ---------------------------------------------------------------------------------------------
     def check_timeouts(self) -> None:
@@ -194,7 +226,7 @@ class TorchServe:
         """The container is gone: every request it held is reset, every worker process ends."""
         self.workers.stop_all()
         while self.queue:
-            self.respond(self.queue.popleft(), outcome.CONNECTION_RESET)
+            self._deliver(self.queue.popleft(), outcome.CONNECTION_RESET)
 
     # --- observations -----------------------------------------------------------------------------------------
     @property

@@ -1,0 +1,82 @@
+"""Scenario sections for the control plane: the metrics pipeline and the autoscalers.
+
+Real manifests keep their upstream shape: `hpa.manifest` is an autoscaling/v2 HorizontalPodAutoscaler and
+`keda.manifest` a keda.sh/v1alpha1 ScaledObject, given inline or as a path to the YAML file.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from twin.config.base import NonNegativeFloat, PositiveFloat, Strict
+
+
+class Metrics(Strict):
+    """Prometheus scraping TorchServe (:8082/metrics), the kubelet (cAdvisor) and DCGM."""
+
+    scrape_interval_s: PositiveFloat = 15.0
+    lookback_delta_s: PositiveFloat = Field(300.0, description="--query.lookback-delta")
+    retention_s: PositiveFloat = Field(3600.0, description="samples kept for queries (memory stays bounded)")
+
+
+class Manifest(Strict):
+    """A Kubernetes object, inline or read from `path` (the loader reads the file into `object`)."""
+
+    path: str | None = None
+    object: dict[str, Any] | None = None
+    source: str = Field("<inline>", description="where the object came from, for error messages")
+
+    @model_validator(mode="after")
+    def _has_object(self) -> "Manifest":
+        if self.object is None:
+            raise ValueError("the manifest inline (object:) or a path to its YAML file (path:)")
+        return self
+
+
+class Hpa(Strict):
+    manifest: Manifest
+    queries: dict[str, str] = Field(default_factory=dict, description="PromQL per Pods/Object/External metric "
+                                    "name, as a Prometheus adapter's rules would serve it")
+    sync_period_s: PositiveFloat = 15.0
+    tolerance: NonNegativeFloat = 0.1
+    downscale_stabilization_s: NonNegativeFloat = 300.0
+
+
+class Keda(Strict):
+    manifest: Manifest
+    hpa_sync_period_s: PositiveFloat = 15.0
+
+
+class WorkerAutoscaling(Strict):
+    """Scale TorchServe workers per pod through the management API (the policy in twin.policies.workers)."""
+
+    policy: dict[str, Any] = Field(default_factory=dict, description="fields of the worker policy's spec")
+    period_s: PositiveFloat = 15.0
+    resize_memory: bool = Field(True, description="resize pod memory in place as workers change")
+
+
+class ClusterAutoscaling(Strict):
+    settings: dict[str, Any] = Field(default_factory=dict, description="Cluster Autoscaler flags, e.g. "
+                                     "scan_interval_s, scale_down_unneeded_time_s")
+    anticipatory: dict[str, Any] | None = Field(None, description="add nodes ahead of pod scale-up")
+
+
+class Autoscaling(Strict):
+    hpa: Hpa | None = None
+    keda: Keda | None = None
+    workers: WorkerAutoscaling | None = None
+    cluster: ClusterAutoscaling | None = None
+    decision_log: bool = Field(True, description="record every controller action (decisions.jsonl with --out)")
+
+
+class NodeGroupLimits(Strict):
+    """Cluster Autoscaler limits and timings of a node pool."""
+
+    min_count: int = Field(0, ge=0)
+    max_count: int = Field(10, ge=0)
+    provision_s: NonNegativeFloat = Field(180.0, description="from request to the node registering")
+    gpu_ready_s: NonNegativeFloat = Field(90.0, description="driver and device plugin until GPUs are allocatable")
+
+
+Kind = Literal["hpa", "keda"]

@@ -1,0 +1,1 @@
+"""Reconcile steps: read through twin.ports, decide with a pure policy, write through the ports."""

@@ -1,0 +1,68 @@
+"""The control plane inside the twin: Prometheus scraping, and each controller's reconcile step on its own period
+and phase, talking to the world only through the ports. Every action lands in the decision log."""
+from __future__ import annotations
+
+from typing import Callable
+
+from twin.control.hpa_step import HpaStep
+from twin.control.keda_step import KedaStep
+from twin.core.scraping import Scraper
+from twin.core.twin_ports import TwinPorts
+from twin.kernel.rng import Uniforms
+from twin.kernel.timer import call_later
+from twin.metrics.tsdb import SeriesStore
+from twin.policies import hpa, keda
+from twin.ports import Decision, Ports
+
+Step = Callable[[float, Ports], list[Decision]]
+
+
+class ControlPlane:
+    def __init__(self, world) -> None:
+        self.world = world
+        scenario = world.scenario
+        self.store = SeriesStore(retention_s=scenario.metrics.retention_s)
+        twin_ports = TwinPorts(world, self.store, lookback_delta_s=scenario.metrics.lookback_delta_s)
+        self.ports = Ports(cluster=twin_ports, torchserve=twin_ports, metrics=twin_ports)
+        self.scraper = Scraper(world, self.store, interval_s=scenario.metrics.scrape_interval_s,
+                               uniforms=Uniforms(world.rng("scrape")))
+        self.decisions: list[Decision] = []
+        self._phases = Uniforms(world.rng("controller-phases"))
+        self.steps: dict[str, object] = {}
+        self._build(scenario.autoscaling)
+
+    def _build(self, autoscaling) -> None:
+        if autoscaling.hpa is not None:
+            section = autoscaling.hpa
+            spec = hpa.hpa_from_manifest(section.manifest.object, section.manifest.source)
+            step = HpaStep(spec, settings=_hpa_settings(section.sync_period_s, section.tolerance,
+                                                        section.downscale_stabilization_s),
+                           queries=section.queries, sample_window_s=self.world.scenario.metrics.scrape_interval_s)
+            self.steps["hpa"] = step
+            self.every(section.sync_period_s, step.sync)
+        if autoscaling.keda is not None:
+            section = autoscaling.keda
+            spec = keda.scaledobject_from_manifest(section.manifest.object, section.manifest.source)
+            step = KedaStep(spec, source=section.manifest.source,
+                            settings=_hpa_settings(section.hpa_sync_period_s, 0.1, 300.0))
+            self.steps["keda"] = step
+            self.every(step.polling_interval_s, step.poll)
+            self.every(section.hpa_sync_period_s, step.sync_hpa)
+
+    def every(self, period_s: float, step: Step) -> None:
+        """Run `step` every `period_s`, first at a random phase within the period (controllers start unaligned)."""
+
+        def run(_event) -> None:
+            self.decisions.extend(step(self.world.env.now, self.ports))
+            call_later(self.world.env, period_s, run)
+
+        call_later(self.world.env, self._phases.next() * period_s, run)
+
+    def tick(self) -> None:
+        """Once a simulated second: service discovery for the scraper."""
+        self.scraper.discover()
+
+
+def _hpa_settings(sync_period_s: float, tolerance: float, downscale_s: float) -> hpa.HPAControllerSettings:
+    return hpa.HPAControllerSettings(sync_period=sync_period_s, tolerance=tolerance,
+                                     downscale_stabilization_window=downscale_s)

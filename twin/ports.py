@@ -1,0 +1,101 @@
+"""The ports through which control steps see and change the world: plain views in, plain calls out.
+
+The twin implements them over the simulated cluster (twin.core.twin_ports); the live adapter implements them over the
+Kubernetes, TorchServe and Prometheus APIs. A control step knows only these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class PodView:
+    name: str
+    phase: str  # Pending | Running | Terminating
+    ready: bool
+    node: str | None
+    start_time: float | None  # status.startTime: when the pod was bound (None while unscheduled)
+    ready_transition_time: float  # Ready condition's lastTransitionTime
+    deleting: bool
+    requests: Mapping[str, float] = field(default_factory=dict)  # cpu in cores, memory in bytes, devices in units
+    limits: Mapping[str, float] = field(default_factory=dict)
+    resize_status: str = ""  # "" | InProgress | Deferred | Infeasible
+
+
+@dataclass(frozen=True)
+class NodeView:
+    name: str
+    pool: str
+    ready: bool
+    created_at: float
+    allocatable: Mapping[str, float]
+    requested: Mapping[str, float]
+    pods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkersView:
+    """What TorchServe's describe API tells of one model in one pod."""
+
+    min_workers: int
+    max_workers: int
+    ready: int  # READY workers (busy ones included: describe shows no busy state)
+    starting: int  # shown as UNLOADING while they load
+    pending_requests: int  # jobQueueStatus.pendingRequests
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: Mapping[str, str]
+    value: float
+
+
+class MetricsUnavailable(Exception):
+    """A metrics query failed (bad query, Prometheus down or answering an error)."""
+
+
+class ClusterPort(Protocol):
+    def deployment_replicas(self) -> tuple[int, int]: ...  # (spec.replicas, status.replicas)
+    def pods(self) -> list[PodView]: ...
+    def nodes(self) -> list[NodeView]: ...
+    def pending_pods(self) -> list[PodView]: ...
+    def upcoming_nodes(self) -> Mapping[str, int]: ...  # nodes requested and not yet registered, by pool
+    def scale_deployment(self, replicas: int) -> None: ...
+    def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str: ...
+    def add_nodes(self, pool: str, count: int) -> None: ...
+    def remove_node(self, node: str) -> None: ...
+
+
+class TorchServePort(Protocol):
+    def describe(self, pod: str) -> WorkersView | None: ...  # None: the management API does not answer
+    def scale_workers(self, pod: str, min_workers: int, max_workers: int) -> bool: ...
+
+
+class MetricsPort(Protocol):
+    def query(self, promql: str) -> list[Sample]: ...  # instant query now; raises MetricsUnavailable
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Everything a control step may touch."""
+
+    cluster: ClusterPort
+    torchserve: TorchServePort
+    metrics: MetricsPort
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One controller action, as the decision log records it and the live adapter replays it."""
+
+    time_s: float
+    controller: str  # hpa | keda | workers | memory | cluster-autoscaler | anticipatory
+    action: str  # scale_deployment | scale_workers | resize_pod | add_nodes | remove_node
+    target: str  # deployment, pod or node pool/node name
+    value: Mapping[str, float | int | str]  # the target state, e.g. {"replicas": 4}
+    reason: str = ""
+
+    def to_json(self) -> dict:
+        return {"time_s": round(self.time_s, 6), "controller": self.controller, "action": self.action,
+                "target": self.target, "value": dict(self.value), "reason": self.reason}
