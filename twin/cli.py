@@ -92,6 +92,9 @@ def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
         result.timeseries.to_csv(staging / "timeseries.csv", index=False)
         with (staging / "events.jsonl").open("w") as events:
             events.writelines(json.dumps(event) + "\n" for event in result.events)
+        if scenario.autoscaling.decision_log:
+            with (staging / "decisions.jsonl").open("w") as log:
+                log.writelines(json.dumps(decision.to_json()) + "\n" for decision in result.decisions)
         if result.records is not None:
             result.records.to_csv(staging / "requests.csv", index=False)
         if directory.exists():
@@ -115,6 +118,9 @@ def _human(summary: dict) -> str:
         f"  utilisation  cpu {_pct(summary['cpu_util'])}  gpu {_pct(summary['gpu_util'])}  "
         f"load avg {_fmt(summary['load_avg'])}",
         f"  cost         ${cost['total_usd']:.4f}  (${_fmt(cost['usd_per_million'])} per million inferences)",
+        f"  SLO          {summary['slo']['violation_minutes']:.1f} min violated (p95 > "
+        f"{summary['slo']['latency_p95_ms']:g} ms or errors > {100 * summary['slo']['max_error_ratio']:g} %)"
+        + (f"; {summary['decisions']} autoscaler decisions" if summary["decisions"] else ""),
     ]
     return "\n".join(lines)
 

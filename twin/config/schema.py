@@ -235,6 +235,14 @@ class Trace(OpenLoopBase):
 Workload = Annotated[Union[Closed, Poisson, Steps, Bursts, Diurnal, Trace], Field(discriminator="type")]
 
 
+class Slo(Strict):
+    """A service-level objective judged second by second: a second violates it when its p95 latency or its error
+    ratio is above the limit."""
+
+    latency_p95_ms: PositiveFloat = 500.0
+    max_error_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
+
+
 class Outputs(Strict):
     per_request: bool = Field(False, description="keep one record per request (memory grows with requests)")
 
@@ -252,6 +260,7 @@ class Scenario(Strict):
     outputs: Outputs = Outputs()
     metrics: Metrics = Metrics()
     autoscaling: Autoscaling = Autoscaling()
+    slo: Slo = Slo()
 
     @field_validator("workload", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from twin.core.summary import Summary, summarise
 from twin.core.usage import measure
 from twin.core.world import World
 from twin.kernel.timer import call_later
+from twin.ports import Decision
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Result:
     timeseries: pd.DataFrame  # one row per simulated second
     events: list[dict]  # lifecycle and scaling events, in time order
     records: pd.DataFrame | None  # one row per request, when the scenario asks for them
+    decisions: list[Decision]  # every controller action, in time order: what the live adapter replays
 
 
 def simulate(scenario: Scenario, *, seed: int | None = None, duration_s: float | None = None,
@@ -38,4 +40,5 @@ def simulate(scenario: Scenario, *, seed: int | None = None, duration_s: float |
         events=world.events,
         records=pd.DataFrame(records, columns=["arrival_s", "latency_s", "outcome", "pod"]) if records is not None
         else None,
+        decisions=world.control.decisions,
     )

@@ -24,6 +24,8 @@ class Summary:
     nodes: list[dict] = field(default_factory=list)
     pods: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
+    slo: dict = field(default_factory=dict)
+    decisions: int = 0  # controller actions taken
     wall_s: float = 0.0
 
     def to_dict(self) -> dict:
@@ -58,7 +60,23 @@ def summarise(world, start: Usage) -> Summary:
         nodes=[_node(node, start, end, window) for node in nodes],
         pods=[_pod(pod, start, end, window) for pod in world.cluster.pods],
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
+        slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
     )
+
+
+def _slo(world, start_s: float) -> dict:
+    """Minutes (counted by the second, after warm-up) in which the SLO was violated."""
+    slo = world.scenario.slo
+    columns = world.sampler.columns
+    seconds = 0
+    for t, p95, ok, errors in zip(columns["time_s"], columns["latency_p95_ms"], columns["ok"], columns["errors"]):
+        if t <= start_s:
+            continue
+        answered = ok + errors
+        if (p95 == p95 and p95 > slo.latency_p95_ms) or (answered and errors / answered > slo.max_error_ratio):
+            seconds += 1
+    return {"latency_p95_ms": slo.latency_p95_ms, "max_error_ratio": slo.max_error_ratio,
+            "violation_minutes": seconds / 60}
 
 
 def _node(node, start: Usage, end: Usage, window: float) -> dict:
