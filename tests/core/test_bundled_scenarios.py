@@ -9,7 +9,7 @@ from twin.config.loader import load_scenario
 from twin.core.run import simulate
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("*.yaml"))
-SCENARIOS = [p for p in SCENARIOS if p.parent.name != "profiles"]
+SCENARIOS = [p for p in SCENARIOS if p.parent.name not in ("profiles", "manifests")]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
