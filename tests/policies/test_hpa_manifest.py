@@ -9,7 +9,7 @@ import yaml
 
 from twin.errors import InputError
 from twin.policies.hpa_manifest import hpa_from_manifest
-from twin.policies.hpa_quantity import milli_value, parse_quantity
+from twin.config.quantity import exact_quantity, milli_value
 from twin.policies.hpa_spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, UTILIZATION, VALUE, LabelSelector,
     MetricKey, ObjectRef, ScalingPolicy,
@@ -155,13 +155,13 @@ def test_malformed_manifest_names_the_field(path, value, field) -> None:
     ("2E", Fraction(2 * 10 ** 18)), (7, Fraction(7)), (0.1, Fraction(1, 10)),
 ])
 def test_parse_quantity(text, expected) -> None:
-    assert parse_quantity(text) == expected
+    assert exact_quantity(text) == expected
 
 
 @pytest.mark.parametrize("text", ["abc", "1.2.3", "5Mi3", "", "1 Gi", "Ki", True])
 def test_parse_quantity_rejects_garbage(text) -> None:
     with pytest.raises(ValueError):
-        parse_quantity(text)
+        exact_quantity(text)
 
 
 @pytest.mark.parametrize("value,milli", [(Fraction(1, 2), 500), (Fraction(1, 10 ** 7), 1), (0.1, 100),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.errors import InputError
-from twin.policies.hpa_quantity import milli_value, parse_quantity
+from twin.config.quantity import exact_quantity, milli_value
 from twin.policies.hpa_spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, DISABLED_POLICY, EXTERNAL, MAX_POLICY, MIN_POLICY, OBJECT, PERCENT_POLICY,
     PODS, PODS_POLICY, RESOURCE, UTILIZATION, VALUE, Behavior, HPASpec, LabelSelector, MetricKey, MetricSpec,
@@ -69,7 +69,7 @@ class _Reader:
 
     def quantity(self, data: dict, name: str, path: str) -> Any:
         try:
-            value = parse_quantity(self.field(data, name, path))
+            value = exact_quantity(self.field(data, name, path))
         except (ValueError, TypeError):
             raise self.fail(_join(path, name), "a quantity such as 500m, 2, 1Gi", data.get(name)) from None
         if value < 0:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from twin.policies.hpa_observation import (
     FAILED, PENDING, RUNNING, HPAObservation, MetricSample, PodObservation,
 )
-from twin.policies.hpa_quantity import milli_value
+from twin.config.quantity import milli_value
 from twin.policies.hpa_spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, HPAControllerSettings, MetricKey, MetricSpec,
 )
