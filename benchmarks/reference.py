@@ -17,7 +17,9 @@ import simpy
 from twin.config.loader import load_scenario
 from twin.core.run import simulate
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "benchmark-reference.yaml"
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SCENARIO = SCENARIOS / "benchmark-reference.yaml"
+WITH_CONTROL = SCENARIOS / "benchmark-reference-control.yaml"
 
 
 def bare_mmc(rate: float, service_s: float, servers: int, duration_s: float, seed: int = 1) -> int:
@@ -70,11 +72,15 @@ def main() -> None:
     scenario = load_scenario(SCENARIO)
     rate = scenario.workload[0].rate_rps
     result, twin_wall = timed(simulate, scenario, duration_s=args.duration)
+    controlled, control_wall = timed(simulate, load_scenario(WITH_CONTROL), duration_s=args.duration)
     done, bare_wall = timed(bare_mmc, rate, 0.1, 40, args.duration)
     twin_speed, bare_speed = args.duration / twin_wall, args.duration / bare_wall
     print(f"reference scenario: {scenario.deployment.pods} pods x 1 worker on one time-sliced GPU, Poisson {rate:g} req/s")
     print(f"  twin      {twin_speed:8.0f}x real time  {result.summary.requests / twin_wall:9.0f} req/s  "
           f"({args.duration:g} s simulated in {twin_wall:.2f} s)")
+    print(f"  + control {args.duration / control_wall:8.0f}x real time  "
+          f"{controlled.summary.requests / control_wall:9.0f} req/s  (scraping, KEDA and its HPA; "
+          f"{controlled.summary.decisions} decisions)")
     print(f"  bare M/M/c{bare_speed:8.0f}x real time  {done / bare_wall:9.0f} req/s  "
           f"({args.duration:g} s simulated in {bare_wall:.2f} s)")
     print(f"  twin / bare SimPy: {twin_speed / bare_speed:.2f}")
