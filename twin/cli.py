@@ -19,6 +19,7 @@ from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
 from twin.errors import InputError
+from twin.live import observe_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     validate.add_argument("scenario", type=Path)
     validate.set_defaults(command=_validate)
+    observe_cli.add_command(commands)
     return parser
 
 

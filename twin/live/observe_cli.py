@@ -1,0 +1,116 @@
+"""`servetwin observe`: the command-line face of `twin.live.observe` (flags -> ObserveConfig -> one line per step).
+
+A user mistake (bad flag value, unreachable server, wrong key) raises `InputError`, which the CLI prints as one line;
+a deployment that misbehaves mid-run (a scale that never becomes READY) prints one line and exits 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from twin.errors import InputError
+from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, observe
+
+
+def add_command(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `observe` on the CLI's subparsers; its handler is `args.command(args) -> exit code`."""
+    parser = subparsers.add_parser(
+        "observe", help="load a running TorchServe step by step and record the steps as calibration runs",
+        description="Run a closed-loop load test per (workers, users) step against your own TorchServe and write "
+                    "runs.csv (the calibration table), steps.csv, one JTL per step and describe/metrics snapshots.")
+    parser.add_argument("--url", required=True, help="inference API base URL, e.g. http://host:8080")
+    parser.add_argument("--management-url", required=True, help="management API base URL, e.g. http://host:8081")
+    parser.add_argument("--metrics-url", help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
+    parser.add_argument("--model", required=True, help="registered model name")
+    parser.add_argument("--users", type=_counts, default=(1, 2, 4, 8), metavar="N,N,...",
+                        help="closed-loop user counts, one step each (default 1,2,4,8)")
+    parser.add_argument("--workers", type=_counts, default=(), metavar="N,N,...",
+                        help="worker counts to step through via the management API (default: leave as is)")
+    parser.add_argument("--duration", type=_seconds, default=60.0, metavar="S", help="seconds per step (60)")
+    parser.add_argument("--ramp", type=_seconds, default=0.0, metavar="S", help="ramp-up seconds per step (0)")
+    parser.add_argument("--pause", type=_seconds, default=5.0, metavar="S", help="seconds between steps (5)")
+    parser.add_argument("--scale-timeout", type=_seconds, default=120.0, metavar="S",
+                        help="seconds to wait for scaled workers to be READY (120)")
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument("--token-file", type=Path, metavar="FILE", help="TorchServe's key_file.json")
+    keys.add_argument("--token", help="one bearer token for both the inference and management APIs")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new or empty output directory")
+    node = parser.add_argument_group("node description (copied into runs.csv)")
+    node.add_argument("--cloud-vm")
+    node.add_argument("--gpu-model")
+    node.add_argument("--gpu-partition")
+    node.add_argument("--node-vcpus", type=int)
+    node.add_argument("--node-ram-gb", type=float)
+    node.add_argument("--device", choices=("cpu", "gpu"))
+    node.add_argument("--pods", type=int, default=1)
+    parser.set_defaults(command=run_command)
+    return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    inference_token, management_token = _tokens(args)
+    config = ObserveConfig(
+        inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
+        out_dir=args.out, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
+        pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
+        management_token=management_token,
+        node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
+                             node_vcpus=args.node_vcpus, node_ram_gb=args.node_ram_gb, device=args.device,
+                             pods=args.pods))
+    try:
+        result = observe(config)
+    except ObserveError as error:
+        print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"servetwin: interrupted (nothing written to {args.out})", file=sys.stderr)
+        return 130
+    print(_report(result))
+    return 0
+
+
+def _report(result: ObserveResult) -> str:
+    lines = [f"{len(result.steps)} step(s) in {result.wall_s:.0f} s -> {result.out_dir}"]
+    for step in result.steps:
+        load = step.load
+        own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
+        lines.append(f"  {step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  "
+                     f"p95 {load.p95_ms:.1f} ms  errors {load.error_pct:.1f}%{own}")
+    return "\n".join(lines)
+
+
+def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """(inference, management) bearer keys: from key_file.json, or one token for both, or none."""
+    if args.token_file is None:
+        return args.token, args.token
+    source = str(args.token_file)
+    try:
+        keys = json.loads(args.token_file.read_text(encoding="utf-8"))
+        return keys["inference"]["key"], keys["management"]["key"]
+    except OSError as error:
+        raise InputError(source=source, field="", expected="a readable key_file.json",
+                         got=error.strerror or str(error)) from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(source=source, field="inference.key, management.key",
+                         expected="TorchServe's key_file.json", got="other content") from None
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
+    return value

@@ -1,0 +1,127 @@
+"""The few TorchServe calls `servetwin observe` needs: describe, async scaling, `/ping`, and counters from `/metrics`.
+
+Fidelity ledger (upstream: pytorch/serve 0.12.0 management API, token authorization and prometheus metrics mode):
+- Modelled: `GET /models/NAME` answers a list of model objects (the first is the default version);
+  `PUT /models/NAME?min_worker=N&max_worker=N&synchronous=false` answers 202 and scales in the background, so
+  readiness is polled from describe (every worker READY, exactly N of them; a starting worker shows UNLOADING), never
+  `synchronous=true` (it stalls inference connections meanwhile). With token authorization on, every inference and
+  management call, `/ping` included, needs its own bearer key (`key_file.json`: `inference`, `management`) and a
+  wrong key answers 400 InvalidKeyException; the metrics port takes no key. Counters are read from the text
+  exposition as `name{labels} value`, values possibly in Java notation (`4.5E8`); a counter not yet incremented is
+  absent (read as 0 when the metric family is announced by `# TYPE`).
+- Not modelled: key expiry (`token_expiration_min`, default 60) during a long observation, model versions other
+  than the default, OpenMetrics, label values containing `,` or `}`.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from twin.errors import InputError
+
+COUNTERS = ("ts_inference_requests_total", "ts_inference_latency_microseconds", "ts_queue_latency_microseconds")
+_SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_POLL_S = 0.1
+
+
+class ObserveError(RuntimeError):
+    """The deployment misbehaved during an observation (not a user mistake): a scale timed out, a call failed."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One TorchServe API: its base URL and the bearer key it wants (None without token authorization)."""
+
+    url: str
+    token: str | None = None
+
+    def get(self, path: str, *, timeout_s: float = 10.0) -> bytes:
+        return _call("GET", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+
+    def put(self, path: str, *, timeout_s: float = 10.0) -> bytes:
+        return _call("PUT", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+
+
+def describe(management: Endpoint, model: str) -> tuple[bytes, dict[str, Any]]:
+    """The raw describe answer and its default-version model object."""
+    raw = management.get(f"/models/{model}")
+    try:
+        answer = json.loads(raw)
+        description = answer[0] if isinstance(answer, list) else answer
+        if isinstance(description.get("workers"), list) and "minWorkers" in description:
+            return raw, description
+    except (ValueError, IndexError, AttributeError):
+        pass
+    raise InputError(source=f"{management.url}/models/{model}", field="", expected="TorchServe's describe JSON",
+                     got=repr(raw[:80]))
+
+
+def ready_workers(description: dict[str, Any]) -> int:
+    return sum(worker.get("status") == "READY" for worker in description.get("workers", ()))
+
+
+def scale(management: Endpoint, model: str, workers: int, *, timeout_s: float,
+          max_workers: int | None = None) -> dict[str, Any]:
+    """Ask for `workers` workers asynchronously, then poll describe until exactly that many are all READY."""
+    top = workers if max_workers is None else max_workers
+    management.put(f"/models/{model}?min_worker={workers}&max_worker={top}&synchronous=false")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _, description = describe(management, model)
+        if len(description.get("workers", ())) == workers and ready_workers(description) == workers:
+            return description
+        if time.monotonic() >= deadline:
+            raise ObserveError(f"{model}: {workers} worker(s) not READY within {timeout_s:g} s "
+                               f"({ready_workers(description)} READY)")
+        time.sleep(_POLL_S)
+
+
+def counters(text: str, model: str) -> dict[str, float]:
+    """The model's COUNTERS summed over label sets; an announced counter with no sample yet is 0."""
+    totals = {name: 0.0 for name in COUNTERS if f"# TYPE {name} " in text}
+    for line in text.splitlines():
+        match = _SAMPLE.fullmatch(line.strip())
+        if not match or match.group(1) not in COUNTERS:
+            continue
+        labels = dict(_LABEL.findall(match.group(2) or ""))
+        if labels.get("model_name", model) == model:
+            totals[match.group(1)] = totals.get(match.group(1), 0.0) + float(match.group(3))
+    return totals
+
+
+def _call(method: str, url: str, *, token: str | None, timeout_s: float) -> bytes:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        raise _http_error(method, url, error) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise InputError(source=url, field="", expected="a TorchServe API answering",
+                         got=f"no answer ({reason})") from None
+
+
+def _http_error(method: str, url: str, error: urllib.error.HTTPError) -> InputError | ObserveError:
+    body = error.read()[:200].decode(errors="replace")
+    if error.code == 404:
+        return InputError(source=url, field="", expected="a TorchServe path and a registered model",
+                          got=f"404 {_message(body)}")
+    if error.code in (401, 403) or "InvalidKey" in body:  # TorchServe answers a bad key with 400
+        return InputError(source=url, field="token", expected="a valid bearer key",
+                          got=f"{error.code} {_message(body)}")
+    return ObserveError(f"{method} {url}: {error.code} {_message(body)}")
+
+
+def _message(body: str) -> str:
+    try:
+        return str(json.loads(body).get("message", body)).strip()
+    except (ValueError, AttributeError):
+        return body.strip()
