@@ -132,3 +132,15 @@ def test_nothing_is_written_when_the_scenario_is_wrong(tmp_path):
     path = write(tmp_path, GOOD.replace("users: 2", "users: 0"))
     assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_worker_policy_field_is_named(tmp_path):
+    text = GOOD + "autoscaling:\n  workers:\n    policy: {target_utilisation: 0.7}\n"
+    error = error_for(tmp_path, text)
+    assert error.field == "autoscaling.workers.policy.target_utilisation" and "target_utilization" in error.expected
+
+
+def test_a_broken_hpa_manifest_is_named(tmp_path):
+    (tmp_path / "hpa.yaml").write_text("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec: {}\n")
+    error = error_for(tmp_path, GOOD + "autoscaling:\n  hpa: {manifest: {path: hpa.yaml}}\n")
+    assert error.source.endswith("hpa.yaml") and error.field.startswith("spec")

@@ -97,3 +97,19 @@ def test_pending_pods_wait_for_a_provisioned_gpu_node():
     world.run()
     scheduled = [e for e in world.events if e["event"] == "pod_scheduled"]
     assert scheduled[-1]["time_s"] == pytest.approx(10 + 100 + 50)  # registered at 110, GPUs allocatable at 160
+
+
+@pytest.mark.parametrize("mode", ["with", "without"])
+def test_worker_autoscaling_with_and_without_an_in_place_resize(mode):
+    result = simulate(load_scenario(SCENARIOS / "questions" / f"worker-autoscaling-{mode}-resize.yaml"),
+                      duration_s=500)
+    kills = [e for e in result.events if e["event"] == "pod_oom_killed"]
+    scaled = [d for d in result.decisions if d.action == "scale_workers"]
+    assert scaled and scaled[0].value["min_worker"] > 1
+    if mode == "with":
+        resizes = [d for d in result.decisions if d.action == "resize_pod"]
+        assert not kills and resizes and resizes[0].time_s < scaled[0].time_s  # memory first, then workers
+        assert result.summary.pods[0]["workers"] > 1
+    else:
+        assert kills  # the second worker crosses the 4 GiB limit
+        assert result.summary.errors["total"] > 0.1 * result.summary.requests

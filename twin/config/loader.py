@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from twin.config import manifests, properties, trace
 from twin.config.schema import ModelProfile, Scenario
 from twin.errors import InputError
-from twin.policies import hpa, keda
+from twin.policies import hpa, keda, workers
 
 Lines = dict[tuple, int]
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
@@ -35,7 +35,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     _resolve_traces(data, base, path, lines)
     _resolve_autoscaler_manifests(data, base, path, lines)
     scenario = validate(Scenario, data, source=str(path), lines=lines)
-    _check_autoscaler_manifests(scenario)
+    _check_autoscaler_manifests(scenario, str(path))
     return scenario
 
 
@@ -204,7 +204,7 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
             section["manifest"] = manifest
 
 
-def _check_autoscaler_manifests(scenario: Scenario) -> None:
+def _check_autoscaler_manifests(scenario: Scenario, source: str) -> None:
     """Parse the manifests now, so that a wrong one stops the run before anything is built."""
     if scenario.autoscaling.hpa is not None:
         manifest = scenario.autoscaling.hpa.manifest
@@ -212,3 +212,12 @@ def _check_autoscaler_manifests(scenario: Scenario) -> None:
     if scenario.autoscaling.keda is not None:
         manifest = scenario.autoscaling.keda.manifest
         keda.scaledobject_from_manifest(manifest.object, manifest.source)
+    if scenario.autoscaling.workers is not None:
+        fields = scenario.autoscaling.workers.policy
+        known = workers.WorkerPolicy.__dataclass_fields__
+        for name, value in fields.items():
+            if name not in known:
+                raise InputError(source, f"autoscaling.workers.policy.{name}", f"one of {sorted(known)}",
+                                 repr(name))
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise InputError(source, f"autoscaling.workers.policy.{name}", "a number", repr(value))

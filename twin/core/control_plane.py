@@ -6,12 +6,13 @@ from typing import Callable
 
 from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
+from twin.control.workers_step import WorkersStep
 from twin.core.scraping import Scraper
 from twin.core.twin_ports import TwinPorts
 from twin.kernel.rng import Uniforms
 from twin.kernel.timer import call_later
 from twin.metrics.tsdb import SeriesStore
-from twin.policies import hpa, keda
+from twin.policies import hpa, keda, workers
 from twin.ports import Decision, Ports
 
 Step = Callable[[float, Ports], list[Decision]]
@@ -48,6 +49,11 @@ class ControlPlane:
             self.steps["keda"] = step
             self.every(step.polling_interval_s, step.poll)
             self.every(section.hpa_sync_period_s, step.sync_hpa)
+        if autoscaling.workers is not None:
+            section = autoscaling.workers
+            step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory)
+            self.steps["workers"] = step
+            self.every(section.period_s, step.sync)
 
     def every(self, period_s: float, step: Step) -> None:
         """Run `step` every `period_s`, first at a random phase within the period (controllers start unaligned)."""
