@@ -113,3 +113,12 @@ def test_worker_autoscaling_with_and_without_an_in_place_resize(mode):
     else:
         assert kills  # the second worker crosses the 4 GiB limit
         assert result.summary.errors["total"] > 0.1 * result.summary.requests
+
+
+def test_anticipatory_node_scaling_buys_slo_minutes_with_money():
+    reactive = simulate(load_scenario(SCENARIOS / "questions" / "nodes-reactive.yaml"), duration_s=1300)
+    ahead = simulate(load_scenario(SCENARIOS / "questions" / "nodes-anticipatory.yaml"), duration_s=1300)
+    first_node = [min(d.time_s for d in r.decisions if d.action == "add_nodes") for r in (reactive, ahead)]
+    assert first_node[1] < first_node[0]  # ahead of the pods going Pending
+    assert ahead.summary.slo["violation_minutes"] < reactive.summary.slo["violation_minutes"]
+    assert ahead.summary.cost["total_usd"] > reactive.summary.cost["total_usd"]

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from twin.config import manifests, properties, trace
 from twin.config.schema import ModelProfile, Scenario
 from twin.errors import InputError
-from twin.policies import hpa, keda, workers
+from twin.policies import anticipatory, cluster_autoscaler, hpa, keda, workers
 
 Lines = dict[tuple, int]
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
@@ -212,12 +212,28 @@ def _check_autoscaler_manifests(scenario: Scenario, source: str) -> None:
     if scenario.autoscaling.keda is not None:
         manifest = scenario.autoscaling.keda.manifest
         keda.scaledobject_from_manifest(manifest.object, manifest.source)
-    if scenario.autoscaling.workers is not None:
-        fields = scenario.autoscaling.workers.policy
-        known = workers.WorkerPolicy.__dataclass_fields__
-        for name, value in fields.items():
-            if name not in known:
-                raise InputError(source, f"autoscaling.workers.policy.{name}", f"one of {sorted(known)}",
-                                 repr(name))
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise InputError(source, f"autoscaling.workers.policy.{name}", "a number", repr(value))
+    autoscaling = scenario.autoscaling
+    if autoscaling.workers is not None:
+        _check_fields(source, "autoscaling.workers.policy", workers.WorkerPolicy, autoscaling.workers.policy)
+    if autoscaling.cluster is not None:
+        _check_fields(source, "autoscaling.cluster.settings", cluster_autoscaler.CASettings,
+                      autoscaling.cluster.settings)
+        if autoscaling.cluster.anticipatory is not None:
+            _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
+                          autoscaling.cluster.anticipatory, strings=("group",))
+            group = autoscaling.cluster.anticipatory.get("group")
+            if group not in [p.name for p in scenario.node_pools]:
+                raise InputError(source, "autoscaling.cluster.anticipatory.group", "the name of a node pool",
+                                 repr(group))
+
+
+def _check_fields(source: str, prefix: str, schema: type, values: dict, strings: tuple[str, ...] = ()) -> None:
+    """Fields given for a policy dataclass: known names, numbers (or the named string fields)."""
+    known = schema.__dataclass_fields__
+    for name, value in values.items():
+        if name not in known:
+            raise InputError(source, f"{prefix}.{name}", f"one of {sorted(known)}", repr(name))
+        wrong_type = not isinstance(value, str) if name in strings else (
+            not isinstance(value, (int, float)) or isinstance(value, bool))
+        if wrong_type:
+            raise InputError(source, f"{prefix}.{name}", "a name" if name in strings else "a number", repr(value))

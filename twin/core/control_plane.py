@@ -6,13 +6,14 @@ from typing import Callable
 
 from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
+from twin.control.nodes_step import AnticipatoryStep, ClusterAutoscalerStep
 from twin.control.workers_step import WorkersStep
 from twin.core.scraping import Scraper
 from twin.core.twin_ports import TwinPorts
 from twin.kernel.rng import Uniforms
 from twin.kernel.timer import call_later
 from twin.metrics.tsdb import SeriesStore
-from twin.policies import hpa, keda, workers
+from twin.policies import anticipatory, cluster_autoscaler as ca, hpa, keda, workers
 from twin.ports import Decision, Ports
 
 Step = Callable[[float, Ports], list[Decision]]
@@ -54,6 +55,23 @@ class ControlPlane:
             step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory)
             self.steps["workers"] = step
             self.every(section.period_s, step.sync)
+        if autoscaling.cluster is not None:
+            self._build_node_autoscaling(autoscaling.cluster)
+
+    def _build_node_autoscaling(self, section) -> None:
+        groups = tuple(_node_group(pool, self.world.cluster) for pool in self.world.scenario.node_pools)
+        settings = ca.CASettings(**section.settings)
+        step = ClusterAutoscalerStep(groups, settings)
+        self.steps["cluster-autoscaler"] = step
+        self.every(settings.scan_interval_s, step.sync)
+        if section.anticipatory is not None:
+            group = next(g for g in groups if g.name == section.anticipatory["group"])
+            pool = next(p for p in self.world.scenario.node_pools if p.name == group.name)
+            lead = pool.autoscaling.provision_s + (pool.autoscaling.gpu_ready_s if pool.gpus else 0.0)
+            spec = anticipatory.Anticipation(**{"lead_time_s": lead, **section.anticipatory})
+            ahead = AnticipatoryStep(spec, group)
+            self.steps["anticipatory"] = ahead
+            self.every(settings.scan_interval_s, ahead.sync)
 
     def every(self, period_s: float, step: Step) -> None:
         """Run `step` every `period_s`, first at a random phase within the period (controllers start unaligned)."""
@@ -67,6 +85,13 @@ class ControlPlane:
     def tick(self) -> None:
         """Once a simulated second: service discovery for the scraper."""
         self.scraper.discover()
+
+
+def _node_group(pool, cluster) -> ca.NodeGroup:
+    """A pool as the Cluster Autoscaler sees it: limits, price and a template node's allocatable."""
+    template = cluster.template(pool)
+    return ca.NodeGroup(pool.name, pool.autoscaling.min_count, pool.autoscaling.max_count, template,
+                        pool.price_per_hour)
 
 
 def _hpa_settings(sync_period_s: float, tolerance: float, downscale_s: float) -> hpa.HPAControllerSettings:

@@ -71,12 +71,19 @@ class Cluster:
             self._schedule_pending()
 
     def remove_node(self, node: Node) -> None:
+        """Drain and delete: its pods go, and the ReplicaSet replaces them elsewhere."""
         for pod in list(node.pods):
             pod.delete()
         node.removed_at = self.env.now
         self.nodes.remove(node)
         self.removed_nodes.append(node)
         self.log("node_removed", node=node.name)
+        self.scale(self.replicas)
+
+    def template(self, pool: NodePool) -> dict[str, float]:
+        """What a new node of `pool` will offer (the Cluster Autoscaler's template node)."""
+        probe = Node(self.env, name=f"{pool.name}-template", pool=pool, profile=self.profile)
+        return dict(probe.allocatable)
 
     def _name(self, prefix: str) -> str:
         index = self._names.get(prefix, 0)
