@@ -79,7 +79,7 @@ def main() -> None:
     print(f"  twin      {twin_speed:8.0f}x real time  {result.summary.requests / twin_wall:9.0f} req/s  "
           f"({args.duration:g} s simulated in {twin_wall:.2f} s)")
     print(f"  + control {args.duration / control_wall:8.0f}x real time  "
-          f"{controlled.summary.requests / control_wall:9.0f} req/s  (scraping, KEDA and its HPA; "
+          f"{controlled.summary.requests / control_wall:9.0f} req/s  (scraping, KEDA + HPA, workers, CA; "
           f"{controlled.summary.decisions} decisions)")
     print(f"  bare M/M/c{bare_speed:8.0f}x real time  {done / bare_wall:9.0f} req/s  "
           f"({args.duration:g} s simulated in {bare_wall:.2f} s)")

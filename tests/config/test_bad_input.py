@@ -144,3 +144,35 @@ def test_a_broken_hpa_manifest_is_named(tmp_path):
     (tmp_path / "hpa.yaml").write_text("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nspec: {}\n")
     error = error_for(tmp_path, GOOD + "autoscaling:\n  hpa: {manifest: {path: hpa.yaml}}\n")
     assert error.source.endswith("hpa.yaml") and error.field.startswith("spec")
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: roberta}
+spec:
+  replicas: 3
+  template:
+    spec:
+      nodeSelector: {agentpool: cpu}
+      containers:
+        - name: torchserve
+          image: pytorch/torchserve:0.12.0-gpu
+          resources:
+            requests: {cpu: "2", memory: 4Gi}
+            limits: {memory: 6Gi}
+"""
+
+
+def test_a_real_deployment_manifest_sets_pods_resources_and_pool(tmp_path):
+    write(tmp_path, DEPLOYMENT, "deployment.yaml")
+    scenario = load_scenario(write(tmp_path, GOOD + "deployment: {manifest: deployment.yaml}\n"))
+    deployment = scenario.deployment
+    assert (deployment.name, deployment.pods, deployment.node_pool) == ("roberta", 3, "cpu")
+    assert deployment.resources.limits == {"memory": "6Gi"} and deployment.resources.requests["cpu"] == "2"
+
+
+def test_a_manifest_of_the_wrong_kind_is_named(tmp_path):
+    write(tmp_path, DEPLOYMENT.replace("kind: Deployment", "kind: StatefulSet"), "deployment.yaml")
+    error = error_for(tmp_path, GOOD + "deployment: {manifest: deployment.yaml}\n")
+    assert error.source.endswith("deployment.yaml") and error.field == "kind" and "'StatefulSet'" in error.got
