@@ -49,10 +49,9 @@ class Sampler:
 
 
 def _latency(sketch: QuantileSketch) -> dict[str, float]:
-    return {
-        "latency_mean_ms": sketch.mean() * 1000, "latency_p50_ms": sketch.quantile(0.5) * 1000,
-        "latency_p95_ms": sketch.quantile(0.95) * 1000, "latency_p99_ms": sketch.quantile(0.99) * 1000,
-    }
+    p50, p95, p99 = sketch.quantiles((0.5, 0.95, 0.99))
+    return {"latency_mean_ms": sketch.mean() * 1000, "latency_p50_ms": p50 * 1000, "latency_p95_ms": p95 * 1000,
+            "latency_p99_ms": p99 * 1000}
 
 
 def utilisation(before: Usage, after: Usage, nodes) -> dict[str, float]:

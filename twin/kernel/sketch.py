@@ -45,13 +45,19 @@ class QuantileSketch:
 
     def quantile(self, q: float) -> float:
         """The q-quantile (0..1) within 1 % relative error; NaN when empty."""
+        return self.quantiles((q,))[0]
+
+    def quantiles(self, qs: tuple[float, ...]) -> list[float]:
+        """Several quantiles from one pass over the buckets."""
         if not self.count:
-            return math.nan
-        rank = q * (self.count - 1)
+            return [math.nan] * len(qs)
         cumulative = np.cumsum(self.counts)
-        index = int(np.searchsorted(cumulative, rank + 1))
-        value = _MIN * 2 * _GAMMA ** (index + 1) / (_GAMMA + 1)
-        return min(max(value, self.low), self.high)
+        values = []
+        for q in qs:
+            index = int(np.searchsorted(cumulative, q * (self.count - 1) + 1))
+            value = _MIN * 2 * _GAMMA ** (index + 1) / (_GAMMA + 1)
+            values.append(min(max(value, self.low), self.high))
+        return values
 
     def merge(self, other: "QuantileSketch") -> None:
         self.counts = [a + b for a, b in zip(self.counts, other.counts)]
