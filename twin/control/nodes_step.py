@@ -1,70 +1,94 @@
 """Node autoscaling as reconcile steps: the Cluster Autoscaler's scan, and the anticipatory policy beside it."""
 from __future__ import annotations
 
+from typing import Callable
+
 from twin.policies import anticipatory, cluster_autoscaler as ca
-from twin.ports import Decision, NodeView, PodView, Ports
+from twin.ports import ClusterPort, Decision, NodeView, PodView, Ports
 
 
 class ClusterAutoscalerStep:
-    def __init__(self, groups: tuple[ca.NodeGroup, ...], settings: ca.CASettings) -> None:
-        self.groups = groups
+    """`held`: nodes another policy keeps (the scale-down-disabled annotation, as the anticipatory step asks)."""
+
+    def __init__(self, spec: ca.CASpec, settings: ca.CASettings,
+                 held: Callable[[], frozenset[str]] = frozenset) -> None:
+        self.spec = spec
         self.settings = settings
+        self.held = held
         self.state = ca.CAState()
+        self.requested: dict[str, list[float]] = {}  # request times of nodes still unregistered, oldest first
+        self.unschedulable_since: dict[str, float] = {}
 
     def sync(self, now: float, ports: Ports) -> list[Decision]:
         cluster = ports.cluster
-        pods = {p.name: p for p in cluster.pods()}
-        nodes = tuple(_node(n, pods) for n in cluster.nodes() if n.ready)
-        upcoming = dict(cluster.upcoming_nodes())
-        for node in cluster.nodes():  # registered but GPUs not yet allocatable: still upcoming for the CA
-            if not node.ready:
-                upcoming[node.pool] = upcoming.get(node.pool, 0) + 1
-        decision, self.state = ca.reconcile(self.groups, self.settings, self.state, nodes=nodes,
-                                            pending=tuple(dict(p.requests) for p in cluster.pending_pods()),
-                                            upcoming=upcoming, now=now)
+        decision, self.state = ca.reconcile(self.spec, self.state, self._observe(now, cluster), now=now,
+                                            settings=self.settings)
         made = []
-        for group, count in decision.add.items():
+        for group, count in decision.scale_up.items():
             cluster.add_nodes(group, count)
+            self.requested.setdefault(group, []).extend([now] * count)
             made.append(Decision(now, "cluster-autoscaler", "add_nodes", group, {"count": count}, decision.reason))
-        for name in decision.remove:
+        for name in decision.delete_nodes:
             cluster.remove_node(name)
             made.append(Decision(now, "cluster-autoscaler", "remove_node", name, {}, decision.reason))
         return made
 
+    def _observe(self, now: float, cluster: ClusterPort) -> ca.CAObservation:
+        pods = {p.name: p for p in cluster.pods()}
+        held = self.held()
+        nodes = tuple(_node(n, pods, disabled=n.name in held) for n in cluster.nodes())
+        pending = cluster.pending_pods()
+        self.unschedulable_since = {p.name: self.unschedulable_since.get(p.name, now) for p in pending}
+        waiting = tuple(ca.PendingPod(p.name, dict(p.requests), self.unschedulable_since[p.name]) for p in pending)
+        upcoming = []
+        for group, count in cluster.upcoming_nodes().items():  # the oldest requests register first
+            times = self.requested.get(group, [])[-count:] if count else []
+            self.requested[group] = [now] * (count - len(times)) + times
+            upcoming += [ca.UpcomingNode(group, t) for t in self.requested[group]]
+        return ca.CAObservation(nodes, waiting, tuple(upcoming))
 
-def _node(view: NodeView, pods: dict[str, PodView]) -> ca.Node:
+
+def _node(view: NodeView, pods: dict[str, PodView], *, disabled: bool) -> ca.Node:
     return ca.Node(view.name, view.pool, dict(view.allocatable), dict(view.requested),
-                   tuple(dict(pods[p].requests) for p in view.pods if p in pods))
+                   tuple(dict(pods[p].requests) for p in view.pods if p in pods), ready=view.ready,
+                   created_at=view.created_at, scale_down_disabled=disabled)
 
 
 class AnticipatoryStep:
-    def __init__(self, spec: anticipatory.Anticipation, template: ca.NodeGroup) -> None:
+    def __init__(self, spec: anticipatory.Anticipation, group: ca.NodeGroup) -> None:
         self.spec = spec
-        self.template = template
-        self.replicas: list[tuple[float, int]] = []
+        self.group = group
+        self.state = anticipatory.AnticipationState()
+        self.history: list[tuple[float, int]] = []
+        self.held: frozenset[str] = frozenset()
 
     def sync(self, now: float, ports: Ports) -> list[Decision]:
         cluster = ports.cluster
         wanted, _ = cluster.deployment_replicas()
-        self.replicas = [(t, n) for t, n in self.replicas if t >= now - self.spec.window_s] + [(now, wanted)]
+        self.history = [(t, n) for t, n in self.history if t >= now - self.spec.window_s] + [(now, wanted)]
         pods = cluster.pods()
         if not pods:
             return []
-        pod_requests = dict(pods[0].requests)
-        per_node = _slots(pod_requests, dict(self.template.allocatable))
-        free = sum(_slots(pod_requests, {r: n.allocatable[r] - n.requested.get(r, 0.0) for r in n.allocatable})
-                   for n in cluster.nodes() if n.pool == self.template.name)
-        free += per_node * cluster.upcoming_nodes().get(self.template.name, 0)
-        free -= len(cluster.pending_pods())
-        existing = sum(1 for n in cluster.nodes() if n.pool == self.template.name)
-        count, headroom = anticipatory.nodes_to_add(self.spec, replicas=tuple(self.replicas), free_pod_slots=free,
-                                                    pods_per_node=per_node, now=now)
-        count = min(count, self.template.max_count - existing - cluster.upcoming_nodes().get(self.template.name, 0))
-        if count <= 0:
+        per_node = _slots(dict(pods[0].requests), dict(self.group.template.allocatable))
+        if per_node <= 0:
             return []
-        cluster.add_nodes(self.template.name, count)
-        return [Decision(now, "anticipatory", "add_nodes", self.template.name, {"count": count},
-                         f"headroom of {headroom} pods wanted, {free} free")]
+        mine = [n for n in cluster.nodes() if n.pool == self.group.name]
+        view = anticipatory.GroupView(wanted, pods_per_node=per_node, nodes=len(mine),
+                                      upcoming=cluster.upcoming_nodes().get(self.group.name, 0),
+                                      min_nodes=self.group.min_size, max_nodes=self.group.max_size,
+                                      empty_nodes=tuple(n.name for n in mine if not n.pods),
+                                      history=tuple(self.history))
+        decision, self.state = anticipatory.reconcile(self.spec, self.state, view, now=now)
+        self.held = frozenset(decision.hold)
+        made = []
+        if decision.add > 0:
+            cluster.add_nodes(self.group.name, decision.add)
+            made.append(Decision(now, "anticipatory", "add_nodes", self.group.name, {"count": decision.add},
+                                 decision.reason))
+        for name in decision.release:
+            cluster.remove_node(name)
+            made.append(Decision(now, "anticipatory", "remove_node", name, {}, decision.reason))
+        return made
 
 
 def _slots(requests: dict[str, float], free: dict[str, float]) -> int:

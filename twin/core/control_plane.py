@@ -61,7 +61,7 @@ class ControlPlane:
     def _build_node_autoscaling(self, section) -> None:
         groups = tuple(_node_group(pool, self.world.cluster) for pool in self.world.scenario.node_pools)
         settings = ca.CASettings(**section.settings)
-        step = ClusterAutoscalerStep(groups, settings)
+        step = ClusterAutoscalerStep(ca.CASpec(groups), settings)
         self.steps["cluster-autoscaler"] = step
         self.every(settings.scan_interval_s, step.sync)
         if section.anticipatory is not None:
@@ -70,6 +70,7 @@ class ControlPlane:
             lead = pool.autoscaling.provision_s + (pool.autoscaling.gpu_ready_s if pool.gpus else 0.0)
             spec = anticipatory.Anticipation(**{"lead_time_s": lead, **section.anticipatory})
             ahead = AnticipatoryStep(spec, group)
+            step.held = lambda: ahead.held  # nodes kept as headroom are scale-down-disabled for the CA
             self.steps["anticipatory"] = ahead
             self.every(settings.scan_interval_s, ahead.sync)
 
@@ -90,8 +91,8 @@ class ControlPlane:
 def _node_group(pool, cluster) -> ca.NodeGroup:
     """A pool as the Cluster Autoscaler sees it: limits, price and a template node's allocatable."""
     template = cluster.template(pool)
-    return ca.NodeGroup(pool.name, pool.autoscaling.min_count, pool.autoscaling.max_count, template,
-                        pool.price_per_hour)
+    return ca.NodeGroup(pool.name, pool.autoscaling.min_count, pool.autoscaling.max_count,
+                        ca.NodeTemplate(template), pool.price_per_hour)
 
 
 def _hpa_settings(sync_period_s: float, tolerance: float, downscale_s: float) -> hpa.HPAControllerSettings:

@@ -1,159 +1,144 @@
-"""The Cluster Autoscaler's scale-up and scale-down decisions as a pure policy.
+"""One Cluster Autoscaler loop as a pure step: (spec, state, observation, now) → (decision, new state).
 
-Fidelity ledger — upstream: kubernetes/autoscaler cluster-autoscaler FAQ ("How does scale-up work?", "How does
-scale-down work?", flag defaults), utils/gpu (GPU nodes count as upcoming until GPUs are allocatable).
-Modelled: scale-up for pending pods that fit no node, after discounting what fits on nodes already upcoming; pods
-bin-packed first-fit-decreasing onto each group's template node; the group chosen by least waste (expander
-least-waste) within its max; scale-down of a node whose requests stay below the utilisation threshold (GPU requests
-only on GPU nodes) for `scale_down_unneeded_time_s`, whose pods fit elsewhere, above the group's min, not within
-`scale_down_delay_after_add_s` of a scale-up; empty nodes in bulk, others one at a time. Not modelled: PDBs, local
-storage and other non-movable pods, max-node-provision-time failures and backoff, max-nodes-total, priorities,
-balancing similar groups.
+Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler` (FAQ.md at HEAD of 2026-08,
+`core/static_autoscaler.go` RunOnce, `clusterstate/clusterstate.go`, `processors/customresources/gpu_processor.go`).
+Modelled, in RunOnce's order:
+- health: halt when unready nodes exceed both ok-total-unready-count 3 and max-total-unready-percentage 45 % of the
+  registered nodes (`IsClusterHealthy`; unready = not ready and past max-node-startup-time 15 min).
+- a node that is not ready yet, or a GPU node whose allocatable GPU is still 0 (device plugin starting; upstream
+  PR #461 marks it unready), counts as upcoming while younger than max-node-startup-time, so pods waiting for it do
+  not trigger a second scale-up.
+- failed scale-ups: nodes unregistered after max-node-provision-time 15 min are deleted and their group backs off
+  (`ca_scaleup`).
+- scale-up for unschedulable pods older than new-pod-scale-up-delay that fit no free room of ready nodes and no
+  upcoming node; sizing by first-fit-decreasing bin-packing on template nodes; one group per loop, chosen by the
+  expander (least-waste by default) (`ca_scaleup`, `ca_binpack`).
+- scale-down: unneeded nodes are tracked every loop; deletion waits out scale-down-delay-after-add 10 min,
+  -after-delete 0 and -after-failure 3 min (`ca_scaledown`).
+Not modelled: the cloud API calls themselves (the caller enacts the decision and reports a failed deletion with
+`record_scale_down_failure`), per-node-group health, priorities, PDBs, resource limits (cores/memory totals).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Mapping
+from dataclasses import replace
+
+from twin.policies.ca_binpack import by_size, place
+from twin.policies.ca_model import (
+    Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod,
+    UpcomingNode, gpu_names, resources,
+)
+from twin.policies.ca_scaledown import plan, to_delete, utilisation
+from twin.policies.ca_scaleup import back_off, best, expired, options, waiting_pods
+
+__all__ = [
+    "Backoff", "CADecision", "CAObservation", "CASettings", "CASpec", "CAState", "Node", "NodeGroup",
+    "NodeTemplate", "PendingPod", "UpcomingNode", "reconcile", "record_scale_down_failure", "resources",
+    "utilisation",
+]
 
 
-@dataclass(frozen=True)
-class NodeGroup:
-    name: str
-    min_count: int
-    max_count: int
-    allocatable: Mapping[str, float]  # the group's template node
-    price_per_hour: float = 0.0
+def reconcile(spec: CASpec, state: CAState, observation: CAObservation, *, now: float,
+              settings: CASettings = CASettings()) -> tuple[CADecision, CAState]:
+    known = [n for n in observation.nodes if spec.group(n.group) is not None]
+    starting = [n for n in known if _starting(n, spec, now=now, settings=settings)]
+    registered = [n for n in known if n not in starting]
+    unready = sum(1 for n in registered if not _ready(n, spec))
+    if unready > settings.ok_total_unready_count and \
+            unready > settings.max_total_unready_percentage / 100.0 * len(observation.nodes):
+        return CADecision(halted=True, reason=f"cluster unhealthy: {unready} unready nodes"), state
+    failed = expired(observation.upcoming, now=now, settings=settings)
+    if failed:
+        state = back_off(state, {u.group for u in failed}, now=now, settings=settings)
+    upcoming = [u for u in observation.upcoming if u not in failed]
+    sizes = _sizes([n.group for n in known] + [u.group for u in upcoming])
+    ready, unscheduled = _schedule([n for n in registered if _ready(n, spec)], observation.pending)
+    on_the_way = [dict(spec.group(g).template.allocatable) for g in [n.group for n in starting] +
+                  [u.group for u in upcoming]]
+    up, unhelpable, state = _scale_up(spec, state, unscheduled, now=now, settings=settings, sizes=sizes,
+                                      upcoming=on_the_way)
+    delete, state = _scale_down(spec, state, registered, ready, sizes=sizes, now=now, settings=settings)
+    decision = CADecision(scale_up=up, delete_nodes=delete, delete_unregistered=failed,
+                          backed_off=tuple(sorted({u.group for u in failed})), unhelpable=unhelpable,
+                          reason=_reason(up, delete, failed))
+    return decision, state
 
 
-@dataclass(frozen=True)
-class CASettings:
-    scan_interval_s: float = 10.0
-    scale_down_utilization_threshold: float = 0.5
-    scale_down_gpu_utilization_threshold: float = 0.5
-    scale_down_unneeded_time_s: float = 600.0
-    scale_down_delay_after_add_s: float = 600.0
+def record_scale_down_failure(state: CAState, *, now: float) -> CAState:
+    """The caller's deletion failed: scale-down pauses for scale-down-delay-after-failure."""
+    return replace(state, last_scale_down_failure=now)
 
 
-@dataclass(frozen=True)
-class Node:
-    name: str
-    group: str
-    allocatable: Mapping[str, float]
-    requested: Mapping[str, float]
-    pods: tuple[Mapping[str, float], ...] = ()  # requests of the pods on it
+def _ready(node: Node, spec: CASpec) -> bool:
+    """Ready, and for a node of a GPU group, with GPUs allocatable (the GPU processor's rule)."""
+    group = spec.group(node.group)
+    gpu_pending = group.template.has_gpu and sum(node.allocatable.get(g, 0.0)
+                                                 for g in gpu_names(group.template.allocatable)) <= 0
+    return node.ready and not gpu_pending
 
 
-@dataclass(frozen=True)
-class CAState:
-    unneeded_since: Mapping[str, float] = field(default_factory=dict)
-    last_scale_up: float | None = None
+def _starting(node: Node, spec: CASpec, *, now: float, settings: CASettings) -> bool:
+    return not _ready(node, spec) and now - node.created_at < settings.max_node_startup_time_s
 
 
-@dataclass(frozen=True)
-class CADecision:
-    add: Mapping[str, int] = field(default_factory=dict)  # group -> nodes to request
-    remove: tuple[str, ...] = ()
-    reason: str = ""
+def _sizes(groups: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in groups:
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
-def reconcile(groups: tuple[NodeGroup, ...], settings: CASettings, state: CAState, *, nodes: tuple[Node, ...],
-              pending: tuple[Mapping[str, float], ...], upcoming: Mapping[str, int], now: float
-              ) -> tuple[CADecision, CAState]:
-    """One scan: scale up for pending pods if any, else consider scale-down."""
-    by_name = {g.name: g for g in groups}
-    unplaced = _unplaced(pending, [by_name[g].allocatable for g, n in upcoming.items() for _ in range(n)
-                                   if g in by_name])
-    if unplaced:
-        add = _scale_up(groups, unplaced, nodes, upcoming)
-        if add:
-            return CADecision(add=add, reason=f"{len(unplaced)} pending pod(s) fit no node"), \
-                CAState(unneeded_since={}, last_scale_up=now)
-        return CADecision(reason="pending pods fit no group"), state
-    return _scale_down(by_name, settings, state, nodes, now)
+def _schedule(ready: list[Node], pending: tuple[PendingPod, ...]) -> tuple[list[Node], list[PendingPod]]:
+    """Pending pods that fit free room of ready nodes are the scheduler's to place: they land there in the
+    simulation (upstream's filter-out-schedulable puts them in the snapshot); the rest are unschedulable."""
+    free = [n.free() for n in ready]
+    order = by_size([p.requests for p in pending], free)
+    slots = place([pending[i].requests for i in order], free)
+    landed: dict[int, list[PendingPod]] = {}
+    for i, slot in zip(order, slots):
+        if slot is not None:
+            landed.setdefault(slot, []).append(pending[i])
+    snapshot = [n if k not in landed else replace(
+        n, requested={r: n.allocatable[r] - free[k][r] for r in n.allocatable},
+        pods=n.pods + tuple(p.requests for p in landed[k])) for k, n in enumerate(ready)]
+    return snapshot, [pending[i] for i, slot in zip(order, slots) if slot is None]
 
 
-def _fits(requests: Mapping[str, float], free: Mapping[str, float]) -> bool:
-    return all(free.get(r, 0.0) + 1e-9 >= amount for r, amount in requests.items() if amount > 0)
+def _scale_up(spec: CASpec, state: CAState, unscheduled: list[PendingPod], *, now: float, settings: CASettings,
+              sizes: dict[str, int], upcoming: list[dict[str, float]]
+              ) -> tuple[dict[str, int], tuple[str, ...], CAState]:
+    waiting = waiting_pods(unscheduled, upcoming, now=now, settings=settings)
+    if not waiting:
+        return {}, (), state
+    found = options(spec, waiting, sizes=sizes, total=sum(sizes.values()), now=now, state=state, settings=settings)
+    helped = {name for option in found for name in option.pods}
+    unhelpable = tuple(p.name for p in waiting if p.name not in helped)
+    chosen = best(found, settings.expander)
+    if chosen is None:
+        return {}, unhelpable, state
+    return {chosen.group.name: chosen.count}, unhelpable, replace(state, last_scale_up=now)
 
 
-def _take(requests: Mapping[str, float], free: dict[str, float]) -> None:
-    for r, amount in requests.items():
-        free[r] = free.get(r, 0.0) - amount
+def _scale_down(spec: CASpec, state: CAState, registered: list[Node], ready: list[Node], *, sizes: dict[str, int],
+                now: float, settings: CASettings) -> tuple[tuple[str, ...], CAState]:
+    """Unneeded nodes are tracked every loop; they are deleted only outside the cool-down after add/delete/failure."""
+    snapshot = {n.name: n for n in ready}  # with the pods the scheduler is about to place
+    candidates = [snapshot.get(n.name, n) for n in registered if not n.scale_down_disabled]
+    found = plan(candidates, ready, dict(state.unneeded_since), now=now, settings=settings)
+    delete = () if _cooling_down(state, now=now, settings=settings) else to_delete(
+        spec, found, sizes, now=now, settings=settings)
+    since = {name: t for name, t in found.unneeded_since.items() if name not in delete}
+    return delete, replace(state, unneeded_since=since, last_scale_down=now if delete else state.last_scale_down)
 
 
-def _unplaced(pods: tuple[Mapping[str, float], ...], capacities: list[Mapping[str, float]]
-              ) -> list[Mapping[str, float]]:
-    """Pods left after first-fit-decreasing onto the given free capacities."""
-    free = [dict(c) for c in capacities]
-    left = []
-    for pod in sorted(pods, key=lambda p: -sum(p.values())):
-        slot = next((f for f in free if _fits(pod, f)), None)
-        if slot is None:
-            left.append(pod)
-        else:
-            _take(pod, slot)
-    return left
+def _cooling_down(state: CAState, *, now: float, settings: CASettings) -> bool:
+    delays = ((state.last_scale_up, settings.scale_down_delay_after_add_s),
+              (state.last_scale_down, settings.scale_down_delay_after_delete_s),
+              (state.last_scale_down_failure, settings.scale_down_delay_after_failure_s))
+    return any(at is not None and now < at + delay for at, delay in delays)
 
 
-def _scale_up(groups, pods, nodes, upcoming) -> dict[str, int]:
-    best, best_waste = None, math.inf
-    for group in groups:
-        existing = sum(1 for n in nodes if n.group == group.name) + upcoming.get(group.name, 0)
-        room = group.max_count - existing
-        fitting = [p for p in pods if _fits(p, group.allocatable)]
-        if room <= 0 or not fitting:
-            continue
-        bins: list[dict[str, float]] = []
-        for pod in sorted(fitting, key=lambda p: -sum(p.values())):
-            slot = next((b for b in bins if _fits(pod, b)), None)
-            if slot is None:
-                slot = dict(group.allocatable)
-                bins.append(slot)
-            _take(pod, slot)
-        count = min(len(bins), room)
-        waste = _waste(group.allocatable, bins) - len(fitting)  # prefer groups that place more pods
-        if waste < best_waste:
-            best, best_waste = {group.name: count}, waste
-    return best or {}
-
-
-def _waste(template: Mapping[str, float], bins: list[dict[str, float]]) -> float:
-    shares = [b[r] / template[r] for b in bins for r in ("cpu", "memory") if template.get(r)]
-    return sum(shares) / max(len(shares), 1)
-
-
-def _utilisation(node: Node) -> float:
-    gpus = [r for r in node.allocatable if r.startswith("nvidia.com/") and node.allocatable[r] > 0]
-    names = gpus or [r for r in ("cpu", "memory") if node.allocatable.get(r)]
-    return max((node.requested.get(r, 0.0) / node.allocatable[r] for r in names), default=0.0)
-
-
-def _scale_down(groups: Mapping[str, NodeGroup], settings: CASettings, state: CAState, nodes: tuple[Node, ...],
-                now: float) -> tuple[CADecision, CAState]:
-    if state.last_scale_up is not None and now - state.last_scale_up < settings.scale_down_delay_after_add_s:
-        return CADecision(reason="scale-down delayed after a scale-up"), state
-    unneeded = {}
-    for node in nodes:
-        threshold = settings.scale_down_gpu_utilization_threshold if any(
-            r.startswith("nvidia.com/") for r in node.allocatable) else settings.scale_down_utilization_threshold
-        others = [dict((r, n.allocatable[r] - n.requested.get(r, 0.0)) for r in n.allocatable)
-                  for n in nodes if n is not node]
-        if _utilisation(node) < threshold and not _unplaced(node.pods, others):
-            unneeded[node.name] = state.unneeded_since.get(node.name, now)
-    counts = {g: sum(1 for n in nodes if n.group == g) for g in groups}
-    ripe = [n for n in nodes if n.name in unneeded and now - unneeded[n.name] >= settings.scale_down_unneeded_time_s]
-    remove: list[str] = []
-    for node in sorted(ripe, key=lambda n: len(n.pods)):
-        group = groups.get(node.group)
-        if group is None or counts[node.group] <= group.min_count or (node.pods and remove):
-            continue
-        if node.pods and any(not n.pods for n in ripe if n.name in remove):
-            continue
-        remove.append(node.name)
-        counts[node.group] -= 1
-        if node.pods:
-            break  # non-empty nodes one at a time
-    new_state = CAState(unneeded_since={k: v for k, v in unneeded.items() if k not in remove},
-                        last_scale_up=state.last_scale_up)
-    return CADecision(remove=tuple(remove), reason="unneeded" if remove else ""), new_state
+def _reason(up: dict[str, int], delete: tuple[str, ...], failed: tuple[UpcomingNode, ...]) -> str:
+    parts = [f"scale up {group} by {count}" for group, count in up.items()]
+    parts += [f"delete unneeded {', '.join(delete)}"] if delete else []
+    parts += [f"{len(failed)} node(s) not registered in time"] if failed else []
+    return "; ".join(parts)

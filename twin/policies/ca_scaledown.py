@@ -1,0 +1,80 @@
+"""Cluster Autoscaler scale-down: which nodes are unneeded, since when, and which to delete in this loop.
+
+Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/FAQ.md` "How does scale-down work?" and
+"I have a couple of nodes with low utilization, but they are not scaled down. Why?", `core/scaledown/planner`
+(unneeded nodes found one after another on a snapshot where the pods of the nodes already found have moved, so two
+nodes never count on the same free room), `simulator/utilization` (max of cpu and memory request shares; on a GPU
+node only the GPU request share, against scale-down-gpu-utilization-threshold), `core/scaledown/budgets`
+(max-scale-down-parallelism 10 in all, max-drain-parallelism 1 non-empty node). Modelled: unneeded time 10 min
+(unready nodes: scale-down-unready-time 20 min), the scale-down-disabled annotation, pods that block a drain
+(`movable`), group min sizes, empty nodes first. Not modelled: PDB budgets beyond the `movable` flag, the
+5-minute recheck of unremovable nodes, soft taints, graceful termination and the drain itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twin.policies.ca_binpack import place, size
+from twin.policies.ca_model import CASettings, CASpec, Node, gpu_names
+
+
+@dataclass(frozen=True)
+class Plan:
+    unneeded_since: dict[str, float]
+    order: tuple[Node, ...]  # unneeded nodes in the order they were found: the order to delete them
+
+
+def utilisation(node: Node) -> tuple[float, bool]:
+    """(request share, is a GPU node): GPU nodes are judged by their GPU requests only."""
+    gpus = [name for name in gpu_names(node.allocatable) if node.allocatable[name] > 0]
+    names = gpus or [name for name in ("cpu", "memory") if node.allocatable.get(name)]
+    share = max((node.requested.get(name, 0.0) / node.allocatable[name] for name in names), default=0.0)
+    return share, bool(gpus)
+
+
+def below_threshold(node: Node, settings: CASettings) -> bool:
+    share, gpu = utilisation(node)
+    threshold = settings.scale_down_gpu_utilization_threshold if gpu else settings.scale_down_utilization_threshold
+    return share < threshold
+
+
+def plan(candidates: list[Node], destinations: list[Node], previous: dict[str, float], *, now: float,
+         settings: CASettings) -> Plan:
+    """Unneeded nodes: under the threshold, drainable, their pods fitting on nodes that stay."""
+    free = {n.name: n.free() for n in destinations}
+    moved_in: dict[str, list] = {}  # pods the simulation already moved onto a node: they move again with it
+    found: list[Node] = []
+    for node in sorted(candidates, key=lambda n: (bool(n.pods), utilisation(n)[0], n.name)):
+        if not node.movable or not below_threshold(node, settings):
+            continue
+        trial = {name: dict(room) for name, room in free.items() if name != node.name}
+        pods = sorted([*node.pods, *moved_in.get(node.name, ())], key=lambda p: -size(p, node.allocatable))
+        names = list(trial)
+        slots = place(pods, [trial[name] for name in names])
+        if None in slots:
+            continue
+        free = trial
+        for pod, slot in zip(pods, slots):
+            moved_in.setdefault(names[slot], []).append(pod)
+        found.append(node)
+    since = {n.name: previous.get(n.name, now) for n in found}
+    return Plan(since, tuple(found))
+
+
+def to_delete(spec: CASpec, plan_: Plan, sizes: dict[str, int], *, now: float, settings: CASettings
+              ) -> tuple[str, ...]:
+    """Ripe unneeded nodes above their group's min size: empty ones in bulk, then at most
+    max-drain-parallelism non-empty ones, max-scale-down-parallelism in all."""
+    left = dict(sizes)
+    empty, drained = [], []
+    for node in plan_.order:
+        wait = settings.scale_down_unneeded_time_s if node.ready else settings.scale_down_unready_time_s
+        group = spec.group(node.group)
+        if now - plan_.unneeded_since[node.name] < wait or group is None or left[node.group] <= group.min_size:
+            continue
+        batch = drained if node.pods else empty
+        budget = settings.max_drain_parallelism if node.pods else settings.max_scale_down_parallelism
+        if len(batch) < budget and len(empty) + len(drained) < settings.max_scale_down_parallelism:
+            batch.append(node.name)
+            left[node.group] -= 1
+    return (*empty, *drained)
