@@ -217,7 +217,7 @@ def _check_autoscaler_manifests(scenario: Scenario, source: str) -> None:
         _check_fields(source, "autoscaling.workers.policy", workers.WorkerPolicy, autoscaling.workers.policy)
     if autoscaling.cluster is not None:
         _check_fields(source, "autoscaling.cluster.settings", cluster_autoscaler.CASettings,
-                      autoscaling.cluster.settings)
+                      autoscaling.cluster.settings, strings=("expander",))
         if autoscaling.cluster.anticipatory is not None:
             _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
                           autoscaling.cluster.anticipatory, strings=("group",))
