@@ -176,3 +176,8 @@ def test_a_manifest_of_the_wrong_kind_is_named(tmp_path):
     write(tmp_path, DEPLOYMENT.replace("kind: Deployment", "kind: StatefulSet"), "deployment.yaml")
     error = error_for(tmp_path, GOOD + "deployment: {manifest: deployment.yaml}\n")
     assert error.source.endswith("deployment.yaml") and error.field == "kind" and "'StatefulSet'" in error.got
+
+
+def test_an_unknown_cluster_autoscaler_expander_is_a_clear_error(tmp_path):
+    error = error_for(tmp_path, GOOD + "autoscaling:\n  cluster:\n    settings: {expander: cheapest}\n")
+    assert error.field == "autoscaling.cluster.settings" and "cheapest" in error.got

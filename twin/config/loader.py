@@ -218,6 +218,11 @@ def _check_autoscaler_manifests(scenario: Scenario, source: str) -> None:
     if autoscaling.cluster is not None:
         _check_fields(source, "autoscaling.cluster.settings", cluster_autoscaler.CASettings,
                       autoscaling.cluster.settings, strings=("expander",))
+        try:
+            cluster_autoscaler.CASettings(**autoscaling.cluster.settings)
+        except ValueError as error:
+            raise InputError(source, "autoscaling.cluster.settings", "valid Cluster Autoscaler settings",
+                             str(error)) from None
         if autoscaling.cluster.anticipatory is not None:
             _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
                           autoscaling.cluster.anticipatory, strings=("group",))
