@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario", type=Path)
     validate.set_defaults(command=_validate)
     observe_cli.add_command(commands)
+    from calibration import cli as calibration_cli  # a surface beside this one; imported late, it imports twin
+
+    calibration_cli.add_commands(commands)
     return parser
 
 

@@ -7,7 +7,7 @@ import pytest
 from calibration.readers import read_latency_points, read_resources, read_runs, series_by_run
 from twin.errors import InputError
 
-REAL = Path(__file__).parent / "data" / "real"
+REAL = Path(__file__).parents[2] / "calibration" / "data"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,119 @@
+"""`servetwin calibrate | predict | check`: the calibration commands, registered on the servetwin parser.
+
+twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.command(args) -> int` (0 = success,
+2 = bad input: a message on stderr, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from calibration import parameters as P
+from calibration.check import format_report, leave_one_out, write_report
+from calibration.fit import Fit, fit, observations
+from calibration.mapping import ASSUMPTIONS
+from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, simulate_run, write_predictions
+from calibration.profiles import BUNDLED, load_profiles, write_profiles
+from calibration.readers import read_resources, read_runs
+from calibration.readings import Readings, gather
+from twin.errors import InputError
+
+DATA = Path(__file__).parent / "data"
+
+
+def add_commands(subparsers) -> None:
+    formatter = argparse.RawDescriptionHelpFormatter
+    assumptions = "assumptions for blank cells:\n" + "\n".join(f"  - {a}" for a in ASSUMPTIONS)
+    calibrate = subparsers.add_parser("calibrate", help="fit model profiles to measured load-test runs",
+                                      formatter_class=formatter, epilog=assumptions)
+    calibrate.add_argument("--runs", type=Path, required=True, help="runs.csv with measured results")
+    calibrate.add_argument("--resources", type=Path, help="resources.csv readings (constraints and memory)")
+    calibrate.add_argument("--out", type=Path, required=True, help="folder for the profile YAML files")
+    calibrate.set_defaults(command=_calibrate)
+
+    predict = subparsers.add_parser("predict", help="predict load-test runs with the twin",
+                                    formatter_class=formatter, epilog=assumptions)
+    predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
+    predict.add_argument("--out", type=Path, required=True, help="CSV: id, throughput_rps, avg_response_ms, ...")
+    predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
+    predict.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS,
+                         help="seeds averaged per run (random pinning of users to pods)")
+    predict.add_argument("--profiles", type=Path, default=BUNDLED, help="folder of fitted profiles")
+    predict.set_defaults(command=_predict)
+
+    check = subparsers.add_parser("check", help="leave-one-out cross-validation over the calibration runs",
+                                  formatter_class=formatter, epilog=assumptions)
+    check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
+    check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
+    check.add_argument("--out", type=Path, help="folder for loo.csv and loo.txt")
+    check.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
+    check.set_defaults(command=_check)
+
+
+def _inputs(runs_path: Path, resources_path: Path | None):
+    runs = read_runs(runs_path)
+    readings = gather(read_resources(resources_path), runs) if resources_path else Readings((), {})
+    obs, skipped = observations(runs)
+    for message in skipped:
+        print(f"skipped {message}", file=sys.stderr)
+    return obs, readings
+
+
+def _guarded(handler):
+    def run(args) -> int:
+        try:
+            return handler(args)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    return run
+
+
+@_guarded
+def _calibrate(args) -> int:
+    obs, readings = _inputs(args.runs, args.resources)
+    if not obs:
+        print("error: no run with a measured throughput and latency to fit", file=sys.stderr)
+        return 2
+    result = fit(obs, readings)
+    in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, P.profile(o.setup.profile_key, result.theta,
+                                                                          readings.memory))) for o in obs}
+    sources = [p for p in (args.runs, args.resources) if p]
+    for path in write_profiles(result, readings, sources=sources, out_dir=args.out, in_sample=in_sample):
+        print(f"wrote {path}")
+    print(format_parameters(result))
+    return 0
+
+
+def format_parameters(result: Fit) -> str:
+    lines = [f"{'parameter':24s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
+    lines += [f"{name:24s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
+              for name in P.NAMES]
+    lines.append(f"twin rms log error over {len(result.used)} runs: {result.rms_log_error:.3f}")
+    return "\n".join(lines)
+
+
+@_guarded
+def _predict(args) -> int:
+    profiles = load_profiles(args.profiles)
+    configs = [run.config for run in read_runs(args.runs)]
+    rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications)
+    write_predictions(rows, args.out)
+    for row in rows:
+        if row.note:
+            print(f"not predicted: {row.note}", file=sys.stderr)
+    print(f"wrote {args.out}: {sum(not r.note for r in rows)} of {len(rows)} runs predicted")
+    return 0
+
+
+@_guarded
+def _check(args) -> int:
+    obs, readings = _inputs(args.runs, args.resources)
+    full = fit(obs, readings)
+    report = leave_one_out(obs, readings, full=full, replications=args.replications)
+    print(format_report(report))
+    if args.out:
+        for path in write_report(report, args.out):
+            print(f"wrote {path}")
+    return 0

@@ -1,0 +1,163 @@
+"""Fit the shared physical parameters (calibration/parameters.py) to the measured runs.
+
+Search: weighted least squares on log errors of throughput and mean latency, with the resource readings as extra
+residuals (utilisation law) and weak physical priors, solved over log-parameters with the analytic surrogate. Confirm:
+the twin itself simulates every run at the optimum; its ratio to the surrogate per run (the surrogate's
+approximation error under sharing) multiplies the surrogate in the next search — space mapping — until the
+parameters settle. Uncertainty: the linearised (Laplace) covariance of the log-parameters at the optimum, scaled by
+the misfit when the runs disagree more than their rounding, as 95 % ranges.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from calibration import parameters as P
+from calibration.mapping import MappingError, Setup, setup_of
+from calibration.readers import Run
+from calibration.readings import Readings
+from calibration.surrogate import estimate
+from calibration.predict import twin_estimates
+from twin.config.schema import ModelProfile
+
+OBSERVATION_SD = 0.05  # README numbers are rounded ("15/s", "300ms"): about 5 % either way
+UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units) says "not identified"
+CONSTRAINT_SD = {"gpu_ms": 0.25, "cpu_core_ms": 0.25}  # single-instant screenshots
+
+
+@dataclass(frozen=True)
+class Observation:
+    run: Run
+    setup: Setup
+
+    @property
+    def id(self) -> str:
+        return self.run.config.id
+
+    @property
+    def vcpus(self) -> float:
+        return float(self.run.config.node_vcpus)
+
+
+@dataclass
+class Fit:
+    theta: dict[str, float]
+    low: dict[str, float]  # 95 % range
+    high: dict[str, float]
+    used: tuple[str, ...]  # run ids fitted
+    rms_log_error: float  # over the runs' throughput and latency, twin-confirmed
+    corrections: dict[str, tuple[float, float]] = field(default_factory=dict)  # twin / surrogate per run
+    rounds: int = 0
+    covariance: np.ndarray | None = None  # of the log-parameters, in PARAMETERS order
+
+    def field_ranges(self, key: tuple[str, str]) -> dict[str, tuple[float, float | None, float | None]]:
+        """(value, low, high) at 95 % of every fitted field of a profile, derived ones included (delta method);
+        low and high are None where the runs fitted leave the field unidentified (a range wider than 100×)."""
+        u = np.log([self.theta[n] for n in P.NAMES])
+        base = P.demands(self.theta)[key]
+        names = [n for n, v in base.items() if isinstance(v, float) and v > 0 and n != "cpu_threads"]
+        out = {}
+        for name in names:
+            gradient = np.array([(math.log(P.demands(P.as_dict(np.exp(u + step)))[key][name]) - math.log(base[name]))
+                                 / 1e-5 for step in np.eye(len(u)) * 1e-5])
+            sd = math.sqrt(max(0.0, float(gradient @ self.covariance @ gradient)))
+            spread = 1.96 * sd
+            if spread > UNIDENTIFIED:
+                out[name] = (base[name], None, None)
+            else:
+                out[name] = (base[name], base[name] * math.exp(-spread), base[name] * math.exp(spread))
+        return out
+
+
+def observations(runs: tuple[Run, ...]) -> tuple[list[Observation], list[str]]:
+    """Runs with a measured throughput and latency that map to a scenario; a message for each one skipped."""
+    usable, skipped = [], []
+    for run in runs:
+        result = run.result
+        if result is None or not result.throughput_rps or not result.avg_response_ms:
+            skipped.append(f"{run.config.id}: no measured throughput and mean latency")
+            continue
+        try:
+            usable.append(Observation(run, setup_of(run.config)))
+        except MappingError as error:
+            skipped.append(str(error))
+    return usable, skipped
+
+
+def _residuals(u: np.ndarray, obs: list[Observation], readings: Readings,
+               corrections: dict[str, tuple[float, float]]) -> np.ndarray:
+    theta = P.as_dict(np.exp(u))
+    fields = P.demands(theta)
+    out = []
+    for o in obs:
+        profile = _profile(fields[o.setup.profile_key])
+        e = estimate(o.setup, profile, vcpus=o.vcpus)
+        cx, cr = corrections.get(o.id, (1.0, 1.0))
+        out.append(math.log(e.throughput_rps * cx / o.run.result.throughput_rps) / OBSERVATION_SD)
+        out.append(math.log(e.mean_ms * cr / o.run.result.avg_response_ms) / OBSERVATION_SD)
+    for c in readings.constraints:
+        demand = fields[c.key]["gpu_ms"] if c.kind == "gpu_ms" else fields[c.key]["cpu_ms"] * fields[c.key]["cpu_threads"]
+        out.append(math.log(demand / c.value) / CONSTRAINT_SD[c.kind])
+    out.extend(value for _, value in P.priors(theta, {o.setup.profile_key for o in obs}))
+    return np.asarray(out)
+
+
+def _profile(fields: dict) -> ModelProfile:
+    return ModelProfile(**fields)
+
+
+def _search(obs, readings, corrections, start: np.ndarray):
+    lower = np.log([p.lower for p in P.PARAMETERS])
+    upper = np.log([p.upper for p in P.PARAMETERS])
+    return least_squares(_residuals, np.clip(start, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
+                         args=(obs, readings, corrections), x_scale=1.0, diff_step=1e-4)
+
+
+def fit(obs: list[Observation], readings: Readings, *, start: dict[str, float] | None = None,
+        corrections: dict[str, tuple[float, float]] | None = None, rounds: int = 3, seeds: int = 3) -> Fit:
+    """Fit to `obs`; `start`/`corrections` let a leave-one-out fold begin from the full fit."""
+    corrections = dict(corrections or {})
+    u = np.log([(start or {}).get(p.name, p.initial) for p in P.PARAMETERS])
+    result = None
+    for round_ in range(1, rounds + 1):
+        result = _search(obs, readings, corrections, u)
+        moved = float(np.max(np.abs(result.x - u)))
+        u = result.x
+        corrections = _twin_corrections(obs, u, readings, seeds=seeds)
+        if moved < 0.02 and round_ > 1:
+            break
+    theta = P.as_dict(np.exp(u))
+    low, high, covariance = _ranges(result)
+    rms = _twin_rms(obs, corrections, u, readings)
+    return Fit(theta, low, high, tuple(o.id for o in obs), rms, corrections, round_, covariance)
+
+
+def _twin_corrections(obs, u, readings, *, seeds: int):
+    theta = P.as_dict(np.exp(u))
+    twin = twin_estimates([(o.run.config, o.setup) for o in obs], theta, readings.memory, seeds=seeds)
+    fields = P.demands(theta)
+    corrections = {}
+    for o in obs:
+        e = estimate(o.setup, _profile(fields[o.setup.profile_key]), vcpus=o.vcpus)
+        x, r = twin[o.id]
+        corrections[o.id] = (x / e.throughput_rps, r / e.mean_ms)
+    return corrections
+
+
+def _twin_rms(obs, corrections, u, readings) -> float:
+    residuals = _residuals(u, obs, readings, corrections)[: 2 * len(obs)] * OBSERVATION_SD
+    return float(np.sqrt(np.mean(residuals ** 2))) if len(residuals) else float("nan")
+
+
+def _ranges(result) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+    jac = result.jac
+    dof = max(1, len(result.fun) - len(result.x))
+    scale = max(1.0, 2 * result.cost / dof)
+    cov = np.linalg.pinv(jac.T @ jac) * scale
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    low = P.as_dict(np.exp(np.maximum(result.x - 1.96 * sd, np.log([p.lower for p in P.PARAMETERS]))))
+    high = P.as_dict(np.exp(np.minimum(result.x + 1.96 * sd, np.log([p.upper for p in P.PARAMETERS]))))
+    return low, high, cov

@@ -1,0 +1,103 @@
+"""Resource readings of resources.csv turned into what calibration uses: demand constraints and memory sizes.
+
+Demand constraints (utilisation law, U = X · D, at the run's measured throughput X):
+  - nvtop GPU utilisation of a run → GPU time per request;
+  - htop CPU% summed over a GPU run's busy workers → CPU core-time per request.
+Memory (direct readings, min–max kept as the range): GPU memory of a worker that has served and of one that never
+has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
+node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
+"""
+from __future__ import annotations
+
+import fnmatch
+import statistics
+from dataclasses import dataclass, field
+
+from calibration.mapping import MappingError, Setup, setup_of
+from calibration.readers import ResourceReading, Run
+
+
+@dataclass(frozen=True)
+class Constraint:
+    run_id: str
+    key: tuple[str, str]  # the profile it constrains
+    kind: str  # "gpu_ms" or "cpu_core_ms": demand per request implied by the reading
+    value: float
+    source_line: int
+
+
+@dataclass
+class Memory:
+    """Readings in MiB for one (model, accelerator) profile; each list keeps every reading."""
+
+    gpu_served: list[float] = field(default_factory=list)
+    gpu_idle: list[float] = field(default_factory=list)
+    worker_rss: list[float] = field(default_factory=list)
+    frontend_rss: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Readings:
+    constraints: tuple[Constraint, ...]
+    memory: dict[tuple[str, str], Memory]
+
+
+def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Readings:
+    """Tie each reading to the runs its run_id names (globs such as `A10-ROB-GPU-1p1w-*` included)."""
+    constraints: list[Constraint] = []
+    memory: dict[tuple[str, str], Memory] = {}
+    for reading in readings:
+        matched = _matching(reading.run_id, runs)
+        if not matched:
+            continue
+        run, setup = matched[0]
+        slot = memory.setdefault(setup.profile_key, Memory())
+        _memory(reading, slot, setup)
+        if len(matched) == 1 and run.result is not None and run.result.throughput_rps:
+            constraints.extend(_demands(reading, run, setup))
+    return Readings(tuple(constraints), memory)
+
+
+def _matching(run_id: str, runs: tuple[Run, ...]) -> list[tuple[Run, Setup]]:
+    pattern = run_id.split(" ")[0]
+    found = []
+    for run in runs:
+        if fnmatch.fnmatchcase(run.config.id, pattern):
+            try:
+                found.append((run, setup_of(run.config)))
+            except MappingError:
+                continue
+    return found
+
+
+def _demands(reading: ResourceReading, run: Run, setup: Setup) -> list[Constraint]:
+    rate = run.result.throughput_rps
+    out = []
+    gpu = reading.value("gpu_util_pct")
+    if gpu is not None and reading.tool == "nvtop" and setup.accelerator != "cpu":
+        out.append(Constraint(run.config.id, setup.profile_key, "gpu_ms", gpu / 100 / rate * 1000, reading.line))
+    cpu = reading.values("worker_cpu_pct")
+    if cpu and reading.tool == "htop" and setup.accelerator != "cpu":
+        total = sum(v for v in cpu if v is not None) / 100
+        out.append(Constraint(run.config.id, setup.profile_key, "cpu_core_ms", total / rate * 1000, reading.line))
+    return out
+
+
+def _memory(reading: ResourceReading, slot: Memory, setup: Setup) -> None:
+    per_worker = [v for v in reading.values("worker_gpu_mem_mib") or () if v is not None]
+    if per_worker:
+        slot.gpu_served.append(max(per_worker))
+        if min(per_worker) < max(per_worker):
+            slot.gpu_idle.append(min(per_worker))
+    elif reading.value("gpu_mem_used") and reading.value("n_worker_procs_visible") == 1:
+        slot.gpu_served.append(reading.value("gpu_mem_used"))  # whole GPU with one worker (an upper bound)
+    host = [v for v in reading.values("worker_host_mem_mib_nvtop") or () if v is not None]
+    if host:
+        slot.worker_rss.append(max(host))
+    elif setup.accelerator == "cpu" or reading.tool.startswith("TorchServe"):
+        slot.worker_rss.extend(v for v in reading.values("worker_res_mib") or () if v is not None)
+    slot.frontend_rss.extend(v for v in reading.values("frontend_java_res") or () if v is not None)
+
+
+def central(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None

@@ -1,0 +1,109 @@
+"""A fast analytic stand-in for the twin on one load-test run, used to search profile parameters.
+
+It solves the same model the twin simulates (twin/torchserve/server.py, twin/k8s/node.py, twin/gpu/device.py,
+twin/workload/closed_loop.py): JMeter users pinned uniformly at random to pods for the whole run, each pod a
+multi-server station of `workers` (exact MVA, `twin.theory.queueing.mva`) whose service time is the CPU phase plus
+the GPU phase, and a pure delay of `frontend_ms`. The node's CPUs and GPU are shared by every pod; their slowdown is
+found by fixed-point iteration: the other workers are each in the CPU (GPU) phase independently with the probability
+the current throughputs give (binomial), and a phase takes its demand over the speed the twin's processor-sharing
+rule grants with that many jobs. Exact for one worker on an idle node; an approximation under sharing (the twin
+confirms it). The expectation over random pinnings is taken over every partition of users into pods.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from calibration.mapping import Setup
+from twin.config.schema import ModelProfile
+from twin.k8s.node import cpu_speed
+from twin.theory.queueing import mva
+
+
+@dataclass(frozen=True)
+class Estimate:
+    throughput_rps: float  # as JMeter reports it: requests over the whole run, ramp-up included
+    mean_ms: float  # mean response time over all requests
+
+
+@lru_cache(maxsize=256)
+def occupancies(users: int, pods: int) -> tuple[tuple[tuple[int, ...], float], ...]:
+    """Every way (as a sorted partition) users land on pods uniformly at random, with its probability."""
+    result = []
+    for parts in _partitions(users, users, pods):
+        counts = [parts.count(v) for v in set(parts)]
+        arrangements = math.perm(pods, len(parts)) / math.prod(math.factorial(c) for c in counts)
+        assignments = math.factorial(users) / math.prod(math.factorial(p) for p in parts)
+        result.append((parts, arrangements * assignments / pods ** users))
+    return tuple(result)
+
+
+def _partitions(total: int, largest: int, parts_left: int):
+    if total == 0:
+        yield ()
+        return
+    if parts_left == 0:
+        return
+    for first in range(min(total, largest), 0, -1):
+        for rest in _partitions(total - first, first, parts_left - 1):
+            yield (first, *rest)
+
+
+def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
+    """Expected JMeter throughput and mean latency of the run `setup` with `profile` on a node of `vcpus`."""
+    throughput = latency = 0.0
+    for parts, probability in occupancies(setup.users, setup.pods):
+        x = _steady_state(parts, setup.workers, profile, vcpus)
+        throughput += probability * x
+        latency += probability * setup.users / x
+    # users start one by one over the ramp, and JMeter divides by the whole run
+    ramp_share = setup.ramp_s * (setup.users - 1) / (2 * setup.users * setup.duration_s)
+    return Estimate(throughput * (1 - ramp_share), latency * 1000)
+
+
+def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float) -> float:
+    """Throughput (req/s) with `parts[i]` users pinned to pod i."""
+    cpu_s, gpu_s, delay_s = profile.cpu_ms / 1000, profile.gpu_ms / 1000, profile.frontend_ms / 1000
+    servers = [min(workers, k) for k in parts]
+    slots = sum(servers)  # workers that can be busy at once
+    speed = cpu_speed(vcpus, profile.cpu_threads, profile.cpu_oversubscription_penalty)
+    cpu_time, gpu_time = cpu_s, gpu_s
+    total = 0.0
+    for _ in range(200):
+        service = cpu_time + gpu_time
+        total = sum(_pod_throughput(k, c, service, delay_s, profile) for k, c in zip(parts, servers))
+        new_cpu = cpu_s * _expected(slots, total * cpu_time / slots, lambda m: 1 / speed(m + 1))
+        new_gpu = gpu_s * _expected(slots, total * gpu_time / slots,
+                                    lambda m: 1.0 if m == 0 else (m + 1) / profile.timeslice_efficiency)
+        if abs(new_cpu - cpu_time) + abs(new_gpu - gpu_time) < 1e-9:
+            break
+        cpu_time, gpu_time = 0.5 * (cpu_time + new_cpu), 0.5 * (gpu_time + new_gpu)
+    return total
+
+
+def _pod_throughput(users: int, servers: int, service_s: float, delay_s: float, profile: ModelProfile) -> float:
+    """Throughput of one pod's users: no queue when each has a worker; one worker: MVA with the residual service
+    of the request in progress taken as S(1 + cv²)/2 (the twin's demands are far less variable than exponential)."""
+    if servers >= users:
+        return users / (service_s + delay_s)
+    if servers > 1:
+        return mva(users, (service_s,), delay_s, (servers,)).throughput
+    residual = (1 + _cv2(profile)) / 2
+    queue = busy = throughput = 0.0
+    for n in range(1, users + 1):
+        response = service_s * (1 + queue - busy * (1 - residual))
+        throughput = n / (response + delay_s)
+        queue, busy = throughput * response, throughput * service_s
+    return min(throughput, 1 / service_s)  # the approximation may overshoot the single worker's capacity
+
+
+def _cv2(profile: ModelProfile) -> float:
+    return {"deterministic": 0.0, "exponential": 1.0}.get(profile.demand_distribution, profile.demand_cv ** 2)
+
+
+def _expected(slots: int, busy_share: float, slowdown) -> float:
+    """E[slowdown(m)] with m of the other `slots − 1` workers in the phase, each independently w.p. busy_share."""
+    q = min(max(busy_share, 0.0), 1.0)
+    others = slots - 1
+    return sum(math.comb(others, m) * q ** m * (1 - q) ** (others - m) * slowdown(m) for m in range(others + 1))

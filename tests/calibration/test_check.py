@@ -1,0 +1,32 @@
+"""Leave-one-out cross-validation on a small subset of the real runs."""
+import dataclasses
+
+from calibration.check import format_report, leave_one_out, write_report
+from calibration.fit import fit, observations
+from calibration.readers import read_runs
+from calibration.readings import gather
+from tests.calibration._real import DATA
+
+SUBSET = ("A10-ROB-GPU-1p1w-u1", "A10-ROB-GPU-1p1w-u5", "A10-ROB-GPU-1p1w-u10")
+
+
+def _short(run):
+    return dataclasses.replace(run, config=dataclasses.replace(run.config, duration_s=40.0))
+
+
+def test_leave_one_out_predicts_each_left_out_run_and_writes_the_table(tmp_path):
+    runs = tuple(_short(r) for r in read_runs(DATA / "runs.csv") if r.config.id in SUBSET)
+    obs, _ = observations(runs)
+    readings = gather((), runs)
+    full = fit(obs, readings, rounds=1, seeds=1)
+    report = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1)
+    assert [f.id for f in report.folds] == list(SUBSET)
+    middle = report.folds[1]  # 5 users, predicted from the 1- and 10-user runs alone
+    assert abs(middle.throughput_error_pct) < 15 and abs(middle.latency_error_pct) < 15
+    assert report.throughput_mape == sum(abs(f.throughput_error_pct) for f in report.folds) / 3
+    text = format_report(report)
+    assert "LOO MAPE" in text and report.worst(1)[0].id in text
+    table, summary = write_report(report, tmp_path)
+    lines = table.read_text().splitlines()
+    assert lines[0].startswith("id,measured_rps,predicted_rps") and len(lines) == 4
+    assert summary.read_text() == text + "\n"

@@ -1,0 +1,48 @@
+"""Qualitative facts of the real load tests that the calibrated twin must reproduce (short simulated runs)."""
+from calibration.mapping import setup_of
+from calibration.predict import predict_rows, simulate_run
+from calibration.profiles import load_profiles
+from tests.calibration._real import config
+
+PROFILES = load_profiles()
+
+
+def _predict(run_id: str, replications: int = 2, **changes):
+    c = config(run_id, **changes)
+    setup = setup_of(c)
+    return simulate_run(c, setup, PROFILES[setup.profile_key], replications=replications)
+
+
+def test_a_single_a10_vgpu_worker_saturates():
+    # measured: 46.4, 46.6, 44 req/s at 4, 5, 10 users while latency grows 85 -> 220 ms
+    runs = [_predict(f"A10-ROB-GPU-1p1w-u{u}", replications=1) for u in (4, 5, 10)]
+    rates = [r.throughput_rps for r in runs]
+    assert all(38 < x < 52 for x in rates)
+    assert max(rates) / min(rates) < 1.15
+    assert runs[2].avg_response_ms > 1.8 * runs[0].avg_response_ms
+
+
+def test_more_busy_cpu_workers_than_cores_lower_throughput():
+    # measured on the 6-vCPU A10 node at 5 users: 1 pod x 1 worker 35.4 req/s, 5 pods x 1 worker 22 req/s
+    one = _predict("A10-ROB-CPU-1p1w-u5")
+    five = _predict("A10-ROB-CPU-5p1w-u5", replications=3)
+    assert 31 < one.throughput_rps < 40
+    assert five.throughput_rps < 0.8 * one.throughput_rps
+    assert five.cpu_util > 0.9
+
+
+def test_connection_pinning_leaves_pods_idle():
+    # measured on the A100: 25 pods x 1 worker, 5 users -> at most 5 workers ever served (14 of 25 had, 4 busy)
+    for seed in (1, 2, 3):
+        c = config("A100-ROB-25p1w-u5", duration_s=15.0)
+        row = simulate_run(c, setup_of(c), PROFILES[setup_of(c).profile_key], seed=seed, replications=1)
+        assert 1 <= row.busy_pods <= 5
+
+
+def test_predictions_are_deterministic_for_a_seed_and_skip_unmappable_rows():
+    configs = [config("A10-ROB-GPU-1p1w-u2", duration_s=20.0), config("LOCAL-ROB-CPU-u15")]
+    first = predict_rows(configs, PROFILES, seed=7, replications=2)
+    again = predict_rows(configs, PROFILES, seed=7, replications=2)
+    assert first == again
+    assert first[0].throughput_rps > 0 and not first[0].note
+    assert first[1].throughput_rps is None and "node_vcpus" in first[1].note
