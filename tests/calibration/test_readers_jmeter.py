@@ -10,7 +10,7 @@ import pytest
 
 from calibration.readers import read_jmeter_report, read_jtl, summarize, summarize_by_label
 from calibration.readers.jtl import Sample
-from twin.errors import InputError
+from tests.calibration.errors import raises, write
 
 DATA = Path(__file__).parent / "data"
 T0 = 1692306000000
@@ -21,17 +21,7 @@ def samples():
     return read_jtl(DATA / "results.jtl")
 
 
-def _write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
-
-def _raises(path, reader, *, line, field):
-    with pytest.raises(InputError) as info:
-        reader(path)
-    assert (info.value.source, info.value.line, info.value.field) == (str(path), line, field), str(info.value)
-    return info.value
 
 
 def _sample(start, elapsed, *, label="a", count=1):
@@ -54,7 +44,7 @@ def test_headerless_jtl_reads_the_default_columns(samples):
 
 
 def test_timestamp_at_sample_end(tmp_path):
-    path = _write(tmp_path, "end.jtl", "timeStamp,elapsed,label,success\n1000,300,a,true\n")
+    path = write(tmp_path, "end.jtl", "timeStamp,elapsed,label,success\n1000,300,a,true\n")
     (sample,) = read_jtl(path, timestamp_is_start=False)
     assert (sample.start_ms, sample.end_ms) == (700, 1000)
 
@@ -110,23 +100,23 @@ def test_zero_length_window_has_no_throughput():
     ("1692306000000,1_000,a,true", "elapsed"),
 ])
 def test_jtl_bad_cells(tmp_path, row, field):
-    path = _write(tmp_path, "r.jtl", "timeStamp,elapsed,label,success\n1692306000000,5,a,true\n" + row + "\n")
-    _raises(path, read_jtl, line=3, field=field)
+    path = write(tmp_path, "r.jtl", "timeStamp,elapsed,label,success\n1692306000000,5,a,true\n" + row + "\n")
+    raises(path, read_jtl, line=3, field=field)
 
 
 def test_jtl_line_numbers_count_quoted_newlines(tmp_path):
     text = ('timeStamp,elapsed,label,success,failureMessage\n'
             '1,5,a,false,"line one\nline two"\n'
             '2,x,a,true,\n')
-    _raises(_write(tmp_path, "q.jtl", text), read_jtl, line=4, field="elapsed")
+    raises(write(tmp_path, "q.jtl", text), read_jtl, line=4, field="elapsed")
 
 
 def test_jtl_file_level_errors(tmp_path):
-    _raises(_write(tmp_path, "empty.jtl", ""), read_jtl, line=None, field="")
-    _raises(_write(tmp_path, "only.jtl", "timeStamp,elapsed,label,success\n"), read_jtl, line=None, field="")
-    _raises(_write(tmp_path, "short.jtl", "1692306000000,5,a,200\n"), read_jtl, line=1, field="")
-    _raises(_write(tmp_path, "nolabel.jtl", "timeStamp,elapsed,success\n1,5,true\n"), read_jtl, line=1, field="label")
-    error = _raises(_write(tmp_path, "semi.jtl", "timeStamp;elapsed;label;success\n1;5;a;true\n"), read_jtl,
+    raises(write(tmp_path, "empty.jtl", ""), read_jtl, line=None, field="")
+    raises(write(tmp_path, "only.jtl", "timeStamp,elapsed,label,success\n"), read_jtl, line=None, field="")
+    raises(write(tmp_path, "short.jtl", "1692306000000,5,a,200\n"), read_jtl, line=1, field="")
+    raises(write(tmp_path, "nolabel.jtl", "timeStamp,elapsed,success\n1,5,true\n"), read_jtl, line=1, field="label")
+    error = raises(write(tmp_path, "semi.jtl", "timeStamp;elapsed;label;success\n1;5;a;true\n"), read_jtl,
                     line=1, field="")
     assert "(delimiter ';'?)" in str(error)
 
@@ -154,7 +144,7 @@ def test_aggregate_report_matches_the_jtl(samples):
 
 def test_report_throughput_below_one_and_decimal_comma(tmp_path):
     text = 'Label,# Samples,Average,Min,Max,Error %,Throughput\nslow,3,1100,900,1300,"33,333%",.05000\n'
-    (row,) = read_jmeter_report(_write(tmp_path, "s.csv", text))
+    (row,) = read_jmeter_report(write(tmp_path, "s.csv", text))
     assert row.throughput_rps == 0.05 and row.error_pct == 33.333
 
 
@@ -163,11 +153,11 @@ def test_report_throughput_below_one_and_decimal_comma(tmp_path):
 ])
 def test_report_bad_error_percent(tmp_path, cell, field):
     text = f"Label,# Samples,Average,Min,Max,Error %,Throughput\na,1,1,1,1,0.0%,1.0\nb,1,1,1,1,{cell},1.0\n"
-    _raises(_write(tmp_path, "s.csv", text), read_jmeter_report, line=3, field=field)
+    raises(write(tmp_path, "s.csv", text), read_jmeter_report, line=3, field=field)
 
 
 def test_report_missing_column_and_bad_count(tmp_path):
-    _raises(_write(tmp_path, "a.csv", "Label,Average,Min,Max,Error %,Throughput\n"), read_jmeter_report,
+    raises(write(tmp_path, "a.csv", "Label,Average,Min,Max,Error %,Throughput\n"), read_jmeter_report,
             line=1, field="# Samples")
     text = "Label,# Samples,Average,Min,Max,Error %,Throughput\na,many,1,1,1,0%,1\n"
-    _raises(_write(tmp_path, "b.csv", text), read_jmeter_report, line=2, field="# Samples")
+    raises(write(tmp_path, "b.csv", text), read_jmeter_report, line=2, field="# Samples")

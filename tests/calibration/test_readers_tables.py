@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from calibration.readers import read_latency_points, read_resources, read_runs, series_by_run
-from twin.errors import InputError
+from tests.calibration.errors import raises, write
 
 REAL = Path(__file__).parents[2] / "calibration" / "data"
 
@@ -25,18 +25,7 @@ def _reading(readings, run_id, tool):
     return match
 
 
-def _write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
-
-def _raises(path, reader, *, line, field):
-    with pytest.raises(InputError) as info:
-        reader(path)
-    error = info.value
-    assert (error.source, error.line, error.field) == (str(path), line, field), str(error)
-    return error
 
 
 # --- runs.csv -------------------------------------------------------------------------------------------------
@@ -70,7 +59,7 @@ def test_a_prediction_table_has_config_columns_only(tmp_path):
     header = ("id,cloud_vm,gpu_model,gpu_partition,node_vcpus,node_ram_gb,model,device,pods,workers_per_pod,users,"
               "ramp_s,duration_s,batch_size,max_batch_delay_ms")
     row = "what-if,Standard_NC24ads_A100_v4,,,24,220,m,gpu,3,2,50,10,300,1,100"
-    path = _write(tmp_path, "plan.csv", f"{header}\n{row}\n")
+    path = write(tmp_path, "plan.csv", f"{header}\n{row}\n")
     (run,) = read_runs(path)
     assert run.result is None and run.config.pods == 3 and run.config.users == 50 and run.config.duration_s == 300
 
@@ -84,16 +73,16 @@ def test_runs_bad_cells_name_line_and_column(tmp_path, cell_column, value):
     header = lines[0].split(",")
     row = lines[2].split(",")  # A100-DETR-1p1w-u5: no quoted cells
     row[header.index(cell_column)] = value
-    path = _write(tmp_path, "runs.csv", "\n".join([lines[0], lines[1], ",".join(row)]) + "\n")
-    error = _raises(path, read_runs, line=3, field=cell_column)
+    path = write(tmp_path, "runs.csv", "\n".join([lines[0], lines[1], ",".join(row)]) + "\n")
+    error = raises(path, read_runs, line=3, field=cell_column)
     assert repr(value) in str(error)
 
 
 def test_runs_duplicate_id_and_missing_config_column(tmp_path):
     lines = (REAL / "runs.csv").read_text(encoding="utf-8").splitlines()
-    _raises(_write(tmp_path, "dup.csv", "\n".join([lines[0], lines[1], lines[1]])), read_runs, line=3, field="id")
+    raises(write(tmp_path, "dup.csv", "\n".join([lines[0], lines[1], lines[1]])), read_runs, line=3, field="id")
     no_users = lines[0].replace(",users,", ",")
-    _raises(_write(tmp_path, "cols.csv", no_users + "\n"), read_runs, line=1, field="users")
+    raises(write(tmp_path, "cols.csv", no_users + "\n"), read_runs, line=1, field="users")
 
 
 # --- resources.csv --------------------------------------------------------------------------------------------
@@ -140,13 +129,13 @@ def test_a_remark_in_parentheses_is_not_a_reading(readings):
 @pytest.mark.parametrize(("column", "value"), [("worker_res_mib", "12T"), ("gpu_util_pct", "-3")])
 def test_resources_unknown_unit_or_negative_is_an_error(tmp_path, column, value):
     text = f"file,run_id,tool,{column}\nshot.png,R1,htop,1\nshot2.png,R1,htop,{value}\n"
-    path = _write(tmp_path, "resources.csv", text)
-    _raises(path, read_resources, line=3, field=column)
+    path = write(tmp_path, "resources.csv", text)
+    raises(path, read_resources, line=3, field=column)
 
 
 def test_resources_unknown_column_and_empty_run_id(tmp_path):
-    _raises(_write(tmp_path, "r.csv", "file,run_id,tool,gpu_utl_pct\n"), read_resources, line=1, field="gpu_utl_pct")
-    _raises(_write(tmp_path, "r2.csv", "file,run_id,tool\nshot.png,,htop\n"), read_resources, line=2, field="run_id")
+    raises(write(tmp_path, "r.csv", "file,run_id,tool,gpu_utl_pct\n"), read_resources, line=1, field="gpu_utl_pct")
+    raises(write(tmp_path, "r2.csv", "file,run_id,tool\nshot.png,,htop\n"), read_resources, line=2, field="run_id")
 
 
 # --- latency_points.csv ---------------------------------------------------------------------------------------
@@ -168,10 +157,10 @@ def test_latency_points_bad_cells(tmp_path, column, value):
     good = ",".join(cells.values())
     cells[column] = value
     text = "\n".join([",".join(cells), good.replace(",0,", ",1,"), ",".join(cells.values())]) + "\n"
-    path = _write(tmp_path, "lp.csv", text)
-    _raises(path, read_latency_points, line=3, field=column)
+    path = write(tmp_path, "lp.csv", text)
+    raises(path, read_latency_points, line=3, field=column)
 
 
 def test_latency_points_repeated_index(tmp_path):
     text = "file,shows_run_id,point_index,bucket_label,response_ms\ng.png,R,0,15:00:00,9\ng.png,R,0,15:00:10,9\n"
-    _raises(_write(tmp_path, "lp.csv", text), read_latency_points, line=3, field="point_index")
+    raises(write(tmp_path, "lp.csv", text), read_latency_points, line=3, field="point_index")
