@@ -2,6 +2,7 @@
 and phase, talking to the world only through the ports. Every action lands in the decision log."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from twin.control.hpa_step import HpaStep
@@ -34,27 +35,9 @@ class ControlPlane:
         self._build(scenario.autoscaling)
 
     def _build(self, autoscaling) -> None:
-        if autoscaling.hpa is not None:
-            section = autoscaling.hpa
-            spec = hpa.hpa_from_manifest(section.manifest.object, section.manifest.source)
-            step = HpaStep(spec, settings=_hpa_settings(section.sync_period_s, section.tolerance,
-                                                        section.downscale_stabilization_s),
-                           queries=section.queries, sample_window_s=self.world.scenario.metrics.scrape_interval_s)
-            self.steps["hpa"] = step
-            self.every(section.sync_period_s, step.sync)
-        if autoscaling.keda is not None:
-            section = autoscaling.keda
-            spec = keda.scaledobject_from_manifest(section.manifest.object, section.manifest.source)
-            step = KedaStep(spec, source=section.manifest.source,
-                            settings=_hpa_settings(section.hpa_sync_period_s, 0.1, 300.0))
-            self.steps["keda"] = step
-            self.every(step.polling_interval_s, step.poll)
-            self.every(section.hpa_sync_period_s, step.sync_hpa)
-        if autoscaling.workers is not None:
-            section = autoscaling.workers
-            step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory)
-            self.steps["workers"] = step
-            self.every(section.period_s, step.sync)
+        for periodic in policy_steps(autoscaling, scrape_interval_s=self.world.scenario.metrics.scrape_interval_s):
+            self.steps.setdefault(periodic.name, periodic.owner)
+            self.every(periodic.period_s, periodic.step)
         if autoscaling.cluster is not None:
             self._build_node_autoscaling(autoscaling.cluster)
 
@@ -86,6 +69,39 @@ class ControlPlane:
     def tick(self) -> None:
         """Once a simulated second: service discovery for the scraper."""
         self.scraper.discover()
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str  # the controller
+    period_s: float
+    step: Step
+    owner: object  # the step object, whose state tests and reports read
+
+
+def policy_steps(autoscaling, *, scrape_interval_s: float) -> list[Periodic]:
+    """The controllers that need only ports (HPA, KEDA, worker autoscaling): the same objects run in the twin and,
+    on a wall clock, against a live cluster."""
+    steps = []
+    if autoscaling.hpa is not None:
+        section = autoscaling.hpa
+        spec = hpa.hpa_from_manifest(section.manifest.object, section.manifest.source)
+        step = HpaStep(spec, settings=_hpa_settings(section.sync_period_s, section.tolerance,
+                                                    section.downscale_stabilization_s),
+                       queries=section.queries, sample_window_s=scrape_interval_s)
+        steps.append(Periodic("hpa", section.sync_period_s, step.sync, step))
+    if autoscaling.keda is not None:
+        section = autoscaling.keda
+        spec = keda.scaledobject_from_manifest(section.manifest.object, section.manifest.source)
+        step = KedaStep(spec, source=section.manifest.source,
+                        settings=_hpa_settings(section.hpa_sync_period_s, 0.1, 300.0))
+        steps += [Periodic("keda", step.polling_interval_s, step.poll, step),
+                  Periodic("keda", section.hpa_sync_period_s, step.sync_hpa, step)]
+    if autoscaling.workers is not None:
+        section = autoscaling.workers
+        step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory)
+        steps.append(Periodic("workers", section.period_s, step.sync, step))
+    return steps
 
 
 def _node_group(pool, cluster) -> ca.NodeGroup:

@@ -1,6 +1,6 @@
 """Observe a user's own TorchServe deployment: step through worker and user counts, record calibration runs.
 
-Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `observe_http`; Apache JMeter 5.6.3 as in `loadgen`):
+Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apache JMeter 5.6.3 as in `loadgen`):
 - Modelled: the load tests of the calibration table, one closed-loop JMeter-like step per (workers, users): workers
   set through the management API (asynchronously, polled until READY, the original min/max restored at the end),
   describe and `/metrics` snapshots before and after each step, one `runs.csv` row per step in the calibration
@@ -28,7 +28,7 @@ from typing import Any
 
 from twin.errors import InputError
 from twin.live.loadgen import LoadConfig, LoadSummary, run_load_sync
-from twin.live.observe_http import Endpoint, ObserveError, counters, describe, ready_workers, scale
+from twin.live.torchserve_api import Endpoint, ObserveError, counters, describe, ready_workers, scale
 
 RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcpus", "node_ram_gb", "model",
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",

@@ -1,4 +1,5 @@
-"""The few TorchServe calls `servetwin observe` needs: describe, async scaling, `/ping`, and counters from `/metrics`.
+"""TorchServe's management API as ServeTwin calls it: list, describe, async scaling, register/unregister, and
+counters from `/metrics`. `servetwin observe` and the live adapter share it.
 
 Fidelity ledger (upstream: pytorch/serve 0.12.0 management API, token authorization and prometheus metrics mode):
 - Modelled: `GET /models/NAME` answers a list of model objects (the first is the default version);
@@ -11,6 +12,8 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 management API, token authorizat
   absent (read as 0 when the metric family is announced by `# TYPE`).
 - Not modelled: key expiry (`token_expiration_min`, default 60) during a long observation, model versions other
   than the default, OpenMetrics, label values containing `,` or `}`.
+- Registering passes `synchronous=false` (a synchronous registration blocks until the workers are up) and needs
+  `enable_model_api=true` on the server (405 without it).
 """
 from __future__ import annotations
 
@@ -18,11 +21,14 @@ import json
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from twin.errors import InputError
+from twin.live.failures import ApiFailure, from_status
+from twin.ports import WorkersView
 
 COUNTERS = ("ts_inference_requests_total", "ts_inference_latency_microseconds", "ts_queue_latency_microseconds")
 _SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
@@ -30,8 +36,8 @@ _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _POLL_S = 0.1
 
 
-class ObserveError(RuntimeError):
-    """The deployment misbehaved during an observation (not a user mistake): a scale timed out, a call failed."""
+class ObserveError(ApiFailure):
+    """The deployment misbehaved (not a user mistake): a scale timed out, a call failed with this status."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,38 @@ class Endpoint:
 
     def put(self, path: str, *, timeout_s: float = 10.0) -> bytes:
         return _call("PUT", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+
+    def post(self, path: str, *, timeout_s: float = 10.0) -> bytes:
+        return _call("POST", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+
+    def delete(self, path: str, *, timeout_s: float = 10.0) -> bytes:
+        return _call("DELETE", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+
+
+def list_models(management: Endpoint) -> list[str]:
+    """Every registered model's name, following `nextPageToken` pages."""
+    names, token = [], ""
+    while True:
+        answer = json.loads(management.get("/models?limit=100" + (f"&next_page_token={token}" if token else "")))
+        names += [model["modelName"] for model in answer.get("models", ())]
+        token = answer.get("nextPageToken", "")
+        if not token:
+            return names
+
+
+def register(management: Endpoint, archive_url: str, *, initial_workers: int = 1) -> None:
+    """Register a model archive (a .mar name in the model store, or a URL) and start its workers in the background."""
+    query = urllib.parse.urlencode({"url": archive_url, "initial_workers": initial_workers, "synchronous": "false"})
+    management.post(f"/models?{query}")
+
+
+def unregister(management: Endpoint, model: str) -> None:
+    management.delete(f"/models/{model}")
+
+
+def request_workers(management: Endpoint, model: str, min_workers: int, max_workers: int) -> None:
+    """Ask for workers asynchronously (202); describe shows them starting, then READY."""
+    management.put(f"/models/{model}?min_worker={min_workers}&max_worker={max_workers}&synchronous=false")
 
 
 def describe(management: Endpoint, model: str) -> tuple[bytes, dict[str, Any]]:
@@ -66,11 +104,20 @@ def ready_workers(description: dict[str, Any]) -> int:
     return sum(worker.get("status") == "READY" for worker in description.get("workers", ()))
 
 
+def workers_view(description: dict[str, Any]) -> WorkersView:
+    """Describe's answer as the control steps read it: a starting worker shows as anything but READY."""
+    ready = ready_workers(description)
+    queue = description.get("jobQueueStatus") or {}
+    return WorkersView(min_workers=int(description.get("minWorkers", 0)),
+                       max_workers=int(description.get("maxWorkers", 0)), ready=ready,
+                       starting=len(description.get("workers", ())) - ready,
+                       pending_requests=int(queue.get("pendingRequests", 0)))
+
+
 def scale(management: Endpoint, model: str, workers: int, *, timeout_s: float,
           max_workers: int | None = None) -> dict[str, Any]:
     """Ask for `workers` workers asynchronously, then poll describe until exactly that many are all READY."""
-    top = workers if max_workers is None else max_workers
-    management.put(f"/models/{model}?min_worker={workers}&max_worker={top}&synchronous=false")
+    request_workers(management, model, workers, workers if max_workers is None else max_workers)
     deadline = time.monotonic() + timeout_s
     while True:
         _, description = describe(management, model)
@@ -117,7 +164,8 @@ def _http_error(method: str, url: str, error: urllib.error.HTTPError) -> InputEr
     if error.code in (401, 403) or "InvalidKey" in body:  # TorchServe answers a bad key with 400
         return InputError(source=url, field="token", expected="a valid bearer key",
                           got=f"{error.code} {_message(body)}")
-    return ObserveError(f"{method} {url}: {error.code} {_message(body)}")
+    failure = from_status(f"{method} {url}: {error.code} {_message(body)}", error.code)
+    return ObserveError(str(failure), status=error.code, retryable=failure.retryable, conflict=failure.conflict)
 
 
 def _message(body: str) -> str:
