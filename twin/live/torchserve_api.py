@@ -71,9 +71,10 @@ def list_models(management: Endpoint) -> list[str]:
             return names
 
 
-def register(management: Endpoint, archive_url: str, *, initial_workers: int = 1) -> None:
+def register(management: Endpoint, archive_url: str, *, initial_workers: int = 1, name: str | None = None) -> None:
     """Register a model archive (a .mar name in the model store, or a URL) and start its workers in the background."""
-    query = urllib.parse.urlencode({"url": archive_url, "initial_workers": initial_workers, "synchronous": "false"})
+    fields = {"url": archive_url, "initial_workers": initial_workers, "synchronous": "false"}
+    query = urllib.parse.urlencode({**fields, **({"model_name": name} if name else {})})
     management.post(f"/models?{query}")
 
 

@@ -1,0 +1,135 @@
+"""The write gate: the single door through which the live adapter changes a cluster.
+
+For each write: refuse it when halted; review it against the guardrails; compare its target state with the current
+one (equal: nothing is sent, so a repeated or resumed action is never applied twice); journal the intent; then, by
+mode, record it (`shadow`: in memory only, `dry-run`: in the journal) or send it (`enact`) with bounded retries.
+A failed write leaves an outcome line and the loop goes on; the next period decides again from fresh observations.
+"""
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from twin.live.failures import ApiFailure
+from twin.live.guardrails import Review, Value, Write
+from twin.live.journal import Journal
+
+MODES = ("shadow", "dry-run", "enact")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # applied | unchanged | refused | dry-run | shadow | failed | halted
+    value: Value
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int = 5
+    first_backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+
+
+class Halt:
+    """Stops every write at once: a stop file appears, or SIGTERM/SIGINT arrives."""
+
+    def __init__(self, stop_file: Path | None = None) -> None:
+        self.stop_file = stop_file
+        self.signalled = False
+
+    def install(self) -> None:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+
+    def _on_signal(self, _number, _frame) -> None:
+        self.signalled = True
+
+    @property
+    def halted(self) -> bool:
+        return self.signalled or (self.stop_file is not None and self.stop_file.exists())
+
+
+@dataclass
+class Gate:
+    mode: str
+    review: Review
+    journal: Journal
+    halt: Halt = field(default_factory=Halt)
+    retry: Retry = field(default_factory=Retry)
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    key: str | None = None  # names the next writes in the journal (a replay's decision), else their target
+    outcomes: list[tuple[Write, Outcome]] = field(default_factory=list)  # every write's outcome, in order
+
+    def apply(self, write: Write, *, current: Callable[[], Value], send: Callable[[Value], object],
+              key: str | None = None) -> Outcome:
+        key = key or self.key or write.target
+        if self.halt.halted:
+            return self._record(key, write, Outcome("halted", write.value, "stop requested"))
+        now = self.clock()
+        try:
+            state = current()
+        except ApiFailure as failure:
+            return self._record(key, write, Outcome("failed", write.value, f"reading current state: {failure}"))
+        verdict = self.review.review(write, current=state, now=now)
+        if not verdict.allowed:
+            return self._record(key, write, Outcome("refused", write.value, verdict.reason))
+        if _reached(verdict.value, state):
+            return self._record(key, write, Outcome("unchanged", verdict.value, "the cluster already holds it"))
+        self.review.sent(write, now)
+        if self.mode != "enact":
+            return self._record(key, write, Outcome(self.mode, verdict.value, verdict.reason))
+        self.journal.log(key, "intent", **_fields(write, verdict.value), detail=verdict.reason)
+        outcome = self._send(write, verdict.value, current=current, send=send)
+        self.journal.log(key, outcome.status, detail=outcome.detail or verdict.reason)
+        self.outcomes.append((write, outcome))
+        return outcome
+
+    def _send(self, write: Write, value: Value, *, current, send) -> Outcome:
+        backoff = self.retry.first_backoff_s
+        for attempt in range(1, self.retry.attempts + 1):
+            if self.halt.halted:
+                return Outcome("halted", value, f"stop requested before attempt {attempt}")
+            try:
+                send(value)
+                return Outcome("applied", value, f"attempt {attempt}")
+            except ApiFailure as failure:
+                if failure.conflict and _reached(value, _safe(current)):
+                    return Outcome("applied", value, "already applied by another writer")
+                if not failure.retryable or attempt == self.retry.attempts:
+                    return Outcome("failed", value, str(failure))
+                self.sleep(min(max(failure.retry_after_s or 0.0, backoff), self.retry.max_backoff_s))
+                backoff = min(2 * backoff, self.retry.max_backoff_s)
+        raise AssertionError("unreachable")
+
+    def _record(self, key: str, write: Write, outcome: Outcome) -> Outcome:
+        """Shadow mode writes nothing at all, not even a journal; the other modes journal every outcome."""
+        if self.mode != "shadow":
+            self.journal.log(key, outcome.status, **_fields(write, outcome.value), detail=outcome.detail)
+        self.outcomes.append((write, outcome))
+        return outcome
+
+
+def _fields(write: Write, value: Value) -> dict:
+    return {"action": write.action, "namespace": write.namespace, "target": write.target, "value": dict(value)}
+
+
+def _reached(value: Value, state: Value) -> bool:
+    return all(key in state and _same(state[key], wanted) for key, wanted in value.items())
+
+
+def _same(have, wanted) -> bool:
+    if isinstance(wanted, (int, float)) and isinstance(have, (int, float)):
+        return abs(float(have) - float(wanted)) <= 1e-9 * max(1.0, abs(float(wanted)))
+    return str(have) == str(wanted)
+
+
+def _safe(current: Callable[[], Value]) -> Value:
+    try:
+        return current()
+    except ApiFailure:
+        return {}
