@@ -54,6 +54,7 @@ class WorkerAutoscaling(Strict):
     policy: dict[str, Any] = Field(default_factory=dict, description="fields of the worker policy's spec")
     period_s: PositiveFloat = 15.0
     resize_memory: bool = Field(True, description="resize pod memory in place as workers change")
+    window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of the in-service metric")
 
 
 class ClusterAutoscaling(Strict):

@@ -5,14 +5,15 @@ from __future__ import annotations
 from twin.policies import workers as policy
 from twin.ports import Decision, MetricsUnavailable, PodView, Ports
 
-IN_SERVICE = ("sum by (pod) (rate(ts_inference_latency_microseconds[1m]) - rate(ts_queue_latency_microseconds[1m]))"
-              " / 1e6")
+IN_SERVICE = ("sum by (pod) (rate(ts_inference_latency_microseconds[{window}])"
+              " - rate(ts_queue_latency_microseconds[{window}])) / 1e6")
 
 
 class WorkersStep:
-    def __init__(self, spec: policy.WorkerPolicy, *, resize_memory: bool) -> None:
+    def __init__(self, spec: policy.WorkerPolicy, *, resize_memory: bool, window: str = "1m") -> None:
         self.spec = spec
         self.resize_memory = resize_memory
+        self.query = IN_SERVICE.format(window=window)
         self.state = policy.WorkerState()
 
     def sync(self, now: float, ports: Ports) -> list[Decision]:
@@ -30,10 +31,9 @@ class WorkersStep:
         return [d for decision in decisions
                 for d in self._enact(now, ports, pods[decision.pod], current[decision.pod], decision)]
 
-    @staticmethod
-    def _in_service(ports: Ports) -> dict[str, float]:
+    def _in_service(self, ports: Ports) -> dict[str, float]:
         try:
-            return {s.labels.get("pod", ""): s.value for s in ports.metrics.query(IN_SERVICE)}
+            return {s.labels.get("pod", ""): s.value for s in ports.metrics.query(self.query)}
         except MetricsUnavailable:
             return {}
 

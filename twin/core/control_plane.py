@@ -99,7 +99,8 @@ def policy_steps(autoscaling, *, scrape_interval_s: float) -> list[Periodic]:
                   Periodic("keda", section.hpa_sync_period_s, step.sync_hpa, step)]
     if autoscaling.workers is not None:
         section = autoscaling.workers
-        step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory)
+        step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory,
+                           window=section.window)
         steps.append(Periodic("workers", section.period_s, step.sync, step))
     return steps
 

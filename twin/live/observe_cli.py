@@ -6,14 +6,13 @@ a deployment that misbehaves mid-run (a scale that never becomes READY) prints o
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from twin.errors import InputError
 from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, observe
+from twin.live.torchserve_api import read_keys
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -87,16 +86,7 @@ def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """(inference, management) bearer keys: from key_file.json, or one token for both, or none."""
     if args.token_file is None:
         return args.token, args.token
-    source = str(args.token_file)
-    try:
-        keys = json.loads(args.token_file.read_text(encoding="utf-8"))
-        return keys["inference"]["key"], keys["management"]["key"]
-    except OSError as error:
-        raise InputError(source=source, field="", expected="a readable key_file.json",
-                         got=error.strerror or str(error)) from None
-    except (ValueError, KeyError, TypeError):
-        raise InputError(source=source, field="inference.key, management.key",
-                         expected="TorchServe's key_file.json", got="other content") from None
+    return read_keys(args.token_file)
 
 
 def _counts(text: str) -> tuple[int, ...]:

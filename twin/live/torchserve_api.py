@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from twin.errors import InputError
@@ -85,6 +86,19 @@ def unregister(management: Endpoint, model: str) -> None:
 def request_workers(management: Endpoint, model: str, min_workers: int, max_workers: int) -> None:
     """Ask for workers asynchronously (202); describe shows them starting, then READY."""
     management.put(f"/models/{model}?min_worker={min_workers}&max_worker={max_workers}&synchronous=false")
+
+
+def read_keys(path: Path) -> tuple[str, str]:
+    """(inference, management) bearer keys from TorchServe's key_file.json."""
+    try:
+        keys = json.loads(path.read_text(encoding="utf-8"))
+        return keys["inference"]["key"], keys["management"]["key"]
+    except OSError as error:
+        raise InputError(source=str(path), field="", expected="a readable key_file.json",
+                         got=error.strerror or str(error)) from None
+    except (ValueError, KeyError, TypeError):
+        raise InputError(source=str(path), field="inference.key, management.key",
+                         expected="TorchServe's key_file.json", got="other content") from None
 
 
 def describe(management: Endpoint, model: str) -> tuple[bytes, dict[str, Any]]:
