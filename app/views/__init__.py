@@ -1,0 +1,1 @@
+"""The dashboard's tabs: Run, Compare, Sweep, Calibration, Shadow; each one `render(...)` function."""

@@ -1,0 +1,94 @@
+"""The Calibration tab: an uploaded JMeter result beside the twin for the same users, and the bundled calibration
+runs (calibration/data/runs.csv) predicted with the bundled profiles — or a leave-one-out table from
+`servetwin check --out DIR` — against what was measured."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import figures_fidelity, measured, runs, tables
+from app.views import common
+from app.views.sidebar import Current
+from calibration import predict, profiles, readers
+from twin.errors import InputError
+
+RUNS_CSV = Path(predict.__file__).parent / "data" / "runs.csv"
+
+
+def render(current: Current) -> None:
+    st.markdown("#### Your JMeter result against the twin")
+    if current.jtl is None:
+        st.info("Upload a JMeter result (.jtl) in the sidebar to see it beside the twin for the same users.")
+    else:
+        _jmeter(current)
+    st.markdown("#### Calibration runs: predicted against measured")
+    source = st.radio("Source", ("bundled runs, predicted now with the bundled profiles",
+                                 "a leave-one-out table (loo.csv)"), key="fidelity_source", horizontal=True)
+    if source.startswith("bundled"):
+        replications = int(st.number_input("Seeds per run", value=1, min_value=1, max_value=10, step=1,
+                                           key="fidelity_reps"))
+        if st.button("Predict the calibration runs", key="fidelity_run"):
+            st.session_state["fidelity"] = replications
+        if "fidelity" in st.session_state:
+            with st.spinner("Simulating every calibration run…"):
+                _show(_predicted(st.session_state["fidelity"]))
+    else:
+        path = st.text_input("loo.csv", key="fidelity_loo", placeholder="out/loo.csv",
+                             help="written by `servetwin check --out DIR`")
+        if path:
+            try:
+                _show(tables.read_fidelity(Path(path)))
+            except InputError as error:
+                common.show_error(error)
+
+
+@st.cache_data(show_spinner=False)
+def _predicted(replications: int) -> pd.DataFrame:
+    runs_read = readers.read_runs(RUNS_CSV)
+    rows = predict.predict_rows([r.config for r in runs_read], profiles.load_profiles(profiles.BUNDLED),
+                                replications=replications)
+    return tables.calibration_table(list(runs_read), rows)
+
+
+def _show(table: pd.DataFrame) -> None:
+    if table.empty:
+        st.warning("No run has both a measurement and a prediction.")
+        return
+    cells = st.columns(3)
+    cells[0].metric("Runs", len(table))
+    cells[1].metric("Throughput MAPE", f"{table['throughput_error_pct'].abs().mean():.1f} %")
+    cells[2].metric("Mean latency MAPE", f"{table['latency_error_pct'].abs().mean():.1f} %")
+    common.chart(figures_fidelity.parity(table), key="fidelity-parity")
+    common.chart(figures_fidelity.errors(table), key="fidelity-errors")
+    with st.expander("Table"):
+        st.dataframe(table.round(2), hide_index=True)
+
+
+def _jmeter(current: Current) -> None:
+    jtl = current.jtl
+    change = measured.closed_users_override([g.type for g in current.scenario.workload], jtl.users) \
+        if current.scenario is not None else {}
+    if not change:
+        st.warning("The twin is compared at the sidebar's workload: the scenario needs exactly one closed "
+                   "workload group, and the JTL an allThreads column, to match the users.")
+    st.caption(f"JMeter: {jtl.users or '?'} users · {jtl.throughput_rps or 0:.1f} req/s · mean {jtl.mean_ms:.0f} ms "
+               f"· p95 {jtl.p95_ms:.0f} ms · {jtl.error_pct:.1f} % errors")
+    if not st.button("Run the twin with these users", key="jtl_run", disabled=current.scenario is None):
+        return
+    try:
+        scenario = current.with_changes(change).scenario()
+    except InputError as error:
+        common.show_error(error)
+        return
+    output = runs.run(scenario, current.seed)
+    twin = {"throughput_rps": output.summary["throughput_rps"], "mean_ms": output.summary["latency_ms"]["mean"],
+            "p95_ms": output.summary["latency_ms"]["p95"]}
+    mine = {"throughput_rps": jtl.throughput_rps or 0.0, "mean_ms": jtl.mean_ms, "p95_ms": float(jtl.p95_ms)}
+    left, right = st.columns(2)
+    with left:
+        common.chart(figures_fidelity.measured_vs_twin(mine, twin), key="jtl-bars")
+    with right:
+        common.chart(figures_fidelity.per_second(jtl.per_second, output.timeseries), key="jtl-series")
+

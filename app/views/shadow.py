@@ -1,0 +1,40 @@
+"""The Shadow tab: a shadow-mode report (shadow.csv from the live adapter), the twin's predictions of throughput and
+latency against what the cluster did over the same interval."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app import figures_fidelity, tables, uploads
+from app.views import common
+from twin.errors import InputError
+
+
+def render() -> None:
+    left, right = st.columns(2)
+    path = left.text_input("shadow.csv", key="shadow_path", placeholder="out/shadow/shadow.csv",
+                           help="written by the live adapter in shadow mode")
+    upload = right.file_uploader("…or upload it", type=["csv"], key="shadow_upload")
+    if upload is not None:
+        path = str(uploads.store(uploads.Upload(upload.name, upload.getvalue()), uploads.default_folder()))
+    if not path:
+        st.info("Give the path of a shadow report, or upload one.")
+        return
+    try:
+        report = tables.read_shadow(Path(path))
+    except InputError as error:
+        common.show_error(error)
+        return
+    if report.empty:
+        st.warning("The report has no scored predictions yet.")
+        return
+    cells = st.columns(4)
+    cells[0].metric("Predictions scored", len(report))
+    cells[1].metric("Horizon", f"{report['horizon_s'].median():g} s")
+    cells[2].metric("Latency error (mean |%|)", f"{report['latency_error_pct'].abs().mean():.1f} %")
+    throughput_error = 100 * (report["predicted_throughput_rps"] / report["observed_throughput_rps"] - 1)
+    cells[3].metric("Throughput error (mean |%|)", f"{throughput_error.abs().mean():.1f} %")
+    common.chart(figures_fidelity.shadow(report), key="shadow")
+    with st.expander("Table"):
+        st.dataframe(report, hide_index=True)
