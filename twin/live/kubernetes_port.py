@@ -1,0 +1,201 @@
+"""The cluster port over the Kubernetes API, through the official `kubernetes` client, for one TorchServe Deployment.
+
+Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
+- Reads: the Deployment (spec/status replicas, selector), its pods by the selector (phase, Ready condition and its
+  lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits,
+  in-place resize state from the `PodResizePending` (Deferred/Infeasible) and `PodResizeInProgress` conditions of
+  1.33, or the older `status.resize` field), nodes (pool label, Ready, creationTimestamp, allocatable, requests of
+  the pods on them), HPAs (autoscaling/v2) and KEDA ScaledObjects (keda.sh/v1alpha1) as plain dicts.
+- Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
+  pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
+  patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
+- Not here: nodes. Adding or removing one is the cloud provider's autoscaler's job; `upcoming_nodes` is empty.
+Every call has a timeout; every failure is an `ApiFailure` (409 conflict, 429/5xx/timeouts retryable, other 4xx not).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any, Callable, Mapping
+
+import kubernetes.client
+import kubernetes.config
+import urllib3.exceptions
+
+from twin.config.quantity import parse_quantity
+from twin.live.failures import ApiFailure, from_status
+from twin.ports import NodeView, PodView
+
+KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+
+
+def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.ApiClient:
+    """A client from a kubeconfig file (and context), or from the pod's service account when none is given."""
+    configuration = kubernetes.client.Configuration()
+    if kubeconfig:
+        kubernetes.config.load_kube_config(config_file=kubeconfig, context=context,
+                                           client_configuration=configuration)
+    else:
+        kubernetes.config.load_incluster_config(client_configuration=configuration)
+    return kubernetes.client.ApiClient(configuration)
+
+
+class KubernetesCluster:
+    def __init__(self, client: kubernetes.client.ApiClient, *, namespace: str, deployment: str,
+                 container: str | None = None, node_pool_label: str = "agentpool", timeout_s: float = 10.0) -> None:
+        self.namespace = namespace
+        self.deployment = deployment
+        self.container = container
+        self.node_pool_label = node_pool_label
+        self.timeout_s = timeout_s
+        self.core = kubernetes.client.CoreV1Api(client)
+        self.apps = kubernetes.client.AppsV1Api(client)
+        self.autoscaling = kubernetes.client.AutoscalingV2Api(client)
+        self.custom = kubernetes.client.CustomObjectsApi(client)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def deployment_object(self) -> dict:
+        return self._call(self.apps.read_namespaced_deployment, self.deployment, self.namespace)
+
+    def deployment_replicas(self) -> tuple[int, int]:
+        deployment = self.deployment_object()
+        return int(deployment["spec"].get("replicas", 1)), int(deployment.get("status", {}).get("replicas", 0))
+
+    def pods(self) -> list[PodView]:
+        return [self._pod(raw) for raw in self._raw_pods()]
+
+    def pending_pods(self) -> list[PodView]:
+        return [pod for pod in self.pods() if pod.node is None and not pod.deleting]
+
+    def pod_ip(self, name: str) -> str | None:
+        return next((raw.get("status", {}).get("podIP") for raw in self._raw_pods()
+                     if raw["metadata"]["name"] == name), None)
+
+    def nodes(self) -> list[NodeView]:
+        nodes = self._call(self.core.list_node)["items"]
+        everywhere = self._call(self.core.list_pod_for_all_namespaces,
+                                field_selector="status.phase!=Succeeded,status.phase!=Failed")["items"]
+        return [self._node(raw, [p for p in everywhere if p["spec"].get("nodeName") == raw["metadata"]["name"]])
+                for raw in nodes]
+
+    def upcoming_nodes(self) -> Mapping[str, int]:
+        return {}  # nodes being provisioned are the cloud provider's business; the API shows none
+
+    def hpas(self) -> list[dict]:
+        return self._call(self.autoscaling.list_namespaced_horizontal_pod_autoscaler, self.namespace)["items"]
+
+    def scaled_object(self, name: str) -> dict:
+        group, version, plural = KEDA
+        return self._call(self.custom.get_namespaced_custom_object, group, version, self.namespace, plural, name)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def scale_deployment(self, replicas: int) -> None:
+        self._call(self.apps.patch_namespaced_deployment_scale, self.deployment, self.namespace,
+                   {"spec": {"replicas": int(replicas)}}, _content_type=MERGE)
+
+    def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str:
+        """Set the TorchServe container's resources in place; the pod's resize state after the call."""
+        container = self.container or self._first_container(pod)
+        body = {"spec": {"containers": [{"name": container, "resources": {
+            "requests": {k: _quantity(k, v) for k, v in requests.items()},
+            "limits": {k: _quantity(k, v) for k, v in limits.items()}}}]}}
+        answer = self._call(self.core.patch_namespaced_pod_resize, pod, self.namespace, body, _content_type=STRATEGIC)
+        return _resize_status(answer)
+
+    def patch_scaled_object(self, name: str, patch: Mapping[str, Any]) -> None:
+        group, version, plural = KEDA
+        self._call(self.custom.patch_namespaced_custom_object, group, version, self.namespace, plural, name,
+                   dict(patch), _content_type=MERGE)
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _raw_pods(self) -> list[dict]:
+        labels = self.deployment_object()["spec"]["selector"].get("matchLabels", {})
+        selector = ",".join(f"{k}={v}" for k, v in labels.items())
+        return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+
+    def _first_container(self, pod: str) -> str:
+        raw = self._call(self.core.read_namespaced_pod, pod, self.namespace)
+        return raw["spec"]["containers"][0]["name"]
+
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict:
+        try:
+            answer = method(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
+            return json.loads(answer.data or b"{}")
+        except kubernetes.client.ApiException as error:
+            retry_after = (error.headers or {}).get("Retry-After")
+            raise from_status(f"{method.__name__}: {error.status} {_reason(error)}", error.status,
+                              retry_after_s=float(retry_after) if retry_after else None) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise ApiFailure(f"{method.__name__}: no answer ({type(error).__name__})", retryable=True) from None
+
+    def _pod(self, raw: dict) -> PodView:
+        meta, spec, status = raw["metadata"], raw.get("spec", {}), raw.get("status", {})
+        ready = _condition(status, "Ready")
+        deleting = bool(meta.get("deletionTimestamp"))
+        container = self._container(spec)
+        resources = container.get("resources", {})
+        return PodView(
+            name=meta["name"], phase="Terminating" if deleting else status.get("phase", "Pending"),
+            ready=ready is not None and ready.get("status") == "True", node=spec.get("nodeName"),
+            start_time=_epoch(status.get("startTime")),
+            ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
+            requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
+            resize_status=_resize_status(raw))
+
+    def _container(self, spec: dict) -> dict:
+        containers = spec.get("containers", [])
+        chosen = [c for c in containers if c.get("name") == self.container] if self.container else containers[:1]
+        return chosen[0] if chosen else {}
+
+    def _node(self, raw: dict, pods: list[dict]) -> NodeView:
+        meta, status = raw["metadata"], raw.get("status", {})
+        requested: dict[str, float] = {}
+        for pod in pods:
+            for container in pod["spec"].get("containers", []):
+                for kind, amount in _amounts(container.get("resources", {}).get("requests", {})).items():
+                    requested[kind] = requested.get(kind, 0.0) + amount
+        ready = _condition(status, "Ready")
+        return NodeView(name=meta["name"], pool=meta.get("labels", {}).get(self.node_pool_label, ""),
+                        ready=ready is not None and ready.get("status") == "True",
+                        created_at=_epoch(meta.get("creationTimestamp")) or 0.0,
+                        allocatable=_amounts(status.get("allocatable", {})), requested=requested,
+                        pods=tuple(p["metadata"]["name"] for p in pods))
+
+
+def _condition(status: dict, kind: str) -> dict | None:
+    return next((c for c in status.get("conditions", []) if c.get("type") == kind), None)
+
+
+def _resize_status(raw: dict) -> str:
+    status = raw.get("status", {})
+    pending = _condition(status, "PodResizePending")
+    if pending is not None and pending.get("status") == "True":
+        return pending.get("reason", "Deferred")
+    progress = _condition(status, "PodResizeInProgress")
+    if progress is not None and progress.get("status") == "True":
+        return "InProgress"
+    return status.get("resize", "") or ""
+
+
+def _amounts(quantities: Mapping[str, str]) -> dict[str, float]:
+    return {name: parse_quantity(text) for name, text in quantities.items()}
+
+
+def _quantity(name: str, value: float) -> str:
+    """Bytes as a whole number, cores in millicores: the forms the API server keeps without rounding."""
+    return f"{int(round(value * 1000))}m" if name == "cpu" else str(int(round(value)))
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _reason(error: kubernetes.client.ApiException) -> str:
+    try:
+        return json.loads(error.body or "{}").get("message", error.reason)
+    except (ValueError, AttributeError):
+        return str(error.reason)
