@@ -19,7 +19,7 @@ from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
 from twin.errors import InputError
-from twin.live import observe_cli
+from twin.live import live_cli, observe_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("scenario", type=Path)
     validate.set_defaults(command=_validate)
     observe_cli.add_command(commands)
+    live_cli.add_commands(commands)
     from calibration import cli as calibration_cli  # a surface beside this one; imported late, it imports twin
 
     calibration_cli.add_commands(commands)

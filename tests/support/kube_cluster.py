@@ -194,6 +194,14 @@ class KubeApi:
                 self.emulator.objects[resource, namespace, name].delete()
         self._call(delete())
 
+    def replicas_history(self, namespace: str, name: str) -> list[int]:
+        """spec.replicas in every stored version of a Deployment, oldest first."""
+        async def history() -> list[int]:
+            async with self.emulator._lock:
+                versions = self.emulator.objects[APPS, namespace, name].history
+                return [v["spec"]["replicas"] for v in versions.raw if v is not None]
+        return self._call(history())
+
     def requests(self) -> list[tuple[str, str]]:
         return [(r.method.value, r.url.path) for r in list(self.emulator)]
 
@@ -259,7 +267,8 @@ def reconcile(api: KubeApi, namespace: str, name: str, *, node_name: str, ip: st
                                                          ip=ip, started_s_ago=1.0))
     for extra in have[wanted:]:
         api.delete(PODS, namespace, extra)
-    api.patch(APPS, namespace, name, {"status": {"replicas": wanted, "readyReplicas": wanted}})
+    if api.get(APPS, namespace, name).get("status", {}).get("replicas") != wanted:
+        api.patch(APPS, namespace, name, {"status": {"replicas": wanted, "readyReplicas": wanted}})
 
 
 def _names(api: KubeApi) -> list[tuple]:

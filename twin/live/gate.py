@@ -7,11 +7,12 @@ A failed write leaves an outcome line and the loop goes on; the next period deci
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from twin.live.failures import ApiFailure
 from twin.live.guardrails import Review, Value, Write
@@ -41,9 +42,15 @@ class Halt:
         self.stop_file = stop_file
         self.signalled = False
 
-    def install(self) -> None:
-        for number in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(number, self._on_signal)
+    @contextlib.contextmanager
+    def installed(self) -> Iterator["Halt"]:
+        """SIGTERM and SIGINT set the halt (instead of killing mid-write) while the block runs."""
+        previous = {number: signal.signal(number, self._on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
     def _on_signal(self, _number, _frame) -> None:
         self.signalled = True

@@ -48,7 +48,7 @@ class PrometheusSettings(Strict):
 class ShadowSettings(Strict):
     horizon_s: PositiveFloat = Field(60.0, description="how far ahead each prediction runs")
     every_s: PositiveFloat = Field(30.0, description="how often a prediction starts")
-    window: str = Field("1m", description="rate() window for observed throughput and latency")
+    window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of observed traffic")
     score_delay_s: float = Field(10.0, ge=0, description="wait after a horizon ends before scoring it (scrape lag)")
 
 
