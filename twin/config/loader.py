@@ -21,19 +21,25 @@ _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """The validated scenario in `path`; `overrides` maps dotted field paths to values (e.g. CLI flags)."""
+    """The validated scenario in `path`; `overrides` maps dotted field paths to values (CLI flags, sweeps).
+
+    A numeric part indexes a list (`workload.0.users`); a path through `manifest.object` reaches into a manifest
+    that the scenario names by file (`autoscaling.keda.manifest.object.spec.triggers.0.metadata.threshold`)."""
     path = Path(path)
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(str(path), "", "a mapping of scenario fields", type(data).__name__, 1)
-    for dotted, value in (overrides or {}).items():
-        _set_path(data, dotted.split("."), value)
+    if isinstance(data.get("workload"), dict):
+        data["workload"] = [data["workload"]]  # one group or many, as the schema reads it: `workload.0` either way
+    into_manifests = {k: v for k, v in (overrides or {}).items() if ".manifest.object." in k}
+    _override(data, {k: v for k, v in (overrides or {}).items() if k not in into_manifests}, path)
     base = path.parent
     data["model"] = _resolve_model(data.get("model"), base, path, lines)
     _resolve_deployment_manifest(data, base, path, lines)
     _resolve_torchserve(data, base, path, lines)
     _resolve_traces(data, base, path, lines)
     _resolve_autoscaler_manifests(data, base, path, lines)
+    _override(data, into_manifests, path)
     scenario = validate(Scenario, data, source=str(path), lines=lines)
     _check_autoscaler_manifests(scenario, str(path))
     return scenario
@@ -119,10 +125,28 @@ def _nearest_line(loc: tuple, lines: Lines) -> int | None:
     return None
 
 
-def _set_path(data: dict, keys: list[str], value: Any) -> None:
-    for key in keys[:-1]:
-        data = data.setdefault(key, {})
-    data[keys[-1]] = value
+def _override(data: dict, overrides: Mapping[str, Any], source: Path) -> None:
+    for dotted, value in overrides.items():
+        _set_path(data, dotted.split("."), value, source=source, dotted=dotted)
+
+
+def _set_path(data: Any, keys: list[str], value: Any, *, source: Path, dotted: str) -> None:
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(data, list):
+            if not key.isdigit() or int(key) >= len(data):
+                raise InputError(str(source), dotted, f"an index below {len(data)} at {key!r}", key)
+            if last:
+                data[int(key)] = value
+            else:
+                data = data[int(key)]
+        elif isinstance(data, dict):
+            if last:
+                data[key] = value
+            else:
+                data = data.setdefault(key, {})
+        else:
+            raise InputError(str(source), dotted, f"a mapping or list at {key!r}", type(data).__name__)
 
 
 def _resolve_model(model: Any, base: Path, source: Path, lines: Lines) -> Any:
