@@ -1,13 +1,17 @@
 """The Kubernetes port through the official client against KMock: reads, subresource writes, and injected faults."""
 from __future__ import annotations
 
+import email.utils
+import json
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.support import kube_cluster as kc
+from twin.errors import InputError
 from twin.live.failures import ApiFailure
-from twin.live.kubernetes_port import KubernetesCluster
+from twin.live.kubernetes_port import KubernetesCluster, api_client
 
 NS = "serving"
 GIB = 2**30
@@ -110,3 +114,98 @@ def test_an_unknown_deployment_is_a_client_error(api):
     with pytest.raises(ApiFailure) as failure:
         KubernetesCluster(api.client(), namespace=NS, deployment="missing").deployment_replicas()
     assert failure.value.status == 404 and not failure.value.retryable
+
+
+def test_pool_label_of_any_cloud_and_device_requests(api):
+    gpu_pod = kc.pod("sleepy-2", NS, app="sleepy", node="g1")
+    resources = gpu_pod["spec"]["containers"][0]["resources"]
+    resources["requests"] |= {"cpu": "2", "nvidia.com/gpu": "1"}
+    resources["limits"] |= {"nvidia.com/gpu": "1"}
+    api.put(kc.PODS, NS, "sleepy-2", gpu_pod)
+    gke = kc.node("g1", pool="", gpus=1)
+    gke["metadata"]["labels"] = {"cloud.google.com/gke-nodepool": "a100-pool"}
+    api.put(kc.NODES, None, "g1", gke)
+    cluster = KubernetesCluster(api.client(), namespace=NS, deployment="sleepy",
+                                node_pool_label="cloud.google.com/gke-nodepool")
+    nodes = {n.name: n for n in cluster.nodes()}
+    assert (nodes["g1"].pool, nodes["n1"].pool) == ("a100-pool", "")  # n1 carries only the AKS label
+    assert nodes["g1"].requested == {"cpu": 2.0, "memory": 2 * GIB, "nvidia.com/gpu": 1.0}
+    pod = next(p for p in cluster.pods() if p.name == "sleepy-2")
+    assert pod.requests["nvidia.com/gpu"] == 1.0 and pod.limits == {"memory": 2 * GIB, "nvidia.com/gpu": 1.0}
+
+
+def test_hpas_of_the_namespace_read_as_plain_dicts(api):
+    for namespace in (NS, "elsewhere"):
+        api.put(kc.HPAS, namespace, "sleepy", {
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "sleepy", "namespace": namespace},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "sleepy"},
+                     "minReplicas": 1, "maxReplicas": 8, "metrics": [{"type": "Resource", "resource": {
+                         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]}})
+    [hpa] = port(api).hpas()
+    assert hpa["metadata"]["namespace"] == NS and hpa["spec"]["maxReplicas"] == 8
+    assert hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+
+
+def test_the_named_container_is_read_and_resized_not_the_first(api):
+    sidecar = {"name": "proxy", "image": "envoy", "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}
+    raw = kc.pod("sleepy-0", NS, app="sleepy", node="n1")
+    raw["spec"]["containers"].insert(0, sidecar)
+    api.put(kc.PODS, NS, "sleepy-0", raw)
+    cluster = KubernetesCluster(api.client(), namespace=NS, deployment="sleepy", container="torchserve")
+    assert next(p for p in cluster.pods() if p.name == "sleepy-0").requests == {"cpu": 0.5, "memory": 2 * GIB}
+    cluster.resize_pod("sleepy-0", {"memory": 4 * GIB}, {"memory": 4 * GIB})
+    containers = {c["name"]: c for c in api.get(kc.PODS, NS, "sleepy-0")["spec"]["containers"]}
+    assert containers["torchserve"]["resources"]["limits"]["memory"] == str(4 * GIB)
+    assert containers["proxy"] == sidecar
+
+
+def test_a_failed_resize_or_scaled_object_patch_changes_nothing(api):
+    api.inject("PATCH", r"/pods/sleepy-0/resize$|/scaledobjects/sleepy$", 409, times=2)
+    pod, scaled = api.get(kc.PODS, NS, "sleepy-0"), api.get(kc.SCALED_OBJECTS, NS, "sleepy")
+    for write in (lambda c: c.resize_pod("sleepy-0", {"memory": GIB}, {"memory": GIB}),
+                  lambda c: c.patch_scaled_object("sleepy", {"spec": {"minReplicaCount": 3}})):
+        with pytest.raises(ApiFailure) as failure:
+            write(port(api))
+        assert failure.value.conflict and failure.value.retryable
+    assert api.get(kc.PODS, NS, "sleepy-0") == pod and api.get(kc.SCALED_OBJECTS, NS, "sleepy") == scaled
+
+
+def test_retry_after_as_an_http_date_is_seconds_from_now(api):
+    api.inject("PATCH", r"/scale$", 503, retry_after_s=email.utils.formatdate(time.time() + 30, usegmt=True))
+    with pytest.raises(ApiFailure) as failure:
+        port(api).scale_deployment(4)
+    assert failure.value.retryable and 25 < failure.value.retry_after_s <= 30
+
+
+def write_kubeconfig(folder: Path, server: str) -> Path:
+    path = folder / "kubeconfig"
+    path.write_text(json.dumps({  # JSON is YAML
+        "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+        "users": [{"name": "tester", "user": {"token": "t"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}}]}))
+    return path
+
+
+def test_a_client_from_a_kubeconfig_sends_a_timed_out_read_once(api, tmp_path):
+    cluster = KubernetesCluster(api_client(kubeconfig=str(write_kubeconfig(tmp_path, api.url)), context="kmock"),
+                                namespace=NS, deployment="sleepy", timeout_s=0.3)
+    assert cluster.deployment_replicas() == (2, 2)
+    api.emulator.hang_s = 1.0
+    api.inject("GET", r"/deployments/sleepy$", "hang", times=5)
+    with pytest.raises(ApiFailure) as failure:
+        cluster.deployment_replicas()
+    assert failure.value.retryable
+    reads = [path for method, path in api.requests() if method == "GET" and path.endswith("/deployments/sleepy")]
+    assert len(reads) == 2  # the good read and the hung one: urllib3 did not send it again
+
+
+def test_an_unusable_kubeconfig_or_no_cluster_is_an_input_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(InputError, match="missing.*expected a usable kubeconfig"):
+        api_client(kubeconfig=str(tmp_path / "missing"))
+    with pytest.raises(InputError, match="context: expected a kubeconfig with context 'nope'"):
+        api_client(kubeconfig=str(write_kubeconfig(tmp_path, "http://127.0.0.1:1")), context="nope")
+    with pytest.raises(InputError, match="in-cluster service account: expected to run in a pod"):
+        api_client()

@@ -40,7 +40,7 @@ class Fault:
     path: re.Pattern
     status: int | str  # an HTTP status, or "hang"
     remaining: int
-    retry_after_s: int | None = None
+    retry_after_s: int | str | None = None  # the Retry-After header: seconds, or an HTTP date
 
 
 class Emulator(kmock.KubernetesEmulator):
@@ -209,7 +209,7 @@ class KubeApi:
         return [(method, path) for method, path in self.requests() if method in WRITES]
 
     def inject(self, method: str, path: str, status: int | str, *, times: int = 1,
-               retry_after_s: int | None = None) -> None:
+               retry_after_s: int | str | None = None) -> None:
         self.emulator.faults.append(Fault(method, re.compile(path), status, times, retry_after_s))
 
 

@@ -10,19 +10,23 @@ Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
 - Not here: nodes. Adding or removing one is the cloud provider's autoscaler's job; `upcoming_nodes` is empty.
-Every call has a timeout; every failure is an `ApiFailure` (409 conflict, 429/5xx/timeouts retryable, other 4xx not).
+Every call has a timeout and is sent once (urllib3 may only reconnect before sending), so retrying is the caller's
+choice; every failure is an `ApiFailure` (409 conflict, 429/5xx/timeouts retryable, other 4xx not).
 """
 from __future__ import annotations
 
 import datetime
+import email.utils
 import json
 from typing import Any, Callable, Mapping
 
 import kubernetes.client
 import kubernetes.config
 import urllib3.exceptions
+import urllib3.util
 
 from twin.config.quantity import parse_quantity
+from twin.errors import InputError
 from twin.live.failures import ApiFailure, from_status
 from twin.ports import NodeView, PodView
 
@@ -32,13 +36,23 @@ STRATEGIC = "application/strategic-merge-patch+json"
 
 
 def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.ApiClient:
-    """A client from a kubeconfig file (and context), or from the pod's service account when none is given."""
+    """A client from a kubeconfig file (and context), or from the pod's service account when none is given;
+    an unusable one is an InputError."""
     configuration = kubernetes.client.Configuration()
-    if kubeconfig:
-        kubernetes.config.load_kube_config(config_file=kubeconfig, context=context,
-                                           client_configuration=configuration)
-    else:
-        kubernetes.config.load_incluster_config(client_configuration=configuration)
+    try:
+        if kubeconfig:
+            kubernetes.config.load_kube_config(config_file=kubeconfig, context=context,
+                                               client_configuration=configuration)
+        else:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)
+    except kubernetes.config.ConfigException as error:
+        source = kubeconfig or "in-cluster service account"
+        expected = f"a kubeconfig with context {context!r}" if context else "a usable kubeconfig" if kubeconfig \
+            else "to run in a pod (or cluster.kubeconfig in the settings)"
+        raise InputError(source, "context" if context else "", expected, str(error)) from None
+    # urllib3 would resend a GET after a read timeout (4 tries in all): one call would cost up to 4 timeouts, and
+    # the gate's own retries would multiply. Reconnecting is harmless: nothing has been sent yet.
+    configuration.retries = urllib3.util.Retry(total=2, connect=2, read=0, status=0, other=0, redirect=0)
     return kubernetes.client.ApiClient(configuration)
 
 
@@ -124,9 +138,8 @@ class KubernetesCluster:
             answer = method(*args, _preload_content=False, _request_timeout=self.timeout_s, **kwargs)
             return json.loads(answer.data or b"{}")
         except kubernetes.client.ApiException as error:
-            retry_after = (error.headers or {}).get("Retry-After")
             raise from_status(f"{method.__name__}: {error.status} {_reason(error)}", error.status,
-                              retry_after_s=float(retry_after) if retry_after else None) from None
+                              retry_after_s=_retry_after_s((error.headers or {}).get("Retry-After"))) from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise ApiFailure(f"{method.__name__}: no answer ({type(error).__name__})", retryable=True) from None
 
@@ -192,6 +205,23 @@ def _epoch(text: str | None) -> float | None:
     if not text:
         return None
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _retry_after_s(text: str | None) -> float | None:
+    """Retry-After in seconds (RFC 9110: a number of seconds or an HTTP date); None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # "-0000": UTC by RFC 5322
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return max(0.0, (moment - datetime.datetime.now(datetime.UTC)).total_seconds())
 
 
 def _reason(error: kubernetes.client.ApiException) -> str:

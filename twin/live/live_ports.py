@@ -81,7 +81,7 @@ class GuardedCluster:
     """Reads from the Kubernetes port; scale, resize and ScaledObject patches through the gate; node actions are
     advice (the gate refuses them and records what the policy wanted)."""
 
-    kube: object  # twin.live.kube.KubernetesCluster
+    kube: object  # twin.live.kubernetes_port.KubernetesCluster
     gate: Gate
     namespace: str
     deployment: str
