@@ -20,6 +20,7 @@ from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
 from twin.errors import InputError
 from twin.live import live_cli, observe_cli
+from twin.sweep import cli as sweep_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.set_defaults(command=_validate)
     observe_cli.add_command(commands)
     live_cli.add_commands(commands)
+    sweep_cli.add_commands(commands)
     from calibration import cli as calibration_cli  # a surface beside this one; imported late, it imports twin
 
     calibration_cli.add_commands(commands)

@@ -15,7 +15,7 @@ from twin.errors import InputError
 _SERVER_KEYS = {"job_queue_size": "job_queue_size", "default_response_timeout": "response_timeout_s",
                 "default_workers_per_model": "min_workers"}
 # models={"name": {"version": {...}}} key -> ModelConfig field
-_MODEL_KEYS = {"minWorkers": "min_workers", "maxWorkers": "max_workers", "batchSize": "batch_size",
+MODEL_KEYS = {"minWorkers": "min_workers", "maxWorkers": "max_workers", "batchSize": "batch_size",
                "maxBatchDelay": "max_batch_delay_ms", "responseTimeout": "response_timeout_s",
                "jobQueueSize": "job_queue_size"}
 
@@ -74,7 +74,7 @@ def _models_json(path: Path, value: str, line: int) -> dict[str, float | int]:
         raise InputError(str(path), "models", 'JSON {"name": {"version": {...}}} for exactly one model',
                          repr(value[:80]), line) from None
     settings = {}
-    for key, field in _MODEL_KEYS.items():
+    for key, field in MODEL_KEYS.items():
         if key in config:
             settings[field] = _number(path, f"models.{key}", str(config[key]), line)
     return settings

@@ -1,0 +1,1 @@
+"""Batch runs of scenarios: sweep files, local or Dask execution, tidy tables, and a policy optimiser."""

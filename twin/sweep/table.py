@@ -1,0 +1,84 @@
+"""The sweep's tidy tables, built from the run files: one row per run, and one row per point with the mean and a
+95 % Student-t confidence interval of every metric across replications."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from twin.errors import InputError
+from twin.sweep import spec
+
+KEYS = ["run", "point", "replication", "seed", "status", "error"]
+
+
+@dataclass(frozen=True)
+class Tables:
+    runs: pd.DataFrame
+    points: pd.DataFrame
+
+
+def write_tables(out: Path, sweep: spec.Sweep) -> Tables:
+    runs = runs_table(out, sweep.fields)
+    points = points_table(runs, sweep.fields)
+    for name, frame in (("runs", runs), ("points", points)):
+        staging = out / f".{name}.csv.tmp"
+        frame.to_csv(staging, index=False)
+        staging.replace(out / f"{name}.csv")
+        frame.to_parquet(out / f".{name}.parquet.tmp", index=False)
+        (out / f".{name}.parquet.tmp").replace(out / f"{name}.parquet")
+    return Tables(runs, points)
+
+
+def runs_table(out: Path, fields: list[str]) -> pd.DataFrame:
+    records = [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
+    rows = [{**{k: r.get(k) for k in KEYS}, **{f: _cell(r["params"].get(f)) for f in fields},
+             **{k: v for k, v in r.items() if k not in KEYS and k not in ("params", "trace")}} for r in records]
+    frame = pd.DataFrame(rows, columns=None if rows else KEYS + fields)
+    return frame.sort_values("run", kind="stable").reset_index(drop=True)
+
+
+def read_tables(out: Path) -> Tables:
+    """The tables of a finished sweep (or optimiser stage) folder, as `run_sweep` returned them."""
+    out = Path(out)
+    missing = [name for name in ("runs.parquet", "points.parquet") if not (out / name).is_file()]
+    if missing:
+        raise InputError(str(out), "", "a finished sweep folder (runs.parquet, points.parquet)",
+                         f"no {', '.join(missing)}")
+    return Tables(pd.read_parquet(out / "runs.parquet"), pd.read_parquet(out / "points.parquet"))
+
+
+def _cell(value: Any) -> Any:
+    """A swept value as a table cell: a mapping or list (a whole node pool, say) as its JSON text."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+
+
+def points_table(runs: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    metrics = [c for c in runs.columns if c not in KEYS and c not in fields]
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        ok = group[group["status"] == "ok"]
+        row = {"point": point, **{f: group[f].iloc[0] for f in fields}, "replications": len(ok),
+               "failed": int((group["status"] != "ok").sum())}
+        for metric in metrics:
+            mean, low, high = interval(ok[metric].to_numpy(dtype=float))
+            row |= {f"{metric}.mean": mean, f"{metric}.ci_low": low, f"{metric}.ci_high": high}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and Student-t interval; with one value the interval is that value (no spread is known)."""
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(values.mean())
+    if len(values) == 1 or values.std(ddof=1) == 0:
+        return (mean, mean, mean)
+    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    return (mean, mean - half, mean + half)
