@@ -13,7 +13,8 @@ from calibration.readers import Run
 from twin.errors import InputError
 
 STATISTICS = (".mean", ".ci_low", ".ci_high")
-NOT_PARAMETERS = {"run", "point", "replication", "replications", "seed", "status", "error"}
+NOT_PARAMETERS = {"run", "point", "replication", "replications", "seed", "status", "error", "failed", "feasible",
+                  "pareto"}
 SHADOW = ("time_s", "horizon_s", "predicted_throughput_rps", "observed_throughput_rps", "predicted_latency_ms",
           "observed_latency_ms", "latency_error_pct")
 FIDELITY = ("id", "measured_rps", "predicted_rps", "measured_ms", "predicted_ms")

@@ -15,6 +15,7 @@ from tests.support.streamlit_server import CHROMIUM_ARGS, ROOT, chromium, stream
 
 ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions: a busy 2-core CI renders slowly
 
 
 @pytest.fixture

@@ -128,7 +128,8 @@ def test_the_chosen_folder_holds_the_manifests_to_apply_and_the_decision_log_to_
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"search": {"node_pools.0.count": [1, -1]}}, r"question.yaml:\d+: node_pools.0.count: expected a value the scenario"),
+    ({"search": {"node_pools.0.count": [1, -1]}},
+     r"question.yaml:\d+: node_pools.0.count: expected a value the scenario"),
     ({"search": {"node_pools.0.count": []}}, r"question.yaml:\d+: search.node_pools.0.count: expected .*at least 1"),
     ({"objective": "latency"}, r"question.yaml:\d+: objective: expected 'cost.total_usd' or 'cost.usd_per_million'"),
 ])
