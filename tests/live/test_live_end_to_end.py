@@ -7,6 +7,7 @@ and more pods.
 """
 from __future__ import annotations
 
+import csv
 import json
 import threading
 import time
@@ -152,7 +153,6 @@ def test_shadow_predicts_latency_from_the_observed_state_and_writes_nothing(stac
 
 
 def _lines_csv(path: Path) -> list[dict]:
-    import csv
     with path.open() as stream:
         return list(csv.DictReader(stream))
 

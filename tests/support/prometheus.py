@@ -44,7 +44,7 @@ def binary() -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -73,7 +73,7 @@ class Server:
         self._tmp = tempfile.TemporaryDirectory(prefix="prometheus-test-")
         root = Path(self._tmp.name)
         (root / "prometheus.yml").write_text(self._config_yaml)
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         args = [exe, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver", *self._extra_args]

@@ -5,11 +5,12 @@ touching the adapter's client code.
 """
 from __future__ import annotations
 
-import socket
 import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.prometheus import free_port
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -18,7 +19,7 @@ class RecordingProxy:
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
         self.requests: list[tuple[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", _free_port()), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -63,9 +64,3 @@ class RecordingProxy:
                 pass
 
         return Forward
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

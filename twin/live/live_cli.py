@@ -7,8 +7,8 @@ has no end to wait for); the summary comes last.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+from collections import Counter
 import sys
 import time
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from twin.config.loader import load_scenario
 from twin.core.control_plane import policy_steps
 from twin.live.connect import Connection, connect
+from twin.live.observe import write_csv
 from twin.live.replay import Replay, read_decisions
 from twin.live.runner import LiveLoop
 from twin.live.settings import load_settings
@@ -59,7 +60,7 @@ def _live(args: argparse.Namespace) -> int:
     _write_lines(args.out / "writes.jsonl", [_write_json(w, o) for w, o in connection.gate.outcomes])
     _write_lines(args.out / "errors.jsonl", [vars(e) for e in loop.errors])
     if shadow is not None:
-        _write_csv(args.out / "shadow.csv", shadow.rows())
+        write_csv(args.out / "shadow.csv", COLUMNS, shadow.rows())
         report["shadow"] = shadow.report()
     (args.out / "report.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report))
@@ -77,10 +78,7 @@ def _replay(args: argparse.Namespace) -> int:
     with connection.gate.halt.installed(), (args.out / "responses.jsonl").open("a") as responses:
         replay = Replay(connection.cluster, connection.torchserve, connection.gate, speed=args.speed)
         done = replay.run(decisions, on_response=lambda r: _line(responses, r.to_json()))
-    statuses = {}
-    for response in done:
-        statuses[response.status] = statuses.get(response.status, 0) + 1
-    print(json.dumps({"mode": args.mode, "decisions": len(decisions), "statuses": statuses,
+    print(json.dumps({"mode": args.mode, "decisions": len(decisions), "statuses": dict(Counter(r.status for r in done)),
                       "halted": connection.gate.halt.halted}))
     return 0
 
@@ -95,10 +93,7 @@ def _shadow(connection: Connection) -> Shadow:
 
 
 def _counts(connection: Connection) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for _, outcome in connection.gate.outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    return counts
+    return dict(Counter(outcome.status for _, outcome in connection.gate.outcomes))
 
 
 def _write_json(write, outcome) -> dict:
@@ -113,10 +108,3 @@ def _line(stream: TextIO, record: dict) -> None:
 
 def _write_lines(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with path.open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)

@@ -161,7 +161,7 @@ def _patch(document: Mapping, fields: Mapping) -> dict:
     for path, value in fields.items():
         parts = path.split(".")
         node, out = edited, patch
-        for depth, part in enumerate(parts[:-1]):
+        for part in parts[:-1]:
             node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
             if isinstance(node, list):
                 out[part] = node  # the edits below land in this list, which goes out whole

@@ -224,11 +224,12 @@ def _restoring(management: Endpoint, config: ObserveConfig, original: dict[str, 
 
 def _write_tables(staging: Path, config: ObserveConfig, steps: tuple[StepResult, ...]) -> None:
     today = datetime.date.today().isoformat()
-    _write_csv(staging / "runs.csv", RUN_COLUMNS, [_run_row(config, step, today) for step in steps])
-    _write_csv(staging / "steps.csv", STEP_COLUMNS, [_step_row(step) for step in steps])
+    write_csv(staging / "runs.csv", RUN_COLUMNS, [_run_row(config, step, today) for step in steps])
+    write_csv(staging / "steps.csv", STEP_COLUMNS, [_step_row(step) for step in steps])
 
 
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
+def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, object]]) -> None:
+    """A table with these columns; floats to three decimals, None as an empty cell."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()

@@ -127,8 +127,10 @@ class Replay:
             return self._last(), lambda: True
         if decision.action == "patch_scaled_object":
             return cluster.patch_scaled_object(decision.target.split("/")[-1], value), lambda: True
-        cluster.add_nodes(decision.target, int(value["count"])) if decision.action == "add_nodes" \
-            else cluster.remove_node(decision.target)
+        if decision.action == "add_nodes":
+            cluster.add_nodes(decision.target, int(value["count"]))
+        else:
+            cluster.remove_node(decision.target)
         return self._last(), lambda: True
 
     def _last(self) -> Outcome:

@@ -156,11 +156,13 @@ class Shadow:
             throughput_error_pct=_error_pct(prediction.predicted_throughput_rps, observed.throughput_rps)))
 
     def report(self) -> dict:
-        scores = self.scores
-        mean = (lambda key: sum(abs(getattr(s, key)) for s in scores) / len(scores)) if scores else None
-        return {"predictions_scored": len(scores), "predictions_pending": len(self.pending),
-                "latency_mape_pct": mean("latency_error_pct") if mean else None,
-                "throughput_mape_pct": mean("throughput_error_pct") if mean else None}
+        return {"predictions_scored": len(self.scores), "predictions_pending": len(self.pending),
+                "latency_mape_pct": self._mape("latency_error_pct"),
+                "throughput_mape_pct": self._mape("throughput_error_pct")}
+
+    def _mape(self, key: str) -> float | None:
+        errors = [abs(getattr(score, key)) for score in self.scores]
+        return sum(errors) / len(errors) if errors else None
 
     def rows(self) -> list[dict]:
         return [asdict(score) for score in self.scores]
