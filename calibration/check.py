@@ -3,17 +3,19 @@
 Each fold starts from the full fit (parameters and the twin/surrogate corrections of the other runs), so only the
 left-out run's information is removed. A run that is the only evidence for a parameter (for example the one
 time-sliced run for timeslice_efficiency) is then predicted from the priors alone: that is the honest test of
-how far the twin extrapolates, and such runs are named in the report.
+how far the twin extrapolates, and such runs are named in the report. A run of a model outside the study that is the
+only run of its profile cannot be predicted once left out (nothing else informs its own parameters): it is listed as
+not cross-validated rather than predicted from the full fit.
 """
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from calibration import parameters as P
 from calibration.fit import Fit, Observation, fit
 from calibration.predict import simulate_run
 from calibration.readings import Readings
@@ -40,33 +42,43 @@ class Fold:
 class Report:
     folds: tuple[Fold, ...]
     wall_s: float
+    alone: tuple[str, ...] = ()  # runs the only evidence of their own profile: not cross-validated
 
     @property
     def throughput_mape(self) -> float:
-        return statistics.fmean(abs(f.throughput_error_pct) for f in self.folds)
+        return _mean_abs([f.throughput_error_pct for f in self.folds])
 
     @property
     def latency_mape(self) -> float:
-        return statistics.fmean(abs(f.latency_error_pct) for f in self.folds)
+        return _mean_abs([f.latency_error_pct for f in self.folds])
 
     def worst(self, count: int = 3) -> list[Fold]:
         return sorted(self.folds, key=lambda f: -max(abs(f.throughput_error_pct), abs(f.latency_error_pct)))[:count]
 
 
+def _mean_abs(errors: list[float]) -> float:
+    return statistics.fmean(map(abs, errors)) if errors else math.nan
+
+
 def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, replications: int = 5,
                   rounds: int = 2, seeds: int = 3) -> Report:
     started = time.perf_counter()
-    folds = []
+    folds, alone = [], []
     for index, left_out in enumerate(obs):
         rest = obs[:index] + obs[index + 1:]
+        key = left_out.setup.profile_key
+        if key in full.space.own and all(o.setup.profile_key != key for o in rest):
+            alone.append(left_out.id)
+            continue
         corrections = {k: v for k, v in full.corrections.items() if k != left_out.id}
-        fold_fit = fit(rest, readings, start=full.theta, corrections=corrections, rounds=rounds, seeds=seeds)
-        profile = P.profile(left_out.setup.profile_key, fold_fit.theta, readings.memory)
+        fold_fit = fit(rest, readings, space=full.space, start=full.theta, corrections=corrections,
+                       rounds=rounds, seeds=seeds)
+        profile = full.space.profile(left_out.setup.profile_key, fold_fit.theta, readings.memory)
         predicted = simulate_run(left_out.run.config, left_out.setup, profile, replications=replications)
         result = left_out.run.result
         folds.append(Fold(left_out.id, result.throughput_rps, predicted.throughput_rps, result.avg_response_ms,
                           predicted.avg_response_ms))
-    return Report(tuple(folds), time.perf_counter() - started)
+    return Report(tuple(folds), time.perf_counter() - started, tuple(alone))
 
 
 def format_report(report: Report) -> str:
@@ -76,6 +88,8 @@ def format_report(report: Report) -> str:
                      f"{f.measured_ms:8.1f} {f.predicted_ms:8.1f} {f.latency_error_pct:+7.1f}")
     lines.append(f"LOO MAPE: throughput {report.throughput_mape:.1f} % (target 10), mean latency "
                  f"{report.latency_mape:.1f} % (target 15); {len(report.folds)} runs in {report.wall_s:.0f} s")
+    if report.alone:
+        lines.append("not cross-validated (the only run of their profile): " + ", ".join(report.alone))
     lines.append("worst: " + ", ".join(f"{f.id} ({f.throughput_error_pct:+.0f} % / {f.latency_error_pct:+.0f} %)"
                                        for f in report.worst()))
     return "\n".join(lines)
@@ -86,7 +100,7 @@ def write_report(report: Report, out_dir: Path) -> list[Path]:
     table = out_dir / "loo.csv"
     with open(table, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*asdict(report.folds[0]), "throughput_error_pct", "latency_error_pct"])
+        writer.writerow([*(f.name for f in fields(Fold)), "throughput_error_pct", "latency_error_pct"])
         for f in report.folds:
             writer.writerow([*asdict(f).values(), round(f.throughput_error_pct, 2), round(f.latency_error_pct, 2)])
     summary = out_dir / "loo.txt"

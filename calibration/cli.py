@@ -9,7 +9,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from calibration import parameters as P
 from calibration.check import format_report, leave_one_out, write_report
 from calibration.fit import Fit, fit, observations
 from calibration.mapping import ASSUMPTIONS
@@ -77,8 +76,8 @@ def _calibrate(args) -> int:
         print("error: no run with a measured throughput and latency to fit", file=sys.stderr)
         return 2
     result = fit(obs, readings)
-    in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, P.profile(o.setup.profile_key, result.theta,
-                                                                          readings.memory))) for o in obs}
+    in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, result.space.profile(o.setup.profile_key, result.theta,
+                                                                                     readings.memory))) for o in obs}
     sources = [p for p in (args.runs, args.resources) if p]
     for path in write_profiles(result, readings, sources=sources, out_dir=args.out, in_sample=in_sample):
         print(f"wrote {path}")
@@ -89,7 +88,7 @@ def _calibrate(args) -> int:
 def format_parameters(result: Fit) -> str:
     lines = [f"{'parameter':24s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
     lines += [f"{name:24s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
-              for name in P.NAMES]
+              for name in result.space.names]
     lines.append(f"twin rms log error over {len(result.used)} runs: {result.rms_log_error:.3f}")
     return "\n".join(lines)
 

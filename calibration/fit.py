@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import least_squares
 
-from calibration import parameters as P
 from calibration.mapping import MappingError, Setup, setup_of
 from calibration.readers import Run
 from calibration.readings import Readings
+from calibration.space import Space, space_for
 from calibration.surrogate import estimate
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
@@ -44,6 +44,7 @@ class Observation:
 
 @dataclass
 class Fit:
+    space: Space
     theta: dict[str, float]
     low: dict[str, float]  # 95 % range
     high: dict[str, float]
@@ -51,18 +52,18 @@ class Fit:
     rms_log_error: float  # over the runs' throughput and latency, twin-confirmed
     corrections: dict[str, tuple[float, float]] = field(default_factory=dict)  # twin / surrogate per run
     rounds: int = 0
-    covariance: np.ndarray | None = None  # of the log-parameters, in PARAMETERS order
+    covariance: np.ndarray | None = None  # of the log-parameters, in the space's order
 
     def field_ranges(self, key: tuple[str, str]) -> dict[str, tuple[float, float | None, float | None]]:
         """(value, low, high) at 95 % of every fitted field of a profile, derived ones included (delta method);
         low and high are None where the runs fitted leave the field unidentified (a range wider than 100×)."""
-        u = np.log([self.theta[n] for n in P.NAMES])
-        base = P.demands(self.theta)[key]
+        u = np.log([self.theta[n] for n in self.space.names])
+        base = self.space.demands(self.theta)[key]
         names = [n for n, v in base.items() if isinstance(v, float) and v > 0 and n != "cpu_threads"]
         out = {}
+        moved = [self.space.demands(self.space.as_dict(np.exp(u + step)))[key] for step in np.eye(len(u)) * 1e-5]
         for name in names:
-            gradient = np.array([(math.log(P.demands(P.as_dict(np.exp(u + step)))[key][name]) - math.log(base[name]))
-                                 / 1e-5 for step in np.eye(len(u)) * 1e-5])
+            gradient = np.array([(math.log(fields[name]) - math.log(base[name])) / 1e-5 for fields in moved])
             sd = math.sqrt(max(0.0, float(gradient @ self.covariance @ gradient)))
             spread = 1.96 * sd
             if spread > UNIDENTIFIED:
@@ -87,10 +88,10 @@ def observations(runs: tuple[Run, ...]) -> tuple[list[Observation], list[str]]:
     return usable, skipped
 
 
-def _residuals(u: np.ndarray, obs: list[Observation], readings: Readings,
+def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Readings,
                corrections: dict[str, tuple[float, float]]) -> np.ndarray:
-    theta = P.as_dict(np.exp(u))
-    fields = P.demands(theta)
+    theta = space.as_dict(np.exp(u))
+    fields = space.demands(theta)
     out = []
     for o in obs:
         profile = _profile(fields[o.setup.profile_key])
@@ -99,9 +100,11 @@ def _residuals(u: np.ndarray, obs: list[Observation], readings: Readings,
         out.append(math.log(e.throughput_rps * cx / o.run.result.throughput_rps) / OBSERVATION_SD)
         out.append(math.log(e.mean_ms * cr / o.run.result.avg_response_ms) / OBSERVATION_SD)
     for c in readings.constraints:
+        if c.key not in fields:
+            continue
         demand = fields[c.key]["gpu_ms"] if c.kind == "gpu_ms" else fields[c.key]["cpu_ms"] * fields[c.key]["cpu_threads"]
         out.append(math.log(demand / c.value) / CONSTRAINT_SD[c.kind])
-    out.extend(value for _, value in P.priors(theta, {o.setup.profile_key for o in obs}))
+    out.extend(value for _, value in space.priors(theta, {o.setup.profile_key for o in obs}))
     return np.asarray(out)
 
 
@@ -109,36 +112,43 @@ def _profile(fields: dict) -> ModelProfile:
     return ModelProfile(**fields)
 
 
-def _search(obs, readings, corrections, start: np.ndarray):
-    lower = np.log([p.lower for p in P.PARAMETERS])
-    upper = np.log([p.upper for p in P.PARAMETERS])
+def _search(space: Space, obs, readings, corrections, start: np.ndarray):
+    lower, upper = _bounds(space)
     return least_squares(_residuals, np.clip(start, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
-                         args=(obs, readings, corrections), x_scale=1.0, diff_step=1e-4)
+                         args=(space, obs, readings, corrections), x_scale=1.0, diff_step=1e-4)
 
 
-def fit(obs: list[Observation], readings: Readings, *, start: dict[str, float] | None = None,
-        corrections: dict[str, tuple[float, float]] | None = None, rounds: int = 3, seeds: int = 3) -> Fit:
-    """Fit to `obs`; `start`/`corrections` let a leave-one-out fold begin from the full fit."""
+def _bounds(space: Space) -> tuple[np.ndarray, np.ndarray]:
+    return np.log([p.lower for p in space.parameters]), np.log([p.upper for p in space.parameters])
+
+
+def fit(obs: list[Observation], readings: Readings, *, space: Space | None = None,
+        start: dict[str, float] | None = None, corrections: dict[str, tuple[float, float]] | None = None,
+        rounds: int = 3, seeds: int = 3) -> Fit:
+    """Fit to `obs` in `space` (default: the space their profiles need); `space`, `start` and `corrections` let a
+    leave-one-out fold begin from the full fit."""
+    space = space or space_for((o.setup.profile_key, o.run.result.avg_response_ms) for o in obs)
     corrections = dict(corrections or {})
-    u = np.log([(start or {}).get(p.name, p.initial) for p in P.PARAMETERS])
+    u = np.log([(start or {}).get(p.name, p.initial) for p in space.parameters])
     result = None
     for round_ in range(1, rounds + 1):
-        result = _search(obs, readings, corrections, u)
+        result = _search(space, obs, readings, corrections, u)
         moved = float(np.max(np.abs(result.x - u)))
         u = result.x
-        corrections = _twin_corrections(obs, u, readings, seeds=seeds)
+        corrections = _twin_corrections(space, obs, u, readings, seeds=seeds)
         if moved < 0.02 and round_ > 1:
             break
-    theta = P.as_dict(np.exp(u))
-    low, high, covariance = _ranges(result)
-    rms = _twin_rms(obs, corrections, u, readings)
-    return Fit(theta, low, high, tuple(o.id for o in obs), rms, corrections, round_, covariance)
+    theta = space.as_dict(np.exp(u))
+    low, high, covariance = _ranges(space, result)
+    rms = _twin_rms(space, obs, corrections, u, readings)
+    return Fit(space, theta, low, high, tuple(o.id for o in obs), rms, corrections, round_, covariance)
 
 
-def _twin_corrections(obs, u, readings, *, seeds: int):
-    theta = P.as_dict(np.exp(u))
-    twin = twin_estimates([(o.run.config, o.setup) for o in obs], theta, readings.memory, seeds=seeds)
-    fields = P.demands(theta)
+def _twin_corrections(space: Space, obs, u, readings, *, seeds: int):
+    theta = space.as_dict(np.exp(u))
+    profiles = {key: space.profile(key, theta, readings.memory) for key in {o.setup.profile_key for o in obs}}
+    twin = twin_estimates([(o.run.config, o.setup) for o in obs], profiles, seeds=seeds)
+    fields = space.demands(theta)
     corrections = {}
     for o in obs:
         e = estimate(o.setup, _profile(fields[o.setup.profile_key]), vcpus=o.vcpus)
@@ -147,17 +157,18 @@ def _twin_corrections(obs, u, readings, *, seeds: int):
     return corrections
 
 
-def _twin_rms(obs, corrections, u, readings) -> float:
-    residuals = _residuals(u, obs, readings, corrections)[: 2 * len(obs)] * OBSERVATION_SD
+def _twin_rms(space: Space, obs, corrections, u, readings) -> float:
+    residuals = _residuals(u, space, obs, readings, corrections)[: 2 * len(obs)] * OBSERVATION_SD
     return float(np.sqrt(np.mean(residuals ** 2))) if len(residuals) else float("nan")
 
 
-def _ranges(result) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
+def _ranges(space: Space, result) -> tuple[dict[str, float], dict[str, float], np.ndarray]:
     jac = result.jac
     dof = max(1, len(result.fun) - len(result.x))
     scale = max(1.0, 2 * result.cost / dof)
     cov = np.linalg.pinv(jac.T @ jac) * scale
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-    low = P.as_dict(np.exp(np.maximum(result.x - 1.96 * sd, np.log([p.lower for p in P.PARAMETERS]))))
-    high = P.as_dict(np.exp(np.minimum(result.x + 1.96 * sd, np.log([p.upper for p in P.PARAMETERS]))))
+    lower, upper = _bounds(space)
+    low = space.as_dict(np.exp(np.maximum(result.x - 1.96 * sd, lower)))
+    high = space.as_dict(np.exp(np.minimum(result.x + 1.96 * sd, upper)))
     return low, high, cov

@@ -52,6 +52,7 @@ PARAMETERS = (
     Parameter("cpu_detr_cpu", 1000, 10, 20000, "CPU ms per detr request on an idle 6-vCPU node"),
 )
 NAMES = tuple(p.name for p in PARAMETERS)
+STUDY_KEYS = frozenset((model, accelerator) for model in (ROB, DETR) for accelerator in (A100, A10, CPU))
 
 
 def as_dict(values) -> dict[str, float]:

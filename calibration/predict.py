@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Mapping
 
 from calibration.mapping import MappingError, Setup, scenario_for, setup_of
-from calibration.parameters import profile
 from calibration.readers import RunConfig
 from twin.config.schema import ModelProfile
 from twin.core.run import simulate
@@ -78,12 +77,12 @@ def predict_rows(configs: list[RunConfig], profiles: Mapping[tuple[str, str], Mo
     return rows
 
 
-def twin_estimates(items: list[tuple[RunConfig, Setup]], theta: dict[str, float], memory, *, seeds: int = 3
-                   ) -> dict[str, tuple[float, float]]:
-    """(throughput, mean latency) of the twin per run for the parameters `theta` (used by the fit)."""
+def twin_estimates(items: list[tuple[RunConfig, Setup]], profiles: Mapping[tuple[str, str], ModelProfile], *,
+                   seeds: int = 3) -> dict[str, tuple[float, float]]:
+    """(throughput, mean latency) of the twin per run with these profiles (used by the fit)."""
     out = {}
     for config, setup in items:
-        p = simulate_run(config, setup, profile(setup.profile_key, theta, memory), replications=seeds)
+        p = simulate_run(config, setup, profiles[setup.profile_key], replications=seeds)
         out[config.id] = (p.throughput_rps, p.avg_response_ms)
     return out
 

@@ -39,6 +39,14 @@ THIN = {
 }
 
 
+FIXED_STUDY = "cpu_threads (1 on GPU nodes, the node's vCPUs on CPU), demand lognormal cv 0.2, load_time_s default " \
+              "(not measured)"
+FIXED_OWN = "the service time is all on the row's device (the runs cannot split CPU from GPU time); cpu_threads 1, " \
+            "no CPU oversubscription penalty, timeslice_efficiency 1, demand lognormal cv 0.2, load_time_s default " \
+            "(none of these is identified by throughput and latency alone)"
+NO_MEMORY = "no readings: memory fields are the schema's defaults"
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -52,8 +60,8 @@ def write_profiles(fit: Fit, readings: Readings, *, sources: list[Path], out_dir
     """One YAML file per profile in `out_dir`; `in_sample` maps run id → (the run, the twin's prediction)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for key in P.demands(fit.theta):
-        profile = P.profile(key, fit.theta, readings.memory)
+    for key in fit.space.demands(fit.theta):
+        profile = fit.space.profile(key, fit.theta, readings.memory)
         document = {"provenance": _provenance(key, fit, readings, sources, in_sample),
                     "profile": _rounded(profile.model_dump(exclude_defaults=False))}
         path = out_dir / file_name(key)
@@ -69,18 +77,19 @@ def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sampl
         "model": key[0], "accelerator": key[1],
         "sources": [{"file": p.name, "sha256": sha256(p)} for p in sources],
         "date": datetime.date.today().isoformat(),
-        "method": "least squares on log throughput and log mean latency of every run (shared physical parameters, "
-                  "calibration/parameters.py), resource readings as utilisation-law constraints, surrogate search "
-                  "confirmed by the twin (space mapping)",
+        "method": "least squares on log throughput and log mean latency of every run ("
+                  + ("shared physical parameters, calibration/parameters.py" if key in P.STUDY_KEYS else
+                     "this profile's own service and outside-the-worker times, calibration/space.py")
+                  + "), resource readings as utilisation-law constraints, surrogate search confirmed by the twin "
+                    "(space mapping)",
         "uncertainty": "parameters_95pct: linearised (Laplace) covariance of the log-parameters at the optimum, "
                        "scaled by the misfit; derived fields by the delta method",
         "fit_quality": {"rms_log_error_all_runs": round(fit.rms_log_error, 4), "runs_of_this_profile": runs},
         "parameters_95pct": {name: _range(value, low, high) for name, (value, low, high)
                              in fit.field_ranges(key).items()},
-        "fixed": "cpu_threads (1 on GPU nodes, the node's vCPUs on CPU), demand lognormal cv 0.2, load_time_s "
-                 "default (not measured)",
-        "memory": memory_notes or ["read from resources.csv"],
-        "data": THIN[key],
+        "fixed": FIXED_STUDY if key in P.STUDY_KEYS else FIXED_OWN,
+        "memory": memory_notes or (["read from resources.csv"] if key in readings.memory else [NO_MEMORY]),
+        "data": THIN.get(key) or f"{len(runs)} runs of this model on {key[1]}",
     }
 
 
