@@ -11,6 +11,7 @@ Assumptions for blank cells (also printed by `servetwin predict --help`):
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from calibration.readers import RunConfig
@@ -21,8 +22,10 @@ A10 = "a10-4q"
 CPU = "cpu"
 MODELS = {"SamLowe/roberta-base-go_emotions": "roberta-base-go_emotions",
           "facebook/detr-resnet-50": "detr-resnet-50"}
-# GPU memory the node's accelerator exposes: the whole A100 80GB; an A10-4Q vGPU profile has 4096 MiB.
-GPU_MEMORY_GIB = {A100: 80.0, A10: 4.0}
+# GPU families by the name nvidia-smi prints, with the memory of their common board; a size in
+# the name ("A100-SXM4-40GB") overrides it, and a vGPU profile ("A10-4Q") exposes its own N GiB.
+GPU_FAMILIES = (("H100", 80), ("A100", 80), ("A10G", 24), ("A10", 24), ("L40S", 48), ("L4", 24), ("T4", 16),
+                ("V100", 16))
 TIME_SLICE_REPLICAS = 2  # nvidia.com/gpu.shared advertised when the GPUSHARE run's pods were scheduled (16:46)
 DEFAULT_RAMP_S = 10.0
 DEFAULT_DURATION_S = 120.0
@@ -36,7 +39,9 @@ ASSUMPTIONS = (
     "availableProcessors, no CPU limit) on CPU",
     "pods request no resources: every pod sees all the node's vCPUs and shares its one GPU",
     "device cpu -> the model's CPU profile, even on a GPU node (number_of_gpu=0)",
-    "gpu_model containing A100 -> one whole A100 80GB; containing A10 -> the A10-4Q vGPU (4096 MiB)",
+    "gpu_model: one GPU of the named family (H100, A100, A10G, A10, L40S, L4, T4, V100) with the memory its name "
+    "states (`40GB`), else the family's common board (A100 80 GB); a vGPU profile `-NQ` exposes N GiB (A10-4Q: "
+    "4096 MiB)",
     "a model outside the study (roberta-base-go_emotions, detr-resnet-50) is profiled under its name without the hub "
     "owner (`org/name` -> `name`)",
     "node RAM: node_ram_gb read as GiB; no network round trip is added: the profile's frontend_ms already holds the "
@@ -96,22 +101,28 @@ def short_name(model: str) -> str:
 def _accelerator(config: RunConfig, fail) -> str:
     if config.device == "cpu":
         return CPU
-    gpu = config.gpu_model or ""
-    if "A100" in gpu:
-        return A100
-    if "A10" in gpu:
-        return A10
-    raise fail(f"GPU {gpu!r} is neither an A100 80GB nor an A10-4Q vGPU")
+    gpu = gpu_of(config.gpu_model)
+    if gpu is None:
+        raise fail(f"GPU {config.gpu_model!r} is not one of {', '.join(f for f, _ in GPU_FAMILIES)}")
+    return gpu[0]
+
+
+def gpu_of(name: str | None) -> tuple[str, float] | None:
+    """(accelerator key, memory GiB) of a GPU as nvidia-smi names it: 'NVIDIA A100 80GB PCIe' -> a100-80gb, 80."""
+    upper = (name or "").upper()
+    for family, board_gib in GPU_FAMILIES:
+        if re.search(rf"\b{family}(?!\d)", upper):
+            vgpu = re.search(rf"{family}-(\d+)Q\b", upper)
+            if vgpu:
+                return f"{family.lower()}-{vgpu[1]}q", float(vgpu[1])
+            size = re.search(r"(\d+)\s*GB", upper)
+            gib = int(size[1]) if size else board_gib
+            return f"{family.lower()}-{gib}gb", float(gib)
+    return None
 
 
 def _failer(run_id: str):
     return lambda message: MappingError(f"{run_id}: {message}")
-
-
-def node_gpu_key(config: RunConfig) -> str | None:
-    """The node's own GPU (a CPU run on a GPU node still has it)."""
-    gpu = config.gpu_model or ""
-    return A100 if "A100" in gpu else A10 if "A10" in gpu else None
 
 
 def scenario_for(config: RunConfig, profile: ModelProfile, *, seed: int = 1) -> Scenario:
@@ -131,8 +142,8 @@ def scenario_for(config: RunConfig, profile: ModelProfile, *, seed: int = 1) -> 
 def _pool(config: RunConfig, setup: Setup) -> dict:
     pool = {"name": config.cloud_vm or "node", "count": 1, "vcpus": config.node_vcpus,
             "memory_gib": config.node_ram_gb, "image_cached": True}
-    gpu = node_gpu_key(config)
+    gpu = gpu_of(config.gpu_model)  # the node's own GPU: a CPU run on a GPU node still has it
     if gpu is not None:
         sharing = {"mode": "time-slicing", "replicas": TIME_SLICE_REPLICAS} if setup.time_sliced else {}
-        pool["gpus"] = {"model": config.gpu_model, "count": 1, "memory_gib": GPU_MEMORY_GIB[gpu], "sharing": sharing}
+        pool["gpus"] = {"model": config.gpu_model, "count": 1, "memory_gib": gpu[1], "sharing": sharing}
     return pool

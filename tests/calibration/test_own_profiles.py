@@ -11,7 +11,7 @@ import pytest
 
 from calibration.check import leave_one_out
 from calibration.fit import fit, observations
-from calibration.mapping import setup_of
+from calibration.mapping import gpu_of, setup_of
 from calibration.predict import simulate_run
 from calibration.readers import Run, RunConfig, RunResult
 from calibration.readings import Readings
@@ -78,3 +78,12 @@ def test_the_space_starts_own_parameters_from_the_quickest_run():
     assert space.study and space.own == (("m", "cpu"),)
     starts = {p.name: p.initial for p in space.parameters}
     assert starts["service_ms[m@cpu]"] == pytest.approx(32.0) and starts["frontend_ms[m@cpu]"] == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("NVIDIA A100 80GB PCIe", ("a100-80gb", 80.0)), ("NVIDIA A10 (vGPU profile A10-4Q)", ("a10-4q", 4.0)),
+    ("NVIDIA A100-SXM4-40GB", ("a100-40gb", 40.0)), ("NVIDIA A10G", ("a10g-24gb", 24.0)),
+    ("NVIDIA L40S", ("l40s-48gb", 48.0)), ("NVIDIA L4", ("l4-24gb", 24.0)), ("Tesla T4", ("t4-16gb", 16.0)),
+    ("NVIDIA GeForce GTX 850M", None), (None, None)])
+def test_gpus_are_known_by_the_name_nvidia_smi_prints(name, expected):
+    assert gpu_of(name) == expected
