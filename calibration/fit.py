@@ -19,7 +19,7 @@ from calibration.mapping import MappingError, Setup, setup_of
 from calibration.readers import Run
 from calibration.readings import Readings
 from calibration.space import Space, space_for
-from calibration.surrogate import estimate
+from calibration.surrogate import estimate, unqueued_p95_ms
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
 
@@ -99,6 +99,10 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
         cx, cr = corrections.get(o.id, (1.0, 1.0))
         out.append(math.log(e.throughput_rps * cx / o.run.result.throughput_rps) / OBSERVATION_SD)
         out.append(math.log(e.mean_ms * cr / o.run.result.avg_response_ms) / OBSERVATION_SD)
+    for o in obs:  # the tail of an own profile, where no request waits for a worker
+        if o.setup.profile_key in space.own and o.run.result.p95_response_ms and o.setup.users <= o.setup.workers:
+            profile = _profile(fields[o.setup.profile_key])
+            out.append(math.log(unqueued_p95_ms(profile) / o.run.result.p95_response_ms) / OBSERVATION_SD)
     for c in readings.constraints:
         if c.key not in fields:
             continue

@@ -8,6 +8,7 @@ mapped or has no profile gets its reason in the `note` column, and the other row
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -96,4 +97,6 @@ def write_predictions(rows: list[Prediction], path: str | Path) -> None:
 
 
 def _cell(value):
-    return "" if value is None else round(value, 4) if isinstance(value, float) else value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""  # not measured here (a CPU node has no GPU utilisation)
+    return round(value, 4) if isinstance(value, float) else value

@@ -3,14 +3,16 @@
 Two kinds of profile share one search:
   - the study's models (calibration/parameters.py): physical parameters shared across models, accelerators and the
     two clusters, so every run of the bundled data informs every profile it can;
-  - any other model (a user's own runs, from `servetwin observe` or their JMeter tables): two parameters of its own,
-    the worker's service time and the time outside the worker. Its runs say nothing about how its work splits
-    between CPU and GPU, how many cores it keeps busy, or how it shares a GPU, so those stay at plain values: the
-    service time is on the device the row names, one core per busy worker, no oversubscription penalty, full
-    time-slicing efficiency. The provenance says so.
+  - any other model (a user's own runs, from `servetwin observe` or their JMeter tables): three parameters of its
+    own, the worker's service time, the time outside the worker and the service time's coefficient of variation
+    (read from the p95 of runs where no request queues; without one it stays near the study's 0.2). Its runs say
+    nothing about how its work splits between CPU and GPU, how many cores it keeps busy, or how it shares a GPU,
+    so those stay at plain values: the service time is on the device the row names, one core per busy worker, no
+    oversubscription penalty, full time-slicing efficiency. The provenance says so.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Iterable
@@ -21,7 +23,8 @@ from calibration.readings import Memory
 from twin.config.schema import ModelProfile
 
 Key = tuple[str, str]  # (model, accelerator)
-SERVICE, OUTSIDE = "service_ms", "frontend_ms"
+SERVICE, OUTSIDE, SPREAD = "service_ms", "frontend_ms", "demand_cv"
+STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,12 @@ class Space:
 
     @cached_property
     def parameters(self) -> tuple[P.Parameter, ...]:
-        own = tuple(P.Parameter(own_name(key, field), start, 1e-3, 1e6, f"{meaning}, {key[0]} on {key[1]}")
+        own = tuple(P.Parameter(own_name(key, field), start, low, high, f"{meaning}, {key[0]} on {key[1]}")
                     for key, (service, outside) in zip(self.own, self.starts)
-                    for field, start, meaning in ((SERVICE, service, "ms in the worker per request"),
-                                                  (OUTSIDE, outside, "ms outside the worker")))
+                    for field, start, low, high, meaning in (
+                        (SERVICE, service, 1e-3, 1e6, "ms in the worker per request"),
+                        (OUTSIDE, outside, 1e-3, 1e6, "ms outside the worker"),
+                        (SPREAD, STUDY_CV, 0.01, 3.0, "coefficient of variation of the service time")))
         return (P.PARAMETERS if self.study else ()) + own
 
     @property
@@ -52,11 +57,16 @@ class Space:
             service, outside = theta[own_name(key, SERVICE)], theta[own_name(key, OUTSIDE)]
             device = "cpu" if key[1] == CPU else "gpu"
             out[key] = {"device": device, "cpu_threads": 1.0, "frontend_ms": outside,
-                        "cpu_ms": service if device == "cpu" else 0.0, "gpu_ms": service if device == "gpu" else 0.0}
+                        "cpu_ms": service if device == "cpu" else 0.0, "gpu_ms": service if device == "gpu" else 0.0,
+                        "demand_distribution": "lognormal", "demand_cv": theta[own_name(key, SPREAD)]}
         return out
 
     def priors(self, theta: dict[str, float], observed: set[Key]) -> list[tuple[str, float]]:
-        return P.priors(theta, observed) if self.study else []
+        """The study's priors, and a weak pull of each own spread towards the study's, which only matters when no
+        run without queueing gives a p95."""
+        own = [(own_name(key, SPREAD), math.log(theta[own_name(key, SPREAD)] / STUDY_CV) / math.log(4))
+               for key in self.own]
+        return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
         fields, _ = P.memory_fields(key, memory)

@@ -62,6 +62,19 @@ def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
     return Estimate(throughput * (1 - ramp_share), latency * 1000)
 
 
+def unqueued_p95_ms(profile: ModelProfile) -> float:
+    """p95 response of a request that never waits for a worker on an idle node: the constant time outside the worker
+    plus the 95th percentile of the service demand, drawn as the twin draws it (twin/kernel/rng.py)."""
+    service = profile.cpu_ms + profile.gpu_ms
+    z95 = 1.6448536269514722
+    if profile.demand_distribution == "deterministic":
+        return profile.frontend_ms + service
+    if profile.demand_distribution == "exponential":
+        return profile.frontend_ms + service * math.log(20)
+    sigma = math.sqrt(math.log(1 + profile.demand_cv ** 2))
+    return profile.frontend_ms + service * math.exp(z95 * sigma - sigma ** 2 / 2)
+
+
 def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float) -> float:
     """Throughput (req/s) with `parts[i]` users pinned to pod i."""
     cpu_s, gpu_s, delay_s = profile.cpu_ms / 1000, profile.gpu_ms / 1000, profile.frontend_ms / 1000

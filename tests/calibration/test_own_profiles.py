@@ -1,8 +1,8 @@
 """A model outside the study: its own two parameters, recovered from runs the twin itself produced.
 
-The truth is a known profile (60 ms in the worker, 15 ms outside it, on a GPU): runs at 1 and 4 users of one worker
-are simulated with it, handed to the fit as measurements, and the fit must find the profile again and predict a
-two-pod run it never saw. A run that is the only one of its profile is not cross-validated.
+The truth is a known profile (60 ms in the worker with a coefficient of variation of 0.5, 15 ms outside it, on a
+GPU): runs at 1 and 4 users of one worker are simulated with it, handed to the fit as measurements (mean, p95), and
+the fit must find the profile again and predict a two-pod run it never saw. A run that is the only one of its profile is not cross-validated.
 """
 import dataclasses
 import math
@@ -18,7 +18,7 @@ from calibration.readings import Readings
 from calibration.space import space_for
 from twin.config.schema import ModelProfile
 
-TRUTH = ModelProfile(name="truth", device="gpu", cpu_ms=0.0, gpu_ms=60.0, frontend_ms=15.0)
+TRUTH = ModelProfile(name="truth", device="gpu", cpu_ms=0.0, gpu_ms=60.0, frontend_ms=15.0, demand_cv=0.5)
 NODE = dict(date=None, cloud_vm="test", gpu_model="NVIDIA A100 80GB PCIe", gpu_partition=None, node_vcpus=8,
             node_ram_gb=64.0, model="acme/sentiment-xl", device="gpu", ramp_s=0.0, duration_s=60.0, batch_size=1,
             max_batch_delay_ms=0.0)
@@ -30,7 +30,8 @@ def _config(run_id: str, *, pods: int, workers: int, users: int) -> RunConfig:
 
 def _measured(config: RunConfig) -> Run:
     twin = simulate_run(config, setup_of(config), TRUTH, seed=7, replications=2)
-    return Run(config, RunResult(twin.throughput_rps, None, twin.avg_response_ms, None, 0.0), None, 0)
+    result = RunResult(twin.throughput_rps, None, twin.avg_response_ms, None, 0.0, twin.p95_response_ms)
+    return Run(config, result, None, 0)
 
 
 @pytest.fixture(scope="module")
@@ -48,19 +49,21 @@ def test_the_fit_finds_the_profile_and_predicts_an_unseen_deployment(runs):
     assert (profile.device, profile.cpu_ms, profile.cpu_threads) == ("gpu", 0.0, 1.0)
     assert profile.gpu_ms == pytest.approx(TRUTH.gpu_ms, rel=0.02)
     assert profile.frontend_ms == pytest.approx(TRUTH.frontend_ms, rel=0.1)
+    assert profile.demand_cv == pytest.approx(TRUTH.demand_cv, rel=0.15)  # from the 1-user run's p95
     unseen = _config("2p2w-u6", pods=2, workers=2, users=6)
     truth, predicted = _measured(unseen).result, simulate_run(unseen, setup_of(unseen), profile, seed=11)
     assert predicted.throughput_rps == pytest.approx(truth.throughput_rps, rel=0.05)
     assert predicted.avg_response_ms == pytest.approx(truth.avg_response_ms, rel=0.05)
+    assert predicted.p95_response_ms == pytest.approx(truth.p95_response_ms, rel=0.1)
 
 
-def test_only_the_two_fitted_fields_get_ranges(runs):
+def test_only_the_fitted_fields_get_ranges(runs):
     obs, _ = observations(runs)
     result = fit(obs, Readings((), {}), rounds=1, seeds=1)
     ranges = result.field_ranges(("sentiment-xl", "a100-80gb"))
     value, low, high = ranges["gpu_ms"]
     assert low < value < high and high / low < 1.3
-    assert set(ranges) == {"gpu_ms", "frontend_ms"}  # nothing else of the profile was fitted
+    assert set(ranges) == {"gpu_ms", "frontend_ms", "demand_cv"}  # nothing else of the profile was fitted
 
 
 def test_a_lone_run_of_its_profile_is_not_cross_validated(runs):

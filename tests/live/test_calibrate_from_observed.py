@@ -68,6 +68,7 @@ def test_the_profile_predicts_a_worker_count_it_never_saw(loop: Path) -> None:
     for run_id, row in predicted.items():
         assert float(row["throughput_rps"]) == pytest.approx(measured[run_id].throughput_rps, rel=0.25), run_id
         assert float(row["avg_response_ms"]) == pytest.approx(measured[run_id].avg_response_ms, rel=0.25), run_id
+        assert float(row["p95_response_ms"]) == pytest.approx(measured[run_id].p95_response_ms, rel=0.25), run_id
     # the second worker doubles what one worker could serve: the prediction must not be the calibration's ceiling
     one_worker_ceiling = 1000 / SLEEP_MS
     assert float(predicted[f"OBS-{SLEEPY}-w2-u4"]["throughput_rps"]) > 1.5 * one_worker_ceiling

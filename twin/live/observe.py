@@ -33,7 +33,7 @@ from twin.live.torchserve_api import Endpoint, ObserveError, counters, describe,
 RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcpus", "node_ram_gb", "model",
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",
                "max_batch_delay_ms", "throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms",
-               "error_pct", "notes")
+               "error_pct", "p95_response_ms", "notes")
 STEP_COLUMNS = ("id", "workers_ready_after", "requests", "errors", "p50_response_ms", "p95_response_ms",
                 "p99_response_ms", "max_response_ms", "ts_requests", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SOURCE = "observe"
@@ -247,7 +247,7 @@ def _run_row(config: ObserveConfig, step: StepResult, today: str) -> dict[str, o
         "duration_s": config.duration_s, "batch_size": step.batch_size, "max_batch_delay_ms": step.max_batch_delay_ms,
         "throughput_text": f"{load.throughput_rps:.1f}/s", "throughput_rps": load.throughput_rps,
         "avg_response_text": f"{load.mean_ms:.0f}ms", "avg_response_ms": load.mean_ms,
-        "error_pct": load.error_pct,
+        "error_pct": load.error_pct, "p95_response_ms": load.p95_ms,
         "notes": f"servetwin observe: {load.count} samples, p95 {load.p95_ms:.1f} ms{ts}{gone}",
     }
 
