@@ -97,7 +97,9 @@ def test_prometheus_answers_the_twins_promql_on_real_torchserve_counters(torchse
         time.sleep(0.5)
     assert len(samples) == 1 and samples[0].value > 0
     latency = api.query(f'sum(rate(ts_inference_latency_microseconds{{model_name="{SLEEPY}"}}[30s])) / {query}')
-    assert latency[0].value / 1000 >= 50.0  # the sleepy handler sleeps 50 ms per request
+    # the sleepy handler sleeps 50 ms per request; rate() extrapolates each counter on its own (stopping at a young
+    # series' zero point), so the ratio of two rates is the mean only within about 10 %
+    assert 45.0 <= latency[0].value / 1000 < 150.0
     assert api.query("scalar(vector(3))")[0].value == 3.0
     series = api.query_range("up", start_s=time.time() - 10, end_s=time.time(), step_s=1)
     assert series and series[0][0]["job"] == "torchserve" and all(v == 1.0 for _, v in series[0][1][-3:])
