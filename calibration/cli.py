@@ -15,7 +15,7 @@ from calibration.mapping import ASSUMPTIONS
 from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, simulate_run, write_predictions
 from calibration.profiles import BUNDLED, load_profiles, write_profiles
 from calibration.readers import read_resources, read_runs
-from calibration.readings import Readings, gather
+from calibration.readings import gather
 from twin.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -52,7 +52,7 @@ def add_commands(subparsers) -> None:
 
 def _inputs(runs_path: Path, resources_path: Path | None):
     runs = read_runs(runs_path)
-    readings = gather(read_resources(resources_path), runs) if resources_path else Readings((), {})
+    readings = gather(read_resources(resources_path) if resources_path else (), runs)
     obs, skipped = observations(runs)
     for message in skipped:
         print(f"skipped {message}", file=sys.stderr)

@@ -118,8 +118,9 @@ ESTIMATED_MEMORY = {
 }
 
 
-def memory_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]) -> tuple[dict[str, float], list[str]]:
-    """Memory fields of a profile from its readings, else from a sibling profile's, else the estimates above."""
+def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]) -> tuple[dict[str, float], list[str]]:
+    """Memory fields of a profile from its readings, else from a sibling profile's, else the estimates above; the
+    worker load time from its own readings only (a GPU worker's includes starting CUDA on that GPU)."""
     model, accelerator = key
     sources = [key, (model, A100), (model, A10)] if accelerator != CPU else [key]
     fields, notes = {}, []
@@ -139,9 +140,12 @@ def memory_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]) -
             if name in estimates:
                 fields[name] = estimates[name]
                 notes.append(f"{name} estimated (no reading): {fields[name]:g} MiB")
+    load_s = central(memory.get(key, Memory()).load_s)
+    if load_s is not None:
+        fields["load_time_s"] = load_s
     return fields, notes
 
 
 def profile(key: tuple[str, str], theta: dict[str, float], memory: dict[tuple[str, str], Memory]) -> ModelProfile:
-    fields, _ = memory_fields(key, memory)
+    fields, _ = measured_fields(key, memory)
     return ModelProfile(name=f"{key[0]}-{key[1]}", **demands(theta)[key], **fields)

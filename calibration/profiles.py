@@ -44,7 +44,7 @@ FIXED_STUDY = "cpu_threads (1 on GPU nodes, the node's vCPUs on CPU), demand log
 FIXED_OWN = "the service time is all on the row's device (the runs cannot split CPU from GPU time); cpu_threads 1, " \
             "no CPU oversubscription penalty, timeslice_efficiency 1, demand lognormal cv 0.2, load_time_s default " \
             "(none of these is identified by throughput and latency alone)"
-NO_MEMORY = "no readings: memory fields are the schema's defaults"
+NO_MEMORY = "no readings: memory fields and load time are the schema's defaults"
 
 
 def sha256(path: Path) -> str:
@@ -71,7 +71,7 @@ def write_profiles(fit: Fit, readings: Readings, *, sources: list[Path], out_dir
 
 
 def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sample) -> dict:
-    _, memory_notes = P.memory_fields(key, readings.memory)
+    measured, memory_notes = P.measured_fields(key, readings.memory)
     runs = {rid: _errors(obs, pred) for rid, (obs, pred) in in_sample.items() if obs.setup.profile_key == key}
     return {
         "model": key[0], "accelerator": key[1],
@@ -88,7 +88,7 @@ def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sampl
         "parameters_95pct": {name: _range(value, low, high) for name, (value, low, high)
                              in fit.field_ranges(key).items()},
         "fixed": FIXED_STUDY if key in P.STUDY_KEYS else FIXED_OWN,
-        "memory": memory_notes or (["read from resources.csv"] if key in readings.memory else [NO_MEMORY]),
+        "memory": memory_notes or ([f"read: {', '.join(measured)}"] if measured else [NO_MEMORY]),
         "data": THIN.get(key) or f"{len(runs)} runs of this model on {key[1]}",
     }
 

@@ -6,9 +6,11 @@ Demand constraints (utilisation law, U = X · D, at the run's measured throughpu
 Memory (direct readings, min–max kept as the range): GPU memory of a worker that has served and of one that never
 has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
 node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
+Worker load time: the `worker_load_s` a run of `servetwin observe` measured when it added workers before it.
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import statistics
 from dataclasses import dataclass, field
@@ -28,12 +30,14 @@ class Constraint:
 
 @dataclass
 class Memory:
-    """Readings in MiB for one (model, accelerator) profile; each list keeps every reading."""
+    """Readings for one (model, accelerator) profile, memory in MiB and worker load times in s (measured by
+    `servetwin observe` when it adds workers); each list keeps every reading."""
 
     gpu_served: list[float] = field(default_factory=list)
     gpu_idle: list[float] = field(default_factory=list)
     worker_rss: list[float] = field(default_factory=list)
     frontend_rss: list[float] = field(default_factory=list)
+    load_s: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Read
         _memory(reading, slot, setup)
         if len(matched) == 1 and run.result is not None and run.result.throughput_rps:
             constraints.extend(_demands(reading, run, setup))
+    for run in runs:
+        if run.result is not None and run.result.worker_load_s is not None:
+            with contextlib.suppress(MappingError):  # a run that maps to no profile informs none
+                memory.setdefault(setup_of(run.config).profile_key, Memory()).load_s.append(run.result.worker_load_s)
     return Readings(tuple(constraints), memory)
 
 

@@ -69,7 +69,7 @@ class Space:
         return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
-        fields, _ = P.memory_fields(key, memory)
+        fields, _ = P.measured_fields(key, memory)
         return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields)
 
 

@@ -19,7 +19,7 @@ CONFIG_COLUMNS = (
     "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size", "max_batch_delay_ms",
 )
 RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms", "error_pct",
-                  "p95_response_ms")
+                  "p95_response_ms", "worker_load_s")
 _SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", *RESULT_COLUMNS))
 # column -> (minimum, integer)
 _CONFIG_NUMBERS = {
@@ -61,7 +61,8 @@ class RunResult:
     avg_response_ms: float | None
     avg_response_text: str | None
     error_pct: float | None
-    p95_response_ms: float | None = None  # not in the study's tables; `servetwin observe` writes it
+    p95_response_ms: float | None = None  # not in the study's tables; `servetwin observe` writes both
+    worker_load_s: float | None = None  # from asking for more workers until all were READY, before this run
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def _result(row: _csv.Row) -> RunResult | None:
         avg_response_text=row.text("avg_response_text"),
         error_pct=row.number("error_pct", minimum=0),
         p95_response_ms=row.number("p95_response_ms", minimum=0),
+        worker_load_s=row.number("worker_load_s", minimum=0),
     )
     if result.error_pct is not None and result.error_pct > 100:
         raise row.error("error_pct", expected="a percentage from 0 to 100", got=repr(row.text("error_pct")))

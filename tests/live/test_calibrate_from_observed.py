@@ -60,6 +60,20 @@ def test_the_profile_is_the_handler_it_was_calibrated_from(loop: Path) -> None:
     assert provenance["sources"][0]["file"] == "calibration.csv" and len(provenance["sources"][0]["sha256"]) == 64
 
 
+def test_the_second_worker_s_load_time_is_measured_and_becomes_the_profile_s(loop: Path) -> None:
+    runs = {run.config.id: run.result for run in read_runs(loop / "observed" / "runs.csv")}
+    measured = {run_id: result.worker_load_s for run_id, result in runs.items() if result.worker_load_s is not None}
+    assert list(measured) == [f"OBS-{SLEEPY}-w2-u1"]  # 1 worker was already there; 1 -> 2 loaded one more
+    assert 0.1 < measured[f"OBS-{SLEEPY}-w2-u1"] < 60
+    # the calibration rows (one worker) hold no load time: refit with the scale-up row to carry it into the profile
+    everything = loop / "observed" / "runs.csv"
+    assert main(["calibrate", "--runs", str(everything), "--out", str(loop / "all-profiles")]) == 0
+    (path,) = (loop / "all-profiles").glob("*.yaml")
+    document = yaml.safe_load(path.read_text())
+    assert document["profile"]["load_time_s"] == pytest.approx(measured[f"OBS-{SLEEPY}-w2-u1"], rel=1e-3)
+    assert "load_time_s" in document["provenance"]["memory"][0]
+
+
 def test_the_profile_predicts_a_worker_count_it_never_saw(loop: Path) -> None:
     measured = {run.config.id: run.result for run in read_runs(loop / "observed" / "runs.csv")}
     with (loop / "predicted.csv").open(newline="") as handle:

@@ -4,8 +4,9 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apa
 - Modelled: the load tests of the calibration table, one closed-loop JMeter-like step per (workers, users): workers
   set through the management API (asynchronously, polled until READY, the original min/max restored at the end),
   describe and `/metrics` snapshots before and after each step, one `runs.csv` row per step in the calibration
-  schema (throughput, mean response and error % from the load generator as a JMeter summary report gives them;
-  workers and batch settings from describe) and TorchServe's own view in `steps.csv`: mean latency and mean queue
+  schema (throughput, mean and p95 response and error % from the load generator as a JMeter summary report gives
+  them; workers and batch settings from describe; `worker_load_s`, the time from asking for more workers until all
+  were READY, on the first run after a scale-up) and TorchServe's own view in `steps.csv`: mean latency and mean queue
   time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
   `ts_inference_requests_total` (which also counts 503 rejections).
 - Not modelled: several pods behind one Service (the management API answers for the pod it reaches: `pods` is
@@ -33,7 +34,7 @@ from twin.live.torchserve_api import Endpoint, ObserveError, counters, describe,
 RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcpus", "node_ram_gb", "model",
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",
                "max_batch_delay_ms", "throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms",
-               "error_pct", "p95_response_ms", "notes")
+               "error_pct", "p95_response_ms", "worker_load_s", "notes")
 STEP_COLUMNS = ("id", "workers_ready_after", "requests", "errors", "p50_response_ms", "p95_response_ms",
                 "p99_response_ms", "max_response_ms", "ts_requests", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SOURCE = "observe"
@@ -111,6 +112,7 @@ class StepResult:
     ts_requests: float | None  # counter delta; None without a metrics URL
     ts_mean_latency_ms: float | None
     ts_mean_queue_ms: float | None
+    worker_load_s: float | None = None  # asking for more workers until all were READY, just before this step
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def observe(config: ObserveConfig) -> ObserveResult:
         for folder in ("jtl", "describe", "metrics"):
             (staging / folder).mkdir()
         with _restoring(apis.management, config, original):
-            steps = _all_steps(config, apis, staging)
+            steps = _all_steps(config, apis, staging, workers_before=ready_workers(original))
         _write_tables(staging, config, steps)
         if out.exists():
             out.rmdir()  # checked empty above
@@ -155,15 +157,23 @@ def observe(config: ObserveConfig) -> ObserveResult:
     return ObserveResult(out_dir=out, steps=steps, wall_s=time.monotonic() - begun)
 
 
-def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path) -> tuple[StepResult, ...]:
+def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_before: int
+               ) -> tuple[StepResult, ...]:
     steps: list[StepResult] = []
     for workers in config.workers or (None,):
+        load_s = None
         if workers is not None:
+            asked = time.monotonic()
             scale(apis.management, config.model, workers, timeout_s=config.scale_timeout_s)
+            if workers > workers_before:  # new workers started and loaded the model, in parallel
+                load_s = time.monotonic() - asked
+            workers_before = workers
         for users in config.users:
             if steps and config.pause_s:
                 time.sleep(config.pause_s)
-            steps.append(_step(config, apis, staging, workers=workers, users=users))
+            step = _step(config, apis, staging, workers=workers, users=users)
+            steps.append(dataclasses.replace(step, worker_load_s=load_s))
+            load_s = None  # measured once, reported with the first run after it
     return tuple(steps)
 
 
@@ -247,7 +257,7 @@ def _run_row(config: ObserveConfig, step: StepResult, today: str) -> dict[str, o
         "duration_s": config.duration_s, "batch_size": step.batch_size, "max_batch_delay_ms": step.max_batch_delay_ms,
         "throughput_text": f"{load.throughput_rps:.1f}/s", "throughput_rps": load.throughput_rps,
         "avg_response_text": f"{load.mean_ms:.0f}ms", "avg_response_ms": load.mean_ms,
-        "error_pct": load.error_pct, "p95_response_ms": load.p95_ms,
+        "error_pct": load.error_pct, "p95_response_ms": load.p95_ms, "worker_load_s": step.worker_load_s,
         "notes": f"servetwin observe: {load.count} samples, p95 {load.p95_ms:.1f} ms{ts}{gone}",
     }
 
