@@ -13,6 +13,7 @@ import csv
 import math
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def _mean_abs(errors: list[float]) -> float:
 
 
 def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, replications: int = 5,
-                  rounds: int = 2, seeds: int = 3) -> Report:
+                  rounds: int = 2, seeds: int = 3, jobs: int = 1) -> Report:
+    """Every fold, on `jobs` processes (folds are independent: the same table whatever the number)."""
     started = time.perf_counter()
     folds, alone = [], []
     for index, left_out in enumerate(obs):
@@ -69,16 +71,37 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
         key = left_out.setup.profile_key
         if key in full.space.own and all(o.setup.profile_key != key for o in rest):
             alone.append(left_out.id)
-            continue
-        corrections = {k: v for k, v in full.corrections.items() if k != left_out.id}
-        fold_fit = fit(rest, readings, space=full.space, start=full.theta, corrections=corrections,
-                       rounds=rounds, seeds=seeds)
-        profile = full.space.profile(left_out.setup.profile_key, fold_fit.theta, readings.memory)
-        predicted = simulate_run(left_out.run.config, left_out.setup, profile, replications=replications)
-        result = left_out.run.result
-        folds.append(Fold(left_out.id, result.throughput_rps, predicted.throughput_rps, result.avg_response_ms,
-                          predicted.avg_response_ms))
-    return Report(tuple(folds), time.perf_counter() - started, tuple(alone))
+        else:
+            folds.append(_FoldTask(left_out, rest, readings, full, replications, rounds, seeds))
+    if jobs > 1 and len(folds) > 1:
+        with ProcessPoolExecutor(min(jobs, len(folds))) as pool:
+            done = list(pool.map(_run_fold, folds))
+    else:
+        done = [_run_fold(task) for task in folds]
+    return Report(tuple(done), time.perf_counter() - started, tuple(alone))
+
+
+@dataclass(frozen=True)
+class _FoldTask:
+    left_out: Observation
+    rest: list[Observation]
+    readings: Readings
+    full: Fit
+    replications: int
+    rounds: int
+    seeds: int
+
+
+def _run_fold(task: _FoldTask) -> Fold:
+    left_out, full = task.left_out, task.full
+    corrections = {k: v for k, v in full.corrections.items() if k != left_out.id}
+    fold_fit = fit(task.rest, task.readings, space=full.space, start=full.theta, corrections=corrections,
+                   rounds=task.rounds, seeds=task.seeds)
+    profile = full.space.profile(left_out.setup.profile_key, fold_fit.theta, task.readings.memory)
+    predicted = simulate_run(left_out.run.config, left_out.setup, profile, replications=task.replications)
+    result = left_out.run.result
+    return Fold(left_out.id, result.throughput_rps, predicted.throughput_rps, result.avg_response_ms,
+                predicted.avg_response_ms)
 
 
 def format_report(report: Report) -> str:

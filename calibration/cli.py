@@ -6,6 +6,7 @@ twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def add_commands(subparsers) -> None:
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
     check.add_argument("--out", type=Path, help="folder for loo.csv and loo.txt")
     check.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
+    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                       help="folds run at once (processes; the table does not depend on it)")
     check.set_defaults(command=_check)
 
 
@@ -110,7 +113,7 @@ def _predict(args) -> int:
 def _check(args) -> int:
     obs, readings = _inputs(args.runs, args.resources)
     full = fit(obs, readings)
-    report = leave_one_out(obs, readings, full=full, replications=args.replications)
+    report = leave_one_out(obs, readings, full=full, replications=args.replications, jobs=args.jobs)
     print(format_report(report))
     if args.out:
         for path in write_report(report, args.out):

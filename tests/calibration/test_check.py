@@ -1,6 +1,8 @@
 """Leave-one-out cross-validation on a small subset of the real runs."""
 import dataclasses
 
+import pytest
+
 from calibration.check import format_report, leave_one_out, write_report
 from calibration.fit import fit, observations
 from calibration.readers import read_runs
@@ -14,11 +16,16 @@ def _short(run):
     return dataclasses.replace(run, config=dataclasses.replace(run.config, duration_s=40.0))
 
 
-def test_leave_one_out_predicts_each_left_out_run_and_writes_the_table(tmp_path):
+@pytest.fixture(scope="module")
+def subset():
     runs = tuple(_short(r) for r in read_runs(DATA / "runs.csv") if r.config.id in SUBSET)
     obs, _ = observations(runs)
     readings = gather((), runs)
-    full = fit(obs, readings, rounds=1, seeds=1)
+    return obs, readings, fit(obs, readings, rounds=1, seeds=1)
+
+
+def test_leave_one_out_predicts_each_left_out_run_and_writes_the_table(subset, tmp_path):
+    obs, readings, full = subset
     report = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1)
     assert [f.id for f in report.folds] == list(SUBSET)
     middle = report.folds[1]  # 5 users, predicted from the 1- and 10-user runs alone
@@ -30,3 +37,10 @@ def test_leave_one_out_predicts_each_left_out_run_and_writes_the_table(tmp_path)
     lines = table.read_text().splitlines()
     assert lines[0].startswith("id,measured_rps,predicted_rps") and len(lines) == 4
     assert summary.read_text() == text + "\n"
+
+
+def test_folds_on_several_processes_give_the_same_table(subset):
+    obs, readings, full = subset
+    serial = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1)
+    parallel = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1, jobs=2)
+    assert parallel.folds == serial.folds
