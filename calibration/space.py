@@ -30,7 +30,7 @@ STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies w
 @dataclass(frozen=True)
 class Space:
     study: bool  # the study's shared parameters are searched (some run is of a bundled model)
-    own: tuple[Key, ...] = ()  # other profiles, each with its own two parameters
+    own: tuple[Key, ...] = ()  # other profiles, each with its own three parameters
     starts: tuple[tuple[float, float], ...] = ()  # (service, outside) start values per `own` key
 
     @cached_property
@@ -79,7 +79,8 @@ def own_name(key: Key, field: str) -> str:
 
 def space_for(runs: Iterable[tuple[Key, float]]) -> Space:
     """The space for runs given as (profile key, measured mean response ms): the study's parameters if any run is
-    of a study profile, two of its own for every other key, started from its quickest run's response split 4:1."""
+    of a study profile, three of its own for every other key: service and outside times started from its quickest
+    run's response split 4:1, the spread from the study's."""
     quickest: dict[Key, float] = {}
     for key, response_ms in runs:
         quickest[key] = min(response_ms, quickest.get(key, response_ms))
