@@ -86,3 +86,22 @@ def test_connection_pinning_leaves_the_expected_number_of_pods_busy():
     standard_error = np.std(counts) / np.sqrt(runs)
     assert abs(np.mean(counts) - expected) < 4 * standard_error
     assert max(counts) <= users
+
+
+def test_connections_past_their_time_to_live_are_balanced_anew():
+    """JMeter's HttpClient4 closes a connection older than its TTL: each reconnect is a fresh uniform pick, so a user
+    connected 5 times over 45 s with a 10 s TTL spreads like 5 users that never reconnect."""
+    pods, users, runs, connections_per_user = 40, 2, 150, 5
+    spec = scenario(
+        duration_s=45, node_pools=[{"name": "cpu", "vcpus": 64, "memory_gib": 256, "image_cached": True}],
+        deployment={"pods": pods}, workload={"type": "closed", "users": users, "connection_ttl_s": 10},
+    )
+    counts = []
+    for seed in range(runs):
+        world = World(spec, seed=seed)
+        world.run()
+        counts.append(sum(1 for pod in world.cluster.pods if pod.served > 0))
+    expected = expected_connected_pods(pods, users * connections_per_user)  # 8.95
+    standard_error = np.std(counts) / np.sqrt(runs)
+    assert abs(np.mean(counts) - expected) < 4 * standard_error
+    assert max(counts) <= users * connections_per_user

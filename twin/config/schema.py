@@ -123,10 +123,25 @@ class Deployment(Strict):
     initial_state: Literal["ready", "cold"] = Field(
         "ready", description="ready: the first pods are up with workers loaded at t=0, as before a load test; "
                              "cold: they start from scratch (schedule, pull, start, load)")
+    initial_ready_pods: int | None = Field(
+        None, ge=0, description="of `pods`, how many are up at t=0 while the rest start from scratch, as when a "
+                                "load test begins during a scale-up; default: all (ready) or none (cold)")
     node_pool: str | None = Field(None, description="nodeSelector on one pool; default: any pool")
     resources: Resources = Resources()
     startup: PodStartup = PodStartup()
     torchserve: TorchServe = TorchServe()
+
+    @model_validator(mode="after")
+    def _ready_within_pods(self) -> "Deployment":
+        if self.initial_ready_pods is not None and self.initial_ready_pods > self.pods:
+            raise ValueError(f"initial_ready_pods ({self.initial_ready_pods}) exceeds pods ({self.pods})")
+        return self
+
+    @property
+    def ready_at_start(self) -> int:
+        if self.initial_ready_pods is not None:
+            return self.initial_ready_pods
+        return self.pods if self.initial_state == "ready" else 0
 
 
 class ModelProfile(Strict):
@@ -182,6 +197,9 @@ class Closed(Strict):
     stop_s: PositiveFloat | None = None
     network_rtt_ms: NonNegativeFloat = 0.0
     reconnect_delay_s: NonNegativeFloat = Field(1.0, description="wait after a refused connection")
+    connection_ttl_s: PositiveFloat | None = Field(
+        None, description="a connection is not reused beyond this age, so its user is balanced anew (JMeter's "
+                          "HttpClient4 httpclient4.time_to_live: 60 s by default); none: kept for the whole run")
 
 
 class Poisson(OpenLoopBase):

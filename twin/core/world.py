@@ -44,7 +44,8 @@ class World:
         for pool in scenario.node_pools:
             for _ in range(pool.count):
                 self.cluster.add_node(pool)
-        self.cluster.scale(scenario.deployment.pods, ready=scenario.deployment.initial_state == "ready")
+        self.cluster.scale(scenario.deployment.ready_at_start, ready=True)
+        self.cluster.scale(scenario.deployment.pods)  # any others start from scratch
         self.service = Service(self.cluster.endpoints, Uniforms(self.rng("service")))
         self.closed_loops: list[ClosedLoop] = []
         for index, group in enumerate(scenario.workload):

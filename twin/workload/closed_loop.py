@@ -1,10 +1,12 @@
 """A JMeter thread group: users that loop request → response → think time, each on one keep-alive connection.
 
-Fidelity ledger — upstream: Apache JMeter 5.6 Thread Group (linear ramp-up: user i starts at i·ramp/users), HTTP
-keep-alive with one connection per thread, Constant/exponential timers. Modelled: a user's connection is bound to the
-pod kube-proxy picked when it connected, for the connection's life (so pods can sit idle while others queue); a refused
-connection (no Ready pod) is an error, retried after `reconnect_delay_s`; a reset connection (pod killed or deleted)
-reconnects on the next request. Not modelled: JMeter's own client CPU limits, connect timeouts, HTTP pipelining.
+Fidelity ledger — upstream: Apache JMeter 5.6 Thread Group (linear ramp-up: user i starts at i·ramp/users; "same
+user on each iteration", so connections outlive iterations), HTTP keep-alive with one connection per thread,
+Constant/exponential timers. Modelled: a user's connection is bound to the pod kube-proxy picked when it connected,
+for the connection's life (so pods can sit idle while others queue); the life ends at `connection_ttl_s` when set
+(HttpClient4's time_to_live: the next request opens a new connection, balanced anew), when the pod is killed or
+deleted (reset: reconnect on the next request), or never; a refused connection (no Ready pod) is an error, retried
+after `reconnect_delay_s`. Not modelled: JMeter's own client CPU limits, connect timeouts, HTTP pipelining.
 """
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ from twin.workload.service import Service
 
 
 class User:
-    __slots__ = ("group", "pod", "delay_s")
+    __slots__ = ("group", "pod", "delay_s", "connected_at")
 
     def __init__(self, group: "ClosedLoop") -> None:
         self.group = group
         self.pod = None
         self.delay_s = group.delay_s
+        self.connected_at = 0.0
 
     def on_response(self, request: Request, kind: str, done: float) -> None:
         self.group.responded(self, kind, done)
@@ -43,6 +46,7 @@ class ClosedLoop:
         self.think = think
         self.users = [User(self) for _ in range(spec.users)]
         self._pinned: dict[object, set[User]] = {}
+        self._ttl_s = spec.connection_ttl_s or float("inf")
 
     def start(self, at: float) -> None:
         step = self.spec.ramp_up_s / len(self.users)
@@ -54,8 +58,12 @@ class ClosedLoop:
         now = self.env.now
         if now >= self.stop_s:
             return
+        if user.pod is not None and now - user.connected_at >= self._ttl_s:
+            self._pinned[user.pod].discard(user)  # too old to reuse: closed, and a new one balanced anew
+            user.pod = None
         if user.pod is None:
             user.pod = self.service.connect()
+            user.connected_at = now
             if user.pod is not None:
                 self._pinned.setdefault(user.pod, set()).add(user)
         self.send(Request(now, user), user.pod)
