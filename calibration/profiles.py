@@ -27,15 +27,17 @@ THIN = {
     (P.ROB, A10): "7 runs (1-10 users, one time-sliced); timeslice_efficiency rests on the one GPUSHARE run, "
                   "whose pods/workers were not stated (2 pods x 1 worker assumed)",
     (P.ROB, CPU): "2 runs; cpu_threads fixed at the node's vCPUs, so cpu_oversubscription_penalty rests on the "
-                  "one 5-pod run",
+                  "one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first minute "
+                  "pins cpu_ms like the 1-pod run, its second the penalty",
     (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is only identified through the A10 run "
                     "and roberta's A10/A100 GPU ratio",
     (P.DETR, A10): "1 run (1 user): gpu_ms = A100 gpu_ms x roberta's A10/A100 ratio; frontend_ms derived "
                    "(parameters.py); multi-user behaviour untested",
     (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; threads and oversubscription penalty "
                    "transferred from roberta on CPU; multi-user behaviour untested. Without that run the fit falls "
-                   "back on roberta's CPU time scaled by multiply-accumulates (86 G vs 1 G), which overshoots "
-                   "~2.4x (leave-one-out)",
+                   "back on the geometric mean of roberta's CPU time scaled by multiply-accumulates (86 G vs 1 G, "
+                   "overshoots) and DETR's A10-node time scaled by roberta's CPU/A10 ratio (undershoots): "
+                   "leave-one-out +28 % throughput, -21 % latency",
 }
 
 
@@ -71,7 +73,7 @@ def write_profiles(fit: Fit, readings: Readings, *, sources: list[Path], out_dir
 
 
 def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sample) -> dict:
-    measured, memory_notes = P.measured_fields(key, readings.memory)
+    _, memory_notes = P.measured_fields(key, readings.memory)
     runs = {rid: _errors(obs, pred) for rid, (obs, pred) in in_sample.items() if obs.setup.profile_key == key}
     return {
         "model": key[0], "accelerator": key[1],
@@ -88,7 +90,7 @@ def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sampl
         "parameters_95pct": {name: _range(value, low, high) for name, (value, low, high)
                              in fit.field_ranges(key).items()},
         "fixed": FIXED_STUDY if key in P.STUDY_KEYS else FIXED_OWN,
-        "memory": memory_notes or ([f"read: {', '.join(measured)}"] if measured else [NO_MEMORY]),
+        "memory": memory_notes or [NO_MEMORY],
         "data": THIN.get(key) or f"{len(runs)} runs of this model on {key[1]}",
     }
 

@@ -5,7 +5,7 @@ import pytest
 
 from calibration import parameters as P
 from calibration.fit import fit, observations
-from calibration.mapping import setup_of
+from calibration.mapping import A10, setup_of
 from calibration.readers import read_resources, read_runs
 from calibration.readings import gather
 from calibration.surrogate import estimate, occupancies
@@ -63,5 +63,10 @@ def test_the_cross_model_cpu_fallback_applies_only_without_a_detr_cpu_run():
     with_run = dict(P.priors(theta, {(P.DETR, "cpu")}))
     without = dict(P.priors(theta, set()))
     assert "detr_cpu_scaling" not in with_run
-    expected = math.log(theta["cpu_detr_cpu"] / (theta["cpu_rob_cpu"] * P.MACS_G[P.DETR] / P.MACS_G[P.ROB]))
+    by_macs = theta["cpu_rob_cpu"] * P.MACS_G[P.DETR] / P.MACS_G[P.ROB]
+    a10 = P.demands(theta)
+    by_gpu_ratio = theta["cpu_rob_cpu"] * sum(a10[(P.DETR, A10)][f] for f in ("cpu_ms", "gpu_ms")) / sum(
+        a10[(P.ROB, A10)][f] for f in ("cpu_ms", "gpu_ms"))
+    assert by_gpu_ratio < by_macs  # the prior sits at the geometric mean of the two estimates
+    expected = math.log(theta["cpu_detr_cpu"] / math.sqrt(by_macs * by_gpu_ratio))
     assert math.isclose(without["detr_cpu_scaling"], expected / math.log(4))

@@ -25,7 +25,8 @@ def test_a_single_a10_vgpu_worker_saturates():
 def test_more_busy_cpu_workers_than_cores_lower_throughput():
     # measured on the 6-vCPU A10 node at 5 users: 1 pod x 1 worker 35.4 req/s, 5 pods x 1 worker 22 req/s
     one = _predict("A10-ROB-CPU-1p1w-u5")
-    five = _predict("A10-ROB-CPU-5p1w-u5", replications=3)
+    # every pod up from the start (the measured run began mid-rollout: mapping.READY_AT_START)
+    five = _predict("A10-ROB-CPU-5p1w-u5", replications=3, id="five-pods-all-up")
     assert 31 < one.throughput_rps < 40
     assert five.throughput_rps < 0.8 * one.throughput_rps
     assert five.cpu_util > 0.9
@@ -46,3 +47,11 @@ def test_predictions_are_deterministic_for_a_seed_and_skip_unmappable_rows():
     assert first == again
     assert first[0].throughput_rps > 0 and not first[0].note
     assert first[1].throughput_rps is None and "node_vcpus" in first[1].note
+
+
+def test_the_run_that_began_mid_rollout_slows_once_users_leave_the_old_pod():
+    # measured: ~180 ms for the first minute, ~315 ms after it (latency_points.csv), 250 ms overall
+    first_minute = _predict("A10-ROB-CPU-5p1w-u5", replications=3, duration_s=60.0)
+    whole = _predict("A10-ROB-CPU-5p1w-u5", replications=3, duration_s=120.0)
+    assert first_minute.busy_pods == 1.0
+    assert whole.busy_pods > 1.5 and whole.avg_response_ms > 1.3 * first_minute.avg_response_ms
