@@ -1,7 +1,8 @@
-"""Fit the shared physical parameters (calibration/parameters.py) to the measured runs.
+"""Fit a parameter space (calibration/space.py: the study's shared physical parameters, each other model's own) to
+the measured runs.
 
 Search: weighted least squares on log errors of throughput and mean latency, with the resource readings as extra
-residuals (utilisation law) and weak physical priors, solved over log-parameters with the analytic surrogate. Confirm:
+residuals (utilisation law), the p95 of an own profile's runs where nobody queues, and weak physical priors, solved over log-parameters with the analytic surrogate. Confirm:
 the twin itself simulates every run at the optimum; its ratio to the surrogate per run (the surrogate's
 approximation error under sharing) multiplies the surrogate in the next search — space mapping — until the
 parameters settle. Uncertainty: the linearised (Laplace) covariance of the log-parameters at the optimum, scaled by
