@@ -39,7 +39,9 @@ def add_commands(subparsers) -> None:
     predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
     predict.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS,
                          help="seeds averaged per run (random pinning of users to pods)")
-    predict.add_argument("--profiles", type=Path, default=BUNDLED, help="folder of fitted profiles")
+    predict.add_argument("--profiles", type=Path, nargs="+", default=[BUNDLED], metavar="DIR",
+                         help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
+                              "the same model and accelerator wins")
     predict.set_defaults(command=_predict)
 
     check = subparsers.add_parser("check", help="leave-one-out cross-validation over the calibration runs",
@@ -98,7 +100,7 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
-    profiles = load_profiles(args.profiles)
+    profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications)
     write_predictions(rows, args.out)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from calibration.profiles import BUNDLED
 from calibration.readers import read_runs
 from tests.support.torchserve import SLEEPY, RealTorchServe
 from twin.cli import main
@@ -44,8 +45,8 @@ def loop(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory) -
     calibration = _subset(observed, CALIBRATION_IDS, work / "calibration.csv")
     held_out = _subset(observed, HELD_OUT_IDS, work / "held-out.csv")
     assert main(["calibrate", "--runs", str(calibration), "--out", str(work / "profiles")]) == 0
-    assert main(["predict", "--runs", str(held_out), "--profiles", str(work / "profiles"), "--out",
-                 str(work / "predicted.csv"), "--replications", "2"]) == 0
+    assert main(["predict", "--runs", str(held_out), "--profiles", str(BUNDLED), str(work / "profiles"),
+                 "--out", str(work / "predicted.csv"), "--replications", "2"]) == 0
     return work
 
 
