@@ -3,6 +3,7 @@ traceback)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,6 +12,7 @@ import yaml
 from app import uploads
 from twin.errors import InputError
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 _NOT_SCENARIOS = ("manifests", "profiles", "sweeps")
@@ -32,6 +34,21 @@ def show_error(error: InputError) -> None:
     """The InputError's one line, with an upload's storage folder replaced by the word 'uploaded'."""
     message = str(error).replace(str(uploads.default_folder()), "uploaded")
     st.error(f"**Input error.** {message}", icon="⚠️")
+
+
+def read(reader: Callable[[Path], T], path: str) -> T | None:
+    """What `reader` makes of the file at `path`, or None once its input error is shown."""
+    try:
+        return reader(Path(path))
+    except InputError as error:
+        show_error(error)
+        return None
+
+
+def metric_row(cells: list[tuple[str, object]]) -> None:
+    """One row of headline numbers, (label, value) each."""
+    for column, (label, value) in zip(st.columns(len(cells)), cells):
+        column.metric(label, value)
 
 
 def chart(figure: go.Figure, key: str) -> None:

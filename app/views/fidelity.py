@@ -37,11 +37,9 @@ def render(current: Current) -> None:
     else:
         path = st.text_input("loo.csv", key="fidelity_loo", placeholder="out/loo.csv",
                              help="written by `servetwin check --out DIR`")
-        if path:
-            try:
-                _show(tables.read_fidelity(Path(path)))
-            except InputError as error:
-                common.show_error(error)
+        table = common.read(tables.read_fidelity, path) if path else None
+        if table is not None:
+            _show(table)
 
 
 @st.cache_data(show_spinner=False)
@@ -56,10 +54,9 @@ def _show(table: pd.DataFrame) -> None:
     if table.empty:
         st.warning("No run has both a measurement and a prediction.")
         return
-    cells = st.columns(3)
-    cells[0].metric("Runs", len(table))
-    cells[1].metric("Throughput MAPE", f"{table['throughput_error_pct'].abs().mean():.1f} %")
-    cells[2].metric("Mean latency MAPE", f"{table['latency_error_pct'].abs().mean():.1f} %")
+    common.metric_row([("Runs", len(table)),
+                       ("Throughput MAPE", f"{table['throughput_error_pct'].abs().mean():.1f} %"),
+                       ("Mean latency MAPE", f"{table['latency_error_pct'].abs().mean():.1f} %")])
     common.chart(figures_fidelity.parity(table), key="fidelity-parity")
     common.chart(figures_fidelity.errors(table), key="fidelity-errors")
     with st.expander("Table"):

@@ -2,13 +2,10 @@
 latency against what the cluster did over the same interval."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from app import figures_fidelity, tables, uploads
 from app.views import common
-from twin.errors import InputError
 
 
 def render() -> None:
@@ -21,20 +18,16 @@ def render() -> None:
     if not path:
         st.info("Give the path of a shadow report, or upload one.")
         return
-    try:
-        report = tables.read_shadow(Path(path))
-    except InputError as error:
-        common.show_error(error)
+    report = common.read(tables.read_shadow, path)
+    if report is None:
         return
     if report.empty:
         st.warning("The report has no scored predictions yet.")
         return
-    cells = st.columns(4)
-    cells[0].metric("Predictions scored", len(report))
-    cells[1].metric("Horizon", f"{report['horizon_s'].median():g} s")
-    cells[2].metric("Latency error (mean |%|)", f"{report['latency_error_pct'].abs().mean():.1f} %")
     throughput_error = 100 * (report["predicted_throughput_rps"] / report["observed_throughput_rps"] - 1)
-    cells[3].metric("Throughput error (mean |%|)", f"{throughput_error.abs().mean():.1f} %")
+    common.metric_row([("Predictions scored", len(report)), ("Horizon", f"{report['horizon_s'].median():g} s"),
+                       ("Latency error (mean |%|)", f"{report['latency_error_pct'].abs().mean():.1f} %"),
+                       ("Throughput error (mean |%|)", f"{throughput_error.abs().mean():.1f} %")])
     common.chart(figures_fidelity.shadow(report), key="shadow")
     with st.expander("Table"):
         st.dataframe(report, hide_index=True)

@@ -3,13 +3,10 @@ pareto.csv): a heatmap of a metric over two swept parameters, a line with its co
 Pareto front of cost against SLO violation."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from app import figures_sweep, tables
 from app.views import common
-from twin.errors import InputError
 
 
 def render() -> None:
@@ -19,10 +16,8 @@ def render() -> None:
     if not folder:
         st.info("Give the path of a sweep's output folder to browse it.")
         return
-    try:
-        sweep = tables.read_sweep(Path(folder))
-    except InputError as error:
-        common.show_error(error)
+    sweep = common.read(tables.read_sweep, folder)
+    if sweep is None:
         return
     parameters, metrics = sweep.parameters, sweep.metrics
     table = sweep.points if sweep.points is not None else sweep.candidates
