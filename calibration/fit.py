@@ -2,11 +2,11 @@
 the measured runs.
 
 Search: weighted least squares on log errors of throughput and mean latency, with the resource readings as extra
-residuals (utilisation law), the p95 of an own profile's runs where nobody queues, and weak physical priors, solved over log-parameters with the analytic surrogate. Confirm:
-the twin itself simulates every run at the optimum; its ratio to the surrogate per run (the surrogate's
-approximation error under sharing) multiplies the surrogate in the next search — space mapping — until the
-parameters settle. Uncertainty: the linearised (Laplace) covariance of the log-parameters at the optimum, scaled by
-the misfit when the runs disagree more than their rounding, as 95 % ranges.
+residuals (utilisation law), the p95 of an own profile's runs where nobody queues, and weak physical priors, solved
+over log-parameters with the analytic surrogate. Confirm: the twin itself simulates every run at the optimum; its
+ratio to the surrogate per run (the surrogate's approximation error under sharing) multiplies the surrogate in the
+next search — space mapping — until the parameters settle. Uncertainty: the linearised (Laplace) covariance of the
+log-parameters at the optimum, scaled by the misfit when the runs disagree more than their rounding, as 95 % ranges.
 """
 from __future__ import annotations
 
@@ -107,7 +107,8 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
     for c in readings.constraints:
         if c.key not in fields:
             continue
-        demand = fields[c.key]["gpu_ms"] if c.kind == "gpu_ms" else fields[c.key]["cpu_ms"] * fields[c.key]["cpu_threads"]
+        f = fields[c.key]
+        demand = f["gpu_ms"] if c.kind == "gpu_ms" else f["cpu_ms"] * f["cpu_threads"]
         out.append(math.log(demand / c.value) / CONSTRAINT_SD[c.kind])
     out.extend(value for _, value in space.priors(theta, {o.setup.profile_key for o in obs}))
     return np.asarray(out)

@@ -171,13 +171,13 @@ def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_bef
         for users in config.users:
             if steps and config.pause_s:
                 time.sleep(config.pause_s)
-            step = _step(config, apis, staging, workers=workers, users=users)
-            steps.append(dataclasses.replace(step, worker_load_s=load_s))
+            steps.append(_step(config, apis, staging, workers=workers, users=users, worker_load_s=load_s))
             load_s = None  # measured once, reported with the first run after it
     return tuple(steps)
 
 
-def _step(config: ObserveConfig, apis: _Apis, staging: Path, *, workers: int | None, users: int) -> StepResult:
+def _step(config: ObserveConfig, apis: _Apis, staging: Path, *, workers: int | None, users: int,
+          worker_load_s: float | None) -> StepResult:
     raw, before = describe(apis.management, config.model)
     workers = ready_workers(before) if workers is None else workers
     step_id = f"OBS-{config.model}-w{workers}-u{users}"
@@ -197,7 +197,7 @@ def _step(config: ObserveConfig, apis: _Apis, staging: Path, *, workers: int | N
         id=step_id, workers=workers, users=users, load=load, batch_size=after.get("batchSize"),
         max_batch_delay_ms=after.get("maxBatchDelay"), workers_ready_after=ready_workers(after),
         ts_requests=requests, ts_mean_latency_ms=_mean_ms(delta.get("ts_inference_latency_microseconds"), requests),
-        ts_mean_queue_ms=_mean_ms(delta.get("ts_queue_latency_microseconds"), requests))
+        ts_mean_queue_ms=_mean_ms(delta.get("ts_queue_latency_microseconds"), requests), worker_load_s=worker_load_s)
 
 
 def _metrics_snapshot(apis: _Apis, path: Path, model: str) -> dict[str, float]:
