@@ -1,4 +1,4 @@
-"""The proof: the same samples go to the real Prometheus 2.42 engine and to twin.metrics.promql; answers must agree.
+"""The proof: the same samples go to the real Prometheus 2.42 engine and to twin.metrics.promql.query; answers must agree.
 
 Samples reach Prometheus bit for bit through its remote-write receiver (stale markers included). The data mimic
 a TorchServe deployment scraped every 15 s with per-target phase and millisecond jitter: a counter reset (pod
@@ -14,7 +14,8 @@ import pytest
 
 from tests.support import prometheus
 from twin import errors
-from twin.metrics import promql, tsdb
+from twin.metrics import tsdb
+from twin.metrics.promql import query as promql
 
 BASE_MS = 1_700_000_000_000
 SCRAPE_MS = 15_000

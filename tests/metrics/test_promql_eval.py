@@ -7,7 +7,8 @@ import math
 import pytest
 
 from twin import errors
-from twin.metrics import promql, tsdb
+from twin.metrics import tsdb
+from twin.metrics.promql import query as promql
 
 
 def _store(*series: tuple[str, dict[str, str], list[tuple[float, float]]]) -> tsdb.SeriesStore:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from twin import errors
-from twin.metrics import promql, tsdb
-from twin.metrics import promql_ast as ast
-from twin.metrics import promql_lex
+from twin.metrics import tsdb
+from twin.metrics.promql import query as promql
+from twin.metrics.promql import syntax as ast
+from twin.metrics.promql import lex as promql_lex
 
 
 def _root(query: str) -> ast.Node:

@@ -1,8 +1,8 @@
 """Builders that mirror the fixtures of upstream's HPA unit tests (replica_calculator_test.go, horizontal_test.go)."""
 from __future__ import annotations
 
-from twin.policies.hpa_observation import RUNNING, MetricSample, PodObservation
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.observation import RUNNING, MetricSample, PodObservation
+from twin.policies.hpa.spec import (
     MAX_POLICY, PERCENT_POLICY, PODS_POLICY, HPAControllerSettings, ScalingPolicy, ScalingRules,
 )
 

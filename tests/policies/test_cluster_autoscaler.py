@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from twin.policies.cluster_autoscaler import (
+from twin.policies.cluster_autoscaler.loop import (
     CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, UpcomingNode, reconcile,
     resources,
 )

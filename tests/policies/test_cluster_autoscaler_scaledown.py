@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.policies.test_cluster_autoscaler import A100, LARGE, SMALL, node, pending, run
-from twin.policies.cluster_autoscaler import CAObservation, CAState, NodeGroup, record_scale_down_failure, utilisation
+from twin.policies.cluster_autoscaler.loop import CAObservation, CAState, NodeGroup, record_scale_down_failure, utilisation
 
 BIG = node("big", LARGE, [{"cpu": "9", "memory": "8Gi"}])  # 56 % cpu: needed, and room for 7 cpu of moved pods
 

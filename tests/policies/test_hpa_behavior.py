@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from twin.policies.hpa_behavior import (
+from twin.policies.hpa.behavior import (
     HPAState, Recommendation, ScaleEvent, convert_with_behavior_rate, convert_with_rules, replicas_change,
     scale_down_limit, scale_up_limit, stabilize_legacy, stabilize_with_behavior, store_scale_event,
 )
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.spec import (
     MIN_POLICY, PERCENT_POLICY, PODS_POLICY, ScalingPolicy, ScalingRules, scale_down_rules, scale_up_rules,
 )
 from tests.policies._hpa_fixtures import NOW, rules

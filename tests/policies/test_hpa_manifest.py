@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from twin.errors import InputError
-from twin.policies.hpa_manifest import hpa_from_manifest
+from twin.policies.hpa.manifest import hpa_from_manifest
 from twin.config.quantity import exact_quantity, milli_value
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, UTILIZATION, VALUE, LabelSelector,
     MetricKey, ObjectRef, ScalingPolicy,
 )

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from twin.policies.hpa import reconcile
-from twin.policies.hpa_behavior import HPAState, Recommendation
-from twin.policies.hpa_observation import HPAObservation, MetricValues
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.sync import reconcile
+from twin.policies.hpa.behavior import HPAState, Recommendation
+from twin.policies.hpa.observation import HPAObservation, MetricValues
+from twin.policies.hpa.spec import (
     AVERAGE_VALUE, EXTERNAL, PODS, RESOURCE, UTILIZATION, VALUE, Behavior, HPASpec, LabelSelector, MetricKey,
     MetricSpec, MetricTarget, ObjectRef, scale_down_rules, scale_up_rules,
 )

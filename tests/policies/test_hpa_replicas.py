@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from twin.policies.hpa_observation import (
+from twin.policies.hpa.observation import (
     FAILED, PENDING, RUNNING, HPAObservation, MetricSample, MetricValues, PodObservation,
 )
-from twin.policies.hpa_replicas import CalcContext, Tolerances, group_pods, propose
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.replicas import CalcContext, Tolerances, group_pods, propose
+from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, UTILIZATION, VALUE, LabelSelector,
     MetricKey, MetricSpec, MetricTarget, ObjectRef,
 )

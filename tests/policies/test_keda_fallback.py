@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.policies.test_keda_manifest import prometheus, scaled_object
-from twin.policies import keda
+from twin.policies.keda import scaled_object as keda
 
 METRIC = "s0-prometheus"
 FAILED = keda.TriggerError("some error")

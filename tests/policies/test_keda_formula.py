@@ -6,7 +6,7 @@ import math
 import pytest
 
 from twin.errors import InputError
-from twin.policies.keda_formula import FormulaError, compile_formula
+from twin.policies.keda.formula import FormulaError, compile_formula
 
 NAMES = frozenset({"a", "b", "workload_trig", "cron_trig", "trig_one", "trig_two", "trigger1", "trigger2"})
 

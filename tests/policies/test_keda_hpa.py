@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.policies.test_keda_manifest import cpu, prometheus, scaled_object
-from twin.policies import keda
-from twin.policies.hpa_manifest import hpa_from_manifest
+from twin.policies.keda import scaled_object as keda
+from twin.policies.hpa.manifest import hpa_from_manifest
 
 SELECTOR = {"matchLabels": {"scaledobject.keda.sh/name": "torchserve"}}
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from twin.errors import InputError
-from twin.policies import keda
+from twin.policies.keda import scaled_object as keda
 
 PROM = {"serverAddress": "http://prometheus:9090", "query": "sum(ts_queue_latency_microseconds)", "threshold": "100"}
 

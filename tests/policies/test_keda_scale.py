@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.policies.test_keda_manifest import cpu, prometheus, scaled_object
-from twin.policies import keda
+from twin.policies.keda import scaled_object as keda
 
 ACTIVE, INACTIVE = 5.0, 0.0
 LONG_AGO = -10_000.0  # creation time far before `now`, so the initial cooldown has long passed

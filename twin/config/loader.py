@@ -14,7 +14,10 @@ from pydantic import BaseModel, ValidationError
 from twin.config import manifests, properties, trace
 from twin.config.schema import ModelProfile, Scenario
 from twin.errors import InputError
-from twin.policies import anticipatory, cluster_autoscaler, hpa, keda, workers
+from twin.policies import anticipatory, workers
+from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
+from twin.policies.hpa import sync as hpa
+from twin.policies.keda import scaled_object as keda
 
 Lines = dict[tuple, int]
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}

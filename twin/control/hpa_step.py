@@ -1,4 +1,4 @@
-"""The HPA controller's sync as a reconcile step: observe through the ports, decide with `twin.policies.hpa`, scale.
+"""The HPA controller's sync as a reconcile step: observe through the ports, decide with `twin.policies.hpa.sync`, scale.
 
 Resource metrics come as metrics-server serves them: a pod's CPU rate between its last two kubelet scrapes
 (`irate` over the cAdvisor counter) and its working-set memory. Pods/Object/External metrics come from PromQL
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
-from twin.policies import hpa
+from twin.policies.hpa import sync as hpa
 from twin.ports import Decision, MetricsPort, MetricsUnavailable, PodView, Ports
 
 ExternalValues = Callable[[float, Ports], Mapping[str, hpa.MetricValues]]

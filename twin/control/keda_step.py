@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Mapping
 
 from twin.control.hpa_step import HpaStep
-from twin.policies import hpa, keda
-from twin.policies.keda_fallback import external_triggers
+from twin.policies.hpa import sync as hpa
+from twin.policies.keda import scaled_object as keda
+from twin.policies.keda.fallback import external_triggers
 from twin.ports import Decision, MetricsPort, MetricsUnavailable, Ports
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from twin.policies import anticipatory, cluster_autoscaler as ca
+from twin.policies import anticipatory
+from twin.policies.cluster_autoscaler import loop as ca
 from twin.ports import ClusterPort, Decision, NodeView, PodView, Ports
 
 

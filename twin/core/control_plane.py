@@ -14,7 +14,10 @@ from twin.core.twin_ports import TwinPorts
 from twin.kernel.rng import Uniforms
 from twin.kernel.timer import call_later
 from twin.metrics.tsdb import SeriesStore
-from twin.policies import anticipatory, cluster_autoscaler as ca, hpa, keda, workers
+from twin.policies import anticipatory, workers
+from twin.policies.cluster_autoscaler import loop as ca
+from twin.policies.hpa import sync as hpa
+from twin.policies.keda import scaled_object as keda
 from twin.ports import Decision, Ports
 
 Step = Callable[[float, Ports], list[Decision]]

@@ -5,7 +5,7 @@ from typing import Mapping
 
 from twin.errors import InputError
 from twin.k8s.pod import PENDING, TERMINATED, TERMINATING
-from twin.metrics import promql
+from twin.metrics.promql import query as promql
 from twin.metrics.tsdb import SeriesStore
 from twin.ports import MetricsUnavailable, NodeView, PodView, Sample, WorkersView
 from twin.torchserve.workers import READY, STARTING

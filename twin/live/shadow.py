@@ -18,7 +18,7 @@ from typing import Callable
 from twin.config.loader import load_scenario
 from twin.core.run import simulate
 from twin.live.live_ports import TorchServeFleet
-from twin.metrics.promql_lex import parse_duration_ms
+from twin.metrics.promql.lex import parse_duration_ms
 from twin.ports import ClusterPort, MetricsUnavailable
 
 COLUMNS = ("time_s", "horizon_s", "pods", "workers", "users", "predicted_throughput_rps", "observed_throughput_rps",

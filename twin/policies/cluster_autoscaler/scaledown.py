@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twin.policies.ca_binpack import place, size
-from twin.policies.ca_model import CASettings, CASpec, Node, gpu_names
+from twin.policies.cluster_autoscaler.binpack import place, size
+from twin.policies.cluster_autoscaler.model import CASettings, CASpec, Node, gpu_names
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from twin.metrics import promql_ast as ast
-from twin.metrics import promql_lex as lex
+from twin.metrics.promql import syntax as ast
+from twin.metrics.promql import lex as lex
 from twin.metrics import tsdb
 
 # Binary operators by precedence level, lowest first.

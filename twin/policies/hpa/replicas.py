@@ -17,11 +17,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from twin.policies.hpa_observation import (
+from twin.policies.hpa.observation import (
     FAILED, PENDING, RUNNING, HPAObservation, MetricSample, PodObservation,
 )
 from twin.config.quantity import milli_value
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, HPAControllerSettings, MetricKey, MetricSpec,
 )
 

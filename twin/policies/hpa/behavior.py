@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from twin.policies.hpa_spec import DISABLED_POLICY, MIN_POLICY, PODS_POLICY, ScalingRules
+from twin.policies.hpa.spec import DISABLED_POLICY, MIN_POLICY, PODS_POLICY, ScalingRules
 
 WITHIN_RANGE = "DesiredWithinRange"
 _INT32_MIN, _INT32_MAX = -(2 ** 31), 2 ** 31 - 1  # Go's starting values when folding the policies

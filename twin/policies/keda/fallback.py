@@ -26,9 +26,10 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from twin.policies import keda_formula, keda_parse
-from twin.policies.keda_manifest import ScaledObjectSpec
-from twin.policies.keda_triggers import PrometheusTrigger, TriggerError, TriggerResult
+from twin.policies.keda import formula as keda_formula
+from twin.policies.keda import parse as keda_parse
+from twin.policies.keda.manifest import ScaledObjectSpec
+from twin.policies.keda.triggers import PrometheusTrigger, TriggerError, TriggerResult
 
 COMPOSITE_METRIC = "composite-metric"
 

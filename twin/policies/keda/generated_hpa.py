@@ -20,10 +20,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from twin.policies import keda_parse
-from twin.policies.keda_fallback import COMPOSITE_METRIC
-from twin.policies.keda_manifest import ScaledObjectSpec
-from twin.policies.keda_triggers import PrometheusTrigger, ResourceTrigger
+from twin.policies.keda import parse as keda_parse
+from twin.policies.keda.fallback import COMPOSITE_METRIC
+from twin.policies.keda.manifest import ScaledObjectSpec
+from twin.policies.keda.triggers import PrometheusTrigger, ResourceTrigger
 
 OWNER_LABEL = "scaledobject.keda.sh/name"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from twin.policies.ca_binpack import by_size, pack_new_nodes, place
-from twin.policies.ca_model import (
+from twin.policies.cluster_autoscaler.binpack import by_size, pack_new_nodes, place
+from twin.policies.cluster_autoscaler.model import (
     Backoff, CASettings, CASpec, CAState, NodeGroup, PendingPod, Resources, UpcomingNode,
 )
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from twin.policies import keda_fallback
-from twin.policies.keda_fallback import KedaState
-from twin.policies.keda_manifest import ScaledObjectSpec
-from twin.policies.keda_triggers import TriggerResult
+from twin.policies.keda import fallback as keda_fallback
+from twin.policies.keda.fallback import KedaState
+from twin.policies.keda.manifest import ScaledObjectSpec
+from twin.policies.keda.triggers import TriggerResult
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from twin.metrics import promql_values as values
+from twin.metrics.promql import values as values
 
 VectorT = list[values.Sample]
 

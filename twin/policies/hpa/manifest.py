@@ -13,7 +13,7 @@ from typing import Any
 
 from twin.errors import InputError
 from twin.config.quantity import exact_quantity, milli_value
-from twin.policies.hpa_spec import (
+from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, DISABLED_POLICY, EXTERNAL, MAX_POLICY, MIN_POLICY, OBJECT, PERCENT_POLICY,
     PODS, PODS_POLICY, RESOURCE, UTILIZATION, VALUE, Behavior, HPASpec, LabelSelector, MetricKey, MetricSpec,
     MetricTarget, ObjectRef, ScalingPolicy, default_cpu_metric, scale_down_rules, scale_up_rules,

@@ -18,8 +18,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from twin.metrics import promql_ast as ast
-from twin.metrics import promql_values as values
+from twin.metrics.promql import syntax as ast
+from twin.metrics.promql import values as values
 from twin.metrics import tsdb
 
 VectorT = list[values.Sample]

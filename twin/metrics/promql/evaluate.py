@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Union
 
-from twin.metrics import promql_ast as ast
-from twin.metrics import promql_functions as functions
-from twin.metrics import promql_ops as ops
-from twin.metrics import promql_values as values
+from twin.metrics.promql import syntax as ast
+from twin.metrics.promql import functions as functions
+from twin.metrics.promql import ops as ops
+from twin.metrics.promql import values as values
 from twin.metrics import tsdb
 
 VectorT = list[values.Sample]

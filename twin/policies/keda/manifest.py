@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from twin.errors import InputError
-from twin.policies import keda_formula, keda_parse, keda_triggers
+from twin.policies.keda import formula as keda_formula
+from twin.policies.keda import parse as keda_parse
+from twin.policies.keda import triggers as keda_triggers
 
 FALLBACK_BEHAVIORS = ("static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower",
                       "scalingModifiers")

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from twin.config.quantity import parse_quantity
 from twin.errors import InputError
-from twin.policies import keda_parse
+from twin.policies.keda import parse as keda_parse
 
 RESOURCE_TYPES = ("cpu", "memory")
 

@@ -8,19 +8,19 @@ some invalid while the rest would scale down → no scaling), legacy or behavior
 only on a rescale, and the AbleToScale / ScalingActive / ScalingLimited conditions this sync sets.
 Not modelled: the scale-subresource write itself (the caller enacts `desired_replicas` when `rescale`; a failed
 write is the caller's FailedUpdateScale), selector validation and ambiguous selectors, status.currentMetrics.
-The manifest parser lives in `hpa_manifest`, the calculator in `hpa_replicas`, normalisation in `hpa_behavior`.
+The manifest parser lives in `hpa.manifest`, the calculator in `hpa.replicas`, normalisation in `hpa.behavior`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from twin.policies.hpa_behavior import (
+from twin.policies.hpa.behavior import (
     HPAState, Normalized, Recommendation, ScaleEvent, normalize_legacy, normalize_with_behavior, store_scale_event,
 )
-from twin.policies.hpa_manifest import hpa_from_manifest
-from twin.policies.hpa_observation import HPAObservation, MetricSample, MetricValues, PodObservation
-from twin.policies.hpa_replicas import CalcContext, Proposal, Tolerances, propose
-from twin.policies.hpa_spec import HPAControllerSettings, HPASpec, MetricKey
+from twin.policies.hpa.manifest import hpa_from_manifest
+from twin.policies.hpa.observation import HPAObservation, MetricSample, MetricValues, PodObservation
+from twin.policies.hpa.replicas import CalcContext, Proposal, Tolerances, propose
+from twin.policies.hpa.spec import HPAControllerSettings, HPASpec, MetricKey
 
 __all__ = [
     "Condition", "HPAControllerSettings", "HPADecision", "HPAObservation", "HPASpec", "HPAState", "MetricKey",

@@ -9,12 +9,12 @@ Modelled, in RunOnce's order:
   PR #461 marks it unready), counts as upcoming while younger than max-node-startup-time, so pods waiting for it do
   not trigger a second scale-up.
 - failed scale-ups: nodes unregistered after max-node-provision-time 15 min are deleted and their group backs off
-  (`ca_scaleup`).
+  (`cluster_autoscaler.scaleup`).
 - scale-up for unschedulable pods older than new-pod-scale-up-delay that fit no free room of ready nodes and no
   upcoming node; sizing by first-fit-decreasing bin-packing on template nodes; one group per loop, chosen by the
-  expander (least-waste by default) (`ca_scaleup`, `ca_binpack`).
+  expander (least-waste by default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.binpack`).
 - scale-down: unneeded nodes are tracked every loop; deletion waits out scale-down-delay-after-add 10 min,
-  -after-delete 0 and -after-failure 3 min (`ca_scaledown`).
+  -after-delete 0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
 Not modelled: the cloud API calls themselves (the caller enacts the decision and reports a failed deletion with
 `record_scale_down_failure`), per-node-group health, priorities, PDBs, resource limits (cores/memory totals).
 """
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from twin.policies.ca_binpack import by_size, place
-from twin.policies.ca_model import (
+from twin.policies.cluster_autoscaler.binpack import by_size, place
+from twin.policies.cluster_autoscaler.model import (
     Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod,
     UpcomingNode, gpu_names, resources,
 )
-from twin.policies.ca_scaledown import plan, to_delete, utilisation
-from twin.policies.ca_scaleup import back_off, best, expired, options, waiting_pods
+from twin.policies.cluster_autoscaler.scaledown import plan, to_delete, utilisation
+from twin.policies.cluster_autoscaler.scaleup import back_off, best, expired, options, waiting_pods
 
 __all__ = [
     "Backoff", "CADecision", "CAObservation", "CASettings", "CASpec", "CAState", "Node", "NodeGroup",

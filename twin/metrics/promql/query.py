@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from twin import errors
-from twin.metrics import promql_ast as ast
-from twin.metrics import promql_eval
-from twin.metrics import promql_lex
-from twin.metrics import promql_ops
-from twin.metrics import promql_parse
-from twin.metrics import promql_values
+from twin.metrics.promql import syntax as ast
+from twin.metrics.promql import evaluate as promql_eval
+from twin.metrics.promql import lex as promql_lex
+from twin.metrics.promql import ops as promql_ops
+from twin.metrics.promql import parse as promql_parse
+from twin.metrics.promql import values as promql_values
 from twin.metrics import tsdb
 
 Sample = promql_values.Sample

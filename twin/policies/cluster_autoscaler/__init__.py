@@ -1,0 +1,1 @@
+"""The Cluster Autoscaler (kubernetes/autoscaler cluster-autoscaler): scale-up, scale-down and binpacking."""

@@ -1,0 +1,1 @@
+"""The HorizontalPodAutoscaler controller (kubernetes/kubernetes pkg/controller/podautoscaler) as pure steps."""
