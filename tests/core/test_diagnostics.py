@@ -120,7 +120,8 @@ def test_workers_that_do_not_fit_in_gpu_memory_are_named():
                                 "torchserve": {"model": {"min_workers": 3}}})
     summary = simulate(spec).summary
     assert "gpu_oom" in codes(summary)
-    assert summary.diagnostics["gpu_oom"]["by_device"] == {"gpu-0/gpu0": summary.diagnostics["gpu_oom"]["count"]}
+    assert summary.diagnostics["gpu_oom"]["by_device"] == [{"device": "gpu-0/gpu0",
+                                                            "count": summary.diagnostics["gpu_oom"]["count"]}]
 
 
 def _profile_file(folder: Path, provenance: dict | None) -> str:
