@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app import style
+from twin.report import style
 
 
 def parity(table: pd.DataFrame) -> go.Figure:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import figures_compare, runs
+from app import runs
 from app.views import common
 from app.views.sidebar import Current
 from twin.errors import InputError
+from twin.report import figures_compare
 
 CURRENT = "current settings"
 PICK = "compare_pick"  # the multiselect's key

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures, runs, series
+from app import runs
 from app.views import common, compare
 from app.views.sidebar import Current
 from twin.config.schema import Scenario
+from twin.report import figures_run, series
 
 
 def render(current: Current) -> None:
@@ -37,9 +38,9 @@ def show(output: runs.RunOutput) -> None:
     capacity = series.capacity(ts["time_s"], output.events, series.pool_shapes(output.scenario))
     _metrics(summary, ts)
     slo = output.scenario["slo"]["latency_p95_ms"]
-    pairs = ((figures.latency(ts, slo), figures.throughput(ts)),
-             (figures.scaling(ts, output.events), figures.memory(ts, capacity)),
-             (figures.utilisation(ts), figures.cost(capacity)))
+    pairs = ((figures_run.latency(ts, slo), figures_run.throughput(ts)),
+             (figures_run.scaling(ts, output.events), figures_run.memory(ts, capacity)),
+             (figures_run.utilisation(ts), figures_run.cost(capacity)))
     for row, (first, second) in enumerate(pairs):
         left, right = st.columns(2)
         with left:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures_sweep, tables
+from app import tables
 from app.views import common
+from twin.report import figures_sweep
 
 
 def render() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app import style
+from twin.report import style
 
 COST = "cost.total_usd.mean"
 VIOLATION = "slo.violation_minutes.mean"

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from app import style
+from twin.report import style
 
 TIME = "simulated time (s)"
 

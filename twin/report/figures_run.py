@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app import style
+from twin.report import style
 
 TIME = "simulated time (s)"
 # events worth a marker on the replicas chart, and the series they sit on
