@@ -41,8 +41,17 @@ def test_latency_has_the_percentiles_and_the_slo_line_at_its_value():
     assert "SLO" in slo.name and set(slo.y) == {250}
     assert (slo.x[0], slo.x[-1]) == (1, 10)  # across the whole run
     assert list(fig.data[1].y) == list(_timeseries()["latency_p95_ms"])
-    assert fig.layout.yaxis.title.text == "latency (ms)"
     assert fig.layout.xaxis.title.text == "simulated time (s)"
+
+
+def test_latency_far_below_the_slo_goes_on_a_log_axis_else_the_linear_range_holds_data_and_slo():
+    far = figures_run.latency(_timeseries(), slo_p95_ms=250)  # p95 21..30 ms: a flat line under a linear 250
+    assert far.layout.yaxis.type == "log" and far.layout.yaxis.title.text == "latency (ms, log scale)"
+    near = figures_run.latency(_timeseries(), slo_p95_ms=35)
+    assert near.layout.yaxis.type is None and near.layout.yaxis.title.text == "latency (ms)"
+    assert near.layout.yaxis.range == (0, 1.08 * 40)  # p99 reaches 40 ms, above the SLO
+    above = figures_run.latency(_timeseries(), slo_p95_ms=60)
+    assert above.layout.yaxis.range == (0, 1.08 * 60)  # the SLO line stays in view
 
 
 def test_throughput_shows_successes_and_errors_per_second():

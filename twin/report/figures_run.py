@@ -29,7 +29,22 @@ def latency(ts: pd.DataFrame, slo_p95_ms: float) -> go.Figure:
     fig.add_trace(go.Scatter(x=[ts["time_s"].min(), ts["time_s"].max()], y=[slo_p95_ms, slo_p95_ms],
                              name=f"SLO p95 ≤ {slo_p95_ms:g} ms", mode="lines",
                              line={"color": style.SLO_COLOR, "dash": "dash", "width": 2}))
-    return style.finish(fig, title="Latency percentiles per second", x=TIME, y="latency (ms)")
+    log = _far_below(ts["latency_p95_ms"], slo_p95_ms)
+    style.finish(fig, title="Latency percentiles per second", x=TIME,
+                 y="latency (ms, log scale)" if log else "latency (ms)")
+    if log:
+        fig.update_yaxes(type="log", dtick="D2")  # ticks at 1, 2, 5 per decade: readable, not crowded
+    else:
+        top = np.nanmax([ts[["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]].max().max(), slo_p95_ms])
+        fig.update_yaxes(range=[0, 1.08 * top])
+    return fig
+
+
+def _far_below(p95: pd.Series, slo_ms: float) -> bool:
+    """Latency typically under a quarter of the SLO: on a linear axis up to the SLO line it would be a flat line
+    along the bottom, so the axis becomes logarithmic (both stay in view, the data keeps its shape)."""
+    typical = p95[p95 > 0].median()
+    return bool(typical == typical and typical * 4 < slo_ms)
 
 
 def throughput(ts: pd.DataFrame) -> go.Figure:
