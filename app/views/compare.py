@@ -40,7 +40,9 @@ def _choices(current: Current) -> dict[str, runs.Setup]:
     choices = {CURRENT: runs.Setup(CURRENT, current.setup.path, current.setup.overrides)}
     choices.update(st.session_state.get("variants", {}))
     for name in common.bundled_scenarios():
-        choices[name] = runs.Setup(name, str(common.SCENARIOS / name), {})
+        path = str(common.SCENARIOS / name)
+        if path != current.setup.path or current.setup.overrides:  # else it is the current settings again
+            choices[name] = runs.Setup(name, path, {})
     return choices
 
 

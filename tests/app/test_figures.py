@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import figures_fidelity
+from app import figures_fidelity, tables
 from twin.report import figures_compare, figures_run, figures_sweep, series
 
 POOLS = {"gpu": series.PoolShape(gpu_memory_mib=81920, host_memory_mib=225280, usd_per_hour=3.6)}
@@ -174,12 +174,15 @@ def test_pareto_ignores_rows_with_missing_metrics():
 def test_parity_puts_each_run_at_measured_predicted():
     table = pd.DataFrame({"id": ["a", "b"], "measured_rps": [10.0, 40.0], "predicted_rps": [11.0, 38.0],
                           "measured_ms": [100.0, 250.0], "predicted_ms": [90.0, 260.0]})
-    fig = figures_fidelity.parity(table)
+    fig = figures_fidelity.parity(table, kind="leave-one-out")
     runs = [t for t in fig.data if t.name == "run"]
     assert [list(t.x) for t in runs] == [[10.0, 40.0], [100.0, 250.0]]
     assert [list(t.y) for t in runs] == [[11.0, 38.0], [90.0, 260.0]]
     diagonal = next(t for t in fig.data if t.name == "predicted = measured")
     assert list(diagonal.x) == list(diagonal.y)
+    assert "(leave-one-out)" in fig.layout.title.text  # never an unlabelled error beside the other kind
+    errors = figures_fidelity.errors(tables.with_errors(table), kind="in-sample")
+    assert "(in-sample)" in errors.layout.title.text
 
 
 def test_shadow_shows_predicted_and_observed_and_the_error():

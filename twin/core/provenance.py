@@ -35,7 +35,8 @@ def warnings(scenario_path: Path, overrides: Mapping[str, Any] | None = None) ->
         return [_hand_set(f"profile {reference}", own)]
     found = [_assumed(f"profile {reference}", assumed_fields(provenance) - own)]
     found += [_fit(reference, run, errors, "in-sample") for run, errors in in_sample_errors(provenance).items()]
-    found += [_fit(reference, run, errors, "leave-one-out") for run, errors in held_out_errors(path, provenance).items()]
+    found += [_fit(reference, run, errors, "leave-one-out")
+              for run, errors in held_out_errors(path, provenance).items()]
     return [w for w in found if w is not None]
 
 

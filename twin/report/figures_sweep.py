@@ -104,6 +104,8 @@ def pareto(frame: pd.DataFrame, parameters: list[str], *, x: str = COST, y: str 
     fig = style.finish(fig, title="Cost against SLO violation (lower left is better)", x=with_unit(x),
                        y=with_unit(y), height=420)
     fig.update_layout(hovermode="closest")
+    fig.update_xaxes(rangemode="tozero")  # cost and minutes are never negative
+    fig.update_yaxes(rangemode="tozero")
     return fig
 
 

@@ -70,9 +70,9 @@ def target(raw: str | Path, *, force: bool = False) -> Path:
     try:
         return outputs.file(raw, force=force or _ours(Path(raw)))
     except InputError as error:
-        raise dataclasses.replace(error, field="--report",
-                                  expected=error.expected.replace("--force replaces an existing one",
-                                                                  "--force replaces a file servetwin did not write")) from None
+        expected = error.expected.replace("--force replaces an existing one",
+                                          "--force replaces a file servetwin did not write")
+        raise dataclasses.replace(error, field="--report", expected=expected) from None
 
 
 def write(path: Path, document: str) -> None:

@@ -25,8 +25,8 @@ def pods(s: dict) -> Table:
     total = sum(p["served"] for p in s["pods"]) or 1
     rows = [(p["name"], p["node"], p.get("status", p["phase"]), "1/1" if p["ready"] else "0/1", p["restarts"],
              p["workers"], fmt(p["served"] / window), pct(p["served"] / total),
-             mib(p["host_memory_mib"], p.get("memory_request_mib"), p["memory_limit_mib"]), f"{p['gpu_memory_mib']:.0f}")
-            for p in s["pods"]]
+             mib(p["host_memory_mib"], p.get("memory_request_mib"), p["memory_limit_mib"]),
+             f"{p['gpu_memory_mib']:.0f}") for p in s["pods"]]
     return ("NAME", "NODE", "STATUS", "READY", "RESTARTS", "WORKERS", "REQ/S", "SHARE", "MEM MiB USED/REQ/LIMIT",
             "GPU MiB"), rows
 
