@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from twin.config import manifests, properties, trace
 from twin.config.reading import Lines, read_yaml
-from twin.config.schema import ModelProfile, Scenario
+from twin.config.schema import ModelConfig, ModelProfile, Scenario
 from twin.errors import InputError
 from twin.policies import anticipatory, workers
 from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
@@ -155,7 +155,8 @@ def _resolve_torchserve(data: dict, base: Path, source: Path, lines: Lines) -> N
     if not path.is_file():
         raise InputError(str(source), "deployment.torchserve.config_properties", "an existing config.properties",
                          repr(str(reference)), lines.get(("deployment", "torchserve", "config_properties")))
-    from_file = properties.model_settings(path)
+    from_file, file_lines = properties.model_settings(path)
+    validate(ModelConfig, from_file, source=str(path), lines=file_lines)  # the file's own mistakes name the file
     torchserve["model"] = {**from_file, **(torchserve.get("model") or {})}
     torchserve["config_properties"] = str(path)
 
