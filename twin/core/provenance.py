@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from twin.config.loader import read_yaml
+from twin.config.reading import read_yaml
 from twin.config.schema import ModelProfile
 
 TARGETS = {"throughput_rps": 0.10, "avg_response_ms": 0.15}  # servetwin check's leave-one-out targets
