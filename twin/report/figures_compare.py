@@ -33,7 +33,7 @@ def bands(runs: Mapping[str, Sequence[pd.DataFrame]], column: str, *, title: str
                                  fillcolor=style.translucent(colour), showlegend=False, legendgroup=label,
                                  hoverinfo="skip", name=f"{label} min"))
         fig.add_trace(go.Scatter(x=b["time_s"], y=b["mean"], mode="lines", line={"color": colour, "width": 2},
-                                 legendgroup=label, name=f"{label} ({len(frames)} seeds)"))
+                                 legendgroup=label, name=f"{label} ({len(frames)} seed{'s' if len(frames) != 1 else ''})"))
     return style.finish(fig, title=f"{title}<br><sup>mean, and min–max across seeds</sup>", x=TIME, y=y, height=430,
                         legend_below=True)
 

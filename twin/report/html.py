@@ -17,6 +17,9 @@ import plotly.offline
 from twin import outputs
 from twin.errors import InputError
 
+# a figure drawn before the grid settled its width would keep the wrong one: fit each once the page has loaded
+FIT = "window.addEventListener('load', () => document.querySelectorAll('.js-plotly-plot')" \
+      ".forEach(plot => Plotly.Plots.resize(plot)));"
 CONFIG = {"displaylogo": False, "responsive": True}
 GENERATOR = '<meta name="generator" content="servetwin report">'
 STYLE = """
@@ -37,7 +40,8 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str]]) -> str:
     body = "\n".join(f"<h2>{html.escape(heading)}</h2>\n{content}" for heading, content in sections if content)
     return (f"<!doctype html>\n<html><head><meta charset=\"utf-8\">{GENERATOR}<title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style>\n<script>{plotly.offline.get_plotlyjs()}</script></head>\n<body>"
-            f"<h1>{html.escape(title)}</h1><p class=\"sub\">{html.escape(subtitle)}</p>\n{body}\n</body></html>\n")
+            f"<h1>{html.escape(title)}</h1><p class=\"sub\">{html.escape(subtitle)}</p>\n{body}\n"
+            f"<script>{FIT}</script></body></html>\n")
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
