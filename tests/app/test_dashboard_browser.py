@@ -134,6 +134,7 @@ def test_every_tab_has_something_to_show_and_is_kept_as_a_screenshot(page: Page,
     expect(page.locator(".js-plotly-plot")).to_have_count(6, timeout=START_MS)
     _shot(page, "run")
     page.get_by_role("button", name="Save as variant").click()
+    expect(page.get_by_text("Saved 'variant 1' for the Compare tab")).to_be_visible()  # before the next change
     pods = page.get_by_role("spinbutton", name="pods", exact=True)
     pods.fill("2")
     pods.press("Enter")
@@ -160,12 +161,12 @@ def test_every_tab_has_something_to_show_and_is_kept_as_a_screenshot(page: Page,
     table = page.get_by_role("textbox", name="loo.csv")
     table.fill(str(loo))
     table.press("Enter")
-    expect(panel.get_by_text("Throughput MAPE (leave-one-out)")).to_be_visible()
+    expect(panel.get_by_text("Throughput MAPE (leave-one-out)", exact=True)).to_be_visible()
     _shot(page, "calibration")
 
     page.get_by_role("tab", name="Shadow").click()
     report = page.get_by_role("textbox", name="shadow.csv")
     report.fill(str(shadow))
     report.press("Enter")
-    expect(panel.get_by_text("Predictions scored")).to_be_visible()
+    expect(panel.get_by_text("Predictions scored", exact=True)).to_be_visible()
     _shot(page, "shadow")

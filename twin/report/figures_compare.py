@@ -33,9 +33,13 @@ def bands(runs: Mapping[str, Sequence[pd.DataFrame]], column: str, *, title: str
                                  fillcolor=style.translucent(colour), showlegend=False, legendgroup=label,
                                  hoverinfo="skip", name=f"{label} min"))
         fig.add_trace(go.Scatter(x=b["time_s"], y=b["mean"], mode="lines", line={"color": colour, "width": 2},
-                                 legendgroup=label, name=f"{label} ({len(frames)} seed{'s' if len(frames) != 1 else ''})"))
+                                 legendgroup=label, name=f"{label} ({_seeds(len(frames))})"))
     return style.finish(fig, title=f"{title}<br><sup>mean, and min–max across seeds</sup>", x=TIME, y=y, height=430,
                         legend_below=True)
+
+
+def _seeds(count: int) -> str:
+    return f"{count} seed" if count == 1 else f"{count} seeds"
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
