@@ -203,3 +203,18 @@ def test_the_twin_labels_torchserve_series_as_a_real_torchserve_does():
     prometheus_target = {"namespace", "pod", "job"}  # added by the scrape, not by TorchServe
     assert set(twin) - prometheus_target == set(labels)
     assert (twin["model_name"], twin["model_version"]) == (labels["model_name"], labels["model_version"])
+
+
+def test_an_hpa_query_that_selects_nothing_is_a_trigger_with_no_series():
+    hpa = {"hpa": {"queries": {"ts_rate": 'sum(rate(ts_inference_requests_total{job="triton"}[30s]))'},
+                   "manifest": {"object": {
+                       "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "ts"},
+                       "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "torchserve"},
+                                "minReplicas": 1, "maxReplicas": 4,
+                                "metrics": [{"type": "External", "external": {
+                                    "metric": {"name": "ts_rate"},
+                                    "target": {"type": "AverageValue", "averageValue": "10"}}}]}}}}}
+    summary = simulate(scenario(duration_s=60, autoscaling=hpa)).summary
+    assert codes(summary) == ["query_selects_nothing", "trigger_no_series"]
+    assert 'job="triton" matches none of its values' in summary.warnings[0]["message"]
+    assert summary.diagnostics["triggers"][0]["controller"] == "hpa"
