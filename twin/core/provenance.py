@@ -41,7 +41,7 @@ def warnings(scenario_path: Path, overrides: Mapping[str, Any] | None = None) ->
 
 
 def _fields() -> set[str]:
-    return set(ModelProfile.model_fields) - {"name", "device"}
+    return set(ModelProfile.model_fields) - {"name", "device", "assumed"}  # `assumed` lists, it is not a number
 
 
 def assumed_fields(provenance: dict) -> set[str]:
