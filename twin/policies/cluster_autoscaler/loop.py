@@ -13,8 +13,9 @@ Modelled, in RunOnce's order:
 - scale-up for unschedulable pods older than new-pod-scale-up-delay that fit no free room of ready nodes and no
   upcoming node; sizing by first-fit-decreasing bin-packing on template nodes; one group per loop, chosen by the
   expander (least-waste by default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.binpack`).
-- scale-down: unneeded nodes are tracked every loop; deletion waits out scale-down-delay-after-add 10 min,
-  -after-delete 0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
+- scale-down: unneeded nodes are tracked every loop, judged by `cluster_autoscaler.utilisation` (nodes of a GPU
+  group are GPU nodes from their first moment); deletion waits out scale-down-delay-after-add 10 min, -after-delete
+  0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
 Not modelled: the cloud API calls themselves (the caller enacts the decision and reports a failed deletion with
 `record_scale_down_failure`), per-node-group health, priorities, PDBs, resource limits (cores/memory totals).
 """
@@ -23,17 +24,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 from twin.policies.cluster_autoscaler.binpack import by_size, place
+from twin.policies.cluster_autoscaler.estimator import SpreadConstraint
 from twin.policies.cluster_autoscaler.model import (
-    Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod,
+    Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, Pod,
     UpcomingNode, gpu_names, resources,
 )
-from twin.policies.cluster_autoscaler.scaledown import plan, to_delete, utilisation
+from twin.policies.cluster_autoscaler.scaledown import plan, to_delete
 from twin.policies.cluster_autoscaler.scaleup import back_off, best, expired, options, waiting_pods
+from twin.policies.cluster_autoscaler.utilisation import UtilisationError, utilisation
 
 __all__ = [
     "Backoff", "CADecision", "CAObservation", "CASettings", "CASpec", "CAState", "Node", "NodeGroup",
-    "NodeTemplate", "PendingPod", "UpcomingNode", "reconcile", "record_scale_down_failure", "resources",
-    "utilisation",
+    "NodeTemplate", "PendingPod", "Pod", "SpreadConstraint", "UpcomingNode", "UtilisationError", "reconcile",
+    "record_scale_down_failure", "resources", "utilisation",
 ]
 
 
@@ -99,7 +102,8 @@ def _schedule(ready: list[Node], pending: tuple[PendingPod, ...]) -> tuple[list[
             landed.setdefault(slot, []).append(pending[i])
     snapshot = [n if k not in landed else replace(
         n, requested={r: n.allocatable[r] - free[k][r] for r in n.allocatable},
-        pods=n.pods + tuple(p.requests for p in landed[k])) for k, n in enumerate(ready)]
+        pods=n.pods + tuple(Pod(p.requests, name=p.name, labels=p.labels) for p in landed[k]))
+        for k, n in enumerate(ready)]
     return snapshot, [pending[i] for i, slot in zip(order, slots) if slot is None]
 
 
@@ -123,7 +127,8 @@ def _scale_down(spec: CASpec, state: CAState, registered: list[Node], ready: lis
     """Unneeded nodes are tracked every loop; they are deleted only outside the cool-down after add/delete/failure."""
     snapshot = {n.name: n for n in ready}  # with the pods the scheduler is about to place
     candidates = [snapshot.get(n.name, n) for n in registered if not n.scale_down_disabled]
-    found = plan(candidates, ready, dict(state.unneeded_since), now=now, settings=settings)
+    gpu_groups = frozenset(g.name for g in spec.groups if g.template.has_gpu)
+    found = plan(candidates, ready, dict(state.unneeded_since), now=now, settings=settings, gpu_groups=gpu_groups)
     delete = () if _cooling_down(state, now=now, settings=settings) else to_delete(
         spec, found, sizes, now=now, settings=settings)
     since = {name: t for name, t in found.unneeded_since.items() if name not in delete}
