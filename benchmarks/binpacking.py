@@ -29,7 +29,7 @@ def upstream_case(scale: float) -> list[PendingPod]:
 
 def scan_every_node(pods: list[PendingPod], template: dict, *, limit: int) -> int:
     """The former packing: pods by decreasing size, each on the first of all opened nodes with room."""
-    order = sorted(pods, key=lambda p: -(p.requests["cpu"] / template["cpu"] + p.requests["memory"] / template["memory"]))
+    order = sorted(pods, key=lambda p: -sum(p.requests[r] / template[r] for r in ("cpu", "memory")))
     bins: list[dict[str, float]] = []
     for pod in order:
         needs = {**pod.requests, "pods": 1}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from twin.policies.cluster_autoscaler.loop import (
-    CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, UpcomingNode, reconcile,
-    resources,
+    CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, SpreadConstraint,
+    UpcomingNode, reconcile, resources,
 )
 
 GIB = 2**30
@@ -159,3 +159,15 @@ def test_quantities_are_parsed_and_settings_validated():
         NodeGroup("bad", 3, 2, SMALL.template)
     with pytest.raises(ValueError):
         CASpec((SMALL, SMALL))
+
+
+@pytest.mark.parametrize("other_zone, unhelpable", [(True, 2), (False, 0)])
+def test_zonal_spreading_counts_the_registered_nodes_of_other_zones(other_zone, unhelpable):
+    """maxSkew 1 on the zone: a full node in zone-b (no matching pods) lets zone-a take one pod only."""
+    zone = "topology.kubernetes.io/zone"
+    zoned = NodeGroup("zone-a", 0, 10, NodeTemplate({"cpu": "4", "memory": "16Gi"}, {zone: "zone-a"}))
+    full = node("full-b", SMALL, [{"cpu": "4"}], labels={zone: "zone-b"})
+    spread = (SpreadConstraint(1, zone, {"app": "x"}),)
+    waiting = pending(3, {"cpu": "1"}, labels={"app": "x"}, spread=spread)
+    decision, _ = run((zoned, SMALL), CAObservation((full,) if other_zone else (), waiting), max_nodes_total=0)
+    assert dict(decision.scale_up) == {"zone-a": 1} and len(decision.unhelpable) == unhelpable

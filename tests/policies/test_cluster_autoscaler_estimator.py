@@ -23,7 +23,8 @@ def skew(max_skew: int, key: str) -> tuple[SpreadConstraint, ...]:
 
 
 # Upstream adds "oldnode" (100m, 100 MiB, 10 pods) in zone-jupiter; the template node is in zone-mars, 10 pods.
-OLD_NODE = SimNode("oldnode", {HOSTNAME: "oldnode", ZONE: "zone-jupiter"}, {"cpu": 0.1, "memory": 100 * MIB, "pods": 10})
+OLD_NODE = SimNode("oldnode", {HOSTNAME: "oldnode", ZONE: "zone-jupiter"},
+                   {"cpu": 0.1, "memory": 100 * MIB, "pods": 10})
 HIGH = pods(10, 500, 1000)
 
 CASES = [

@@ -192,7 +192,7 @@ def test_gpu_node_with_gpu_not_yet_allocatable_counts_as_zero():
 
 
 def test_scale_down_takes_a_gpu_node_whose_gpus_never_appeared_and_skips_a_node_without_memory():
-    # past max-node-startup-time, still no GPU: unready, utilisation 0 → unneeded (deleted after scale-down-unready-time)
+    # past max-node-startup-time, still no GPU: unready, utilisation 0 → unneeded (then scale-down-unready-time)
     stuck = node("stuck", A100, [{"cpu": "2", "memory": "4Gi"}],
                  allocatable={"cpu": "24", "memory": "220Gi", "nvidia.com/gpu": "0"}, created_at=-2000.0)
     broken = node("broken", SMALL, allocatable={"cpu": "4"})

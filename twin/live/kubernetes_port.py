@@ -4,10 +4,11 @@ Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
 - Reads: the Deployment (spec/status replicas, selector), its pods by the selector (phase, Ready condition and its
   lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits
   (what resize changes), every container and init container by name with its requests and restartPolicy and the
-  pod-level `spec.resources.requests` (what the HPA sums),
-  in-place resize state from the `PodResizePending` (Deferred/Infeasible) and `PodResizeInProgress` conditions of
-  1.33, or the older `status.resize` field), nodes (pool label, Ready, creationTimestamp, allocatable, the pods on
-  them with their requests as `PodRequests` sums them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects (keda.sh/v1alpha1) as plain dicts.
+  pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the `PodResizePending`
+  (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older `status.resize` field), nodes
+  (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
+  them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects
+  (keda.sh/v1alpha1) as plain dicts.
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.

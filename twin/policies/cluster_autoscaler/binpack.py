@@ -3,7 +3,7 @@
 Fidelity ledger — upstream: the scheduler's NodeResourcesFit filter that the simulator runs (every requested
 resource — cpu, memory, extended resources — must fit), `core/scaledown` (pods of a drained node placed on the
 nodes that stay) and `core/podlistprocessor/filter_out_schedulable.go` (pending pods that fit free room). Sizing
-new nodes is `cluster_autoscaler.estimator`'s; `pack_new_nodes` keeps the older call shape over it.
+new nodes is `cluster_autoscaler.estimator`'s, reached through `pack_new_nodes`.
 Not modelled: affinity, topology spread and taints on registered nodes.
 """
 from __future__ import annotations
@@ -50,12 +50,14 @@ def place(pods: Sequence[Resources], free: list[dict[str, float]]) -> list[int |
 
 
 def pack_new_nodes(pods: Sequence[Resources | PodShape], template: Resources, *, limit: int,
-                   labels: Mapping[str, str] | None = None) -> list[list[int]]:
-    """The pod indexes on each new template node the estimator opens (at most `limit`, 0: none allowed)."""
+                   labels: Mapping[str, str] | None = None,
+                   existing: Sequence[estimator.SimNode] = ()) -> list[list[int]]:
+    """The pod indexes on each new template node the estimator opens (at most `limit`, 0: none allowed); pods may
+    be plain request mappings."""
     shapes = [pod if hasattr(pod, "requests") else _Requests(pod) for pod in pods]
     if limit <= 0:
         return []
-    found = estimator.estimate(shapes, template, labels=labels, max_nodes=limit)
+    found = estimator.estimate(shapes, template, labels=labels, max_nodes=limit, existing=existing)
     return [list(members) for members in found.nodes]
 
 

@@ -2,22 +2,21 @@
 
 Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/estimator/binpacking_estimator.go`
 (`Estimate`, `tryToScheduleOnExistingNodes`, `tryToScheduleOnNewNodes`), `decreasing_pod_orderer.go`,
-`threshold_based_limiter.go`, `simulator/predicatechecker` (`FitsAnyNodeMatching` resumes after the node that took
-the last pod) and `utils/scheduler` (`DeepCopyTemplateNode` names each new node and sets its hostname label), HEAD of
-2026-08; cases from `binpacking_estimator_test.go` (`TestBinpackingEstimate`, `BenchmarkBinpackingEstimate`).
-Modelled: pods in equivalence groups (same requests, ports, labels, constraints), groups by decreasing score
-cpu/node cpu + memory/node memory (ties keep their order); per group, pods go onto the nodes already added until one
-does not fit, then onto the last added node, a new node being opened when it is full; a new node that cannot take
-the pod ends the group (an empty last node ends it before a new one is opened); at most `max_nodes` nodes are
-opened (0: no limit), empty ones included; nodes without pods are not counted. The filters the simulation runs:
-every requested resource fits (cpu, memory, GPUs, extended resources) and the node's pod count (`pods`
-allocatable), host ports (a port and protocol once per node), the pod's nodeSelector, and topology spread
-constraints with whenUnsatisfiable DoNotSchedule (skew = pods matching the selector in the node's domain + 1 −
-the fewest in any eligible domain, against maxSkew; a node without the topology key is not eligible), counting the
-pods of the cluster's existing nodes. Work is near-linear: the last node is tried first, so identical pods cost
-O(1) each.
-Not modelled: affinity/anti-affinity, taints, minDomains, ScheduleAnyway constraints (scoring only), the
-limiter's time budget, DRA.
+`threshold_based_limiter.go` (commits 5128616e, 7c1f8d53), `simulator/predicatechecker` (`FitsAnyNodeMatching`
+resumes after the node that took the last pod) and `utils/scheduler` (`DeepCopyTemplateNode` names each new node and
+sets its hostname label), HEAD of 2026-08; cases from `binpacking_estimator_test.go` (`TestBinpackingEstimate`,
+`BenchmarkBinpackingEstimate`; commit fad68680). Modelled: pods in equivalence groups (same requests, ports, labels,
+constraints), groups by decreasing score cpu/node cpu + memory/node memory (ties keep their order); per group, pods
+go onto the nodes already added until one does not fit, then onto the last added node, a new node being opened when
+it is full; a new node that cannot take the pod ends the group (an empty last node ends it before a new one is
+opened); at most `max_nodes` nodes are opened (0: no limit), empty ones included; nodes without pods are not
+counted. The filters the simulation runs: every requested resource fits (cpu, memory, GPUs, extended resources) and
+the node's pod count (`pods` allocatable), host ports (a port and protocol once per node), the pod's nodeSelector,
+and topology spread constraints with whenUnsatisfiable DoNotSchedule (skew = pods matching the selector in the
+node's domain + 1 − the fewest in any eligible domain, against maxSkew; a node without the topology key is not
+eligible), counting the pods of the cluster's existing nodes. Work is near-linear: the last node is tried first, so
+identical pods cost O(1) each. Not modelled: affinity/anti-affinity, taints, minDomains, ScheduleAnyway constraints
+(scoring only), the limiter's time budget, DRA.
 """
 from __future__ import annotations
 

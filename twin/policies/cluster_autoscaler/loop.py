@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from twin.policies.cluster_autoscaler.binpack import by_size, place
-from twin.policies.cluster_autoscaler.estimator import SpreadConstraint
+from twin.policies.cluster_autoscaler.estimator import HOSTNAME, SimNode, SpreadConstraint, host_ports
 from twin.policies.cluster_autoscaler.model import (
     Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, Pod,
     UpcomingNode, gpu_names, resources,
@@ -58,7 +58,7 @@ def reconcile(spec: CASpec, state: CAState, observation: CAObservation, *, now: 
     on_the_way = [dict(spec.group(g).template.allocatable) for g in [n.group for n in starting] +
                   [u.group for u in upcoming]]
     up, unhelpable, state = _scale_up(spec, state, unscheduled, now=now, settings=settings, sizes=sizes,
-                                      upcoming=on_the_way)
+                                      upcoming=on_the_way, registered=ready)
     delete, state = _scale_down(spec, state, registered, ready, sizes=sizes, now=now, settings=settings)
     decision = CADecision(scale_up=up, delete_nodes=delete, delete_unregistered=failed,
                           backed_off=tuple(sorted({u.group for u in failed})), unhelpable=unhelpable,
@@ -107,13 +107,21 @@ def _schedule(ready: list[Node], pending: tuple[PendingPod, ...]) -> tuple[list[
     return snapshot, [pending[i] for i, slot in zip(order, slots) if slot is None]
 
 
+def _sim_node(node: Node) -> SimNode:
+    """A registered node as the estimator's snapshot holds it: its labels (hostname its name by default), free room,
+    and the ports and labels of its pods."""
+    ports = set().union(*(host_ports(p) for p in node.pods))
+    return SimNode(node.name, {HOSTNAME: node.name, **node.labels}, node.free(), ports, [p.labels for p in node.pods])
+
+
 def _scale_up(spec: CASpec, state: CAState, unscheduled: list[PendingPod], *, now: float, settings: CASettings,
-              sizes: dict[str, int], upcoming: list[dict[str, float]]
+              sizes: dict[str, int], upcoming: list[dict[str, float]], registered: list[Node]
               ) -> tuple[dict[str, int], tuple[str, ...], CAState]:
     waiting = waiting_pods(unscheduled, upcoming, now=now, settings=settings)
     if not waiting:
         return {}, (), state
-    found = options(spec, waiting, sizes=sizes, total=sum(sizes.values()), now=now, state=state, settings=settings)
+    found = options(spec, waiting, sizes=sizes, total=sum(sizes.values()), now=now, state=state, settings=settings,
+                    existing=[_sim_node(n) for n in registered])
     helped = {name for option in found for name in option.pods}
     unhelpable = tuple(p.name for p in waiting if p.name not in helped)
     chosen = best(found, settings.expander)

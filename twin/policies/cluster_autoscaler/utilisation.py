@@ -1,7 +1,7 @@
 """A node's utilisation as the Cluster Autoscaler's scale-down judges it.
 
 Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/simulator/utilization/info.go` (`Calculate`,
-`CalculateUtilizationOfResource`, commit 5c22805b) and `info_test.go` (`TestCalculate`), `utils/drain`
+`CalculateUtilizationOfResource`, commit 5c22805b) and `info_test.go` (`TestCalculate`, commit 0a11e9c1), `utils/drain`
 (`IsPodLongTerminating`: deleted more than the grace period + 30 s ago), `utils/pod` (`IsDaemonSetPod`,
 `IsMirrorPod`), `utils/gpu` (`GetGpuConfigFromNode`). Modelled: a GPU node (a GPU label, its group's template
 offering GPUs, or GPUs allocatable) is judged by its GPU request share only, and counts 0 while its GPUs are not
