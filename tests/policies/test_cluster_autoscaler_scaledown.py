@@ -210,3 +210,7 @@ def test_daemonset_and_mirror_pods_do_not_move_and_can_be_left_out_of_utilisatio
     alone = Node("d", SMALL.name, resources({"cpu": "4", "memory": "16Gi"}), pods=(daemon,))
     decision, _ = run((SMALL, LARGE), CAObservation((alone,)), now=0.0, scale_down_unneeded_time_s=0)
     assert decision.delete_nodes == ("d",)  # nothing to move, though no other node could take its DaemonSet pod
+
+
+def test_a_gpu_resource_listed_at_zero_makes_a_gpu_node_at_zero_utilisation():
+    assert utilisation(Node("g", A100.name, {**NODE, "nvidia.com/gpu": 0}, pods=(P1, P1))) == (0.0, True)

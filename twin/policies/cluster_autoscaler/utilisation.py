@@ -1,15 +1,15 @@
 """A node's utilisation as the Cluster Autoscaler's scale-down judges it.
 
 Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/simulator/utilization/info.go` (`Calculate`,
-`CalculateUtilizationOfResource`, commit 5c22805b) and `info_test.go` (`TestCalculate`, commit 0a11e9c1), `utils/drain`
-(`IsPodLongTerminating`: deleted more than the grace period + 30 s ago), `utils/pod` (`IsDaemonSetPod`,
-`IsMirrorPod`), `utils/gpu` (`GetGpuConfigFromNode`). Modelled: a GPU node (a GPU label, its group's template
-offering GPUs, or GPUs allocatable) is judged by its GPU request share only, and counts 0 while its GPUs are not
-allocatable yet — a scale-down candidate; any other node by max(cpu share, memory share), an error when it lacks
-cpu or memory allocatable (not a candidate); with --ignore-daemonsets-utilization / --ignore-mirror-pods-utilization
-those pods leave both the requests and the allocatable; long-terminating pods leave the requests; a pod's request
-is `PodRequests` (max(init step, containers + sidecars), pod-level requests, overhead).
-Not modelled: DRA resource slices.
+`CalculateUtilizationOfResource`, commit 5c22805b) and `info_test.go` (`TestCalculate`, commit 0a11e9c1),
+`utils/drain` (`IsPodLongTerminating`: deleted more than the grace period + 30 s ago), `utils/pod`
+(`IsDaemonSetPod`, `IsMirrorPod`), `utils/gpu` (`GetGpuConfigFromNode`). Modelled: a GPU node (a GPU label, its
+group's template offering GPUs, or a GPU resource in its allocatable, even at 0) is judged by its GPU request share
+only, and counts 0 while its GPUs are not allocatable yet — a scale-down candidate; any other node by max(cpu share,
+memory share), an error when it lacks cpu or memory allocatable (not a candidate); with
+--ignore-daemonsets-utilization / --ignore-mirror-pods-utilization those pods leave both the requests and the
+allocatable; long-terminating pods leave the requests; a pod's request is `PodRequests` (max(init step, containers +
+sidecars), pod-level requests, overhead). Not modelled: DRA resource slices.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ class UtilisationError(ValueError):
 
 
 def is_gpu_node(node: Node) -> bool:
-    """`GetGpuConfigFromNode`: a GPU label, or GPUs allocatable."""
-    return any(label in node.labels for label in GPU_LABELS) or \
-        any(node.allocatable[name] > 0 for name in gpu_names(node.allocatable))
+    """`GetGpuConfigFromNode`: a GPU label, or GPUs allocatable. A GPU resource listed at 0 counts too: it stands
+    for the label on nodes described without labels (the device plugin registered, no device ready yet)."""
+    return any(label in node.labels for label in GPU_LABELS) or bool(gpu_names(node.allocatable))
 
 
 def of_resource(node: Node, name: str, settings: CASettings, *, now: float) -> float:
