@@ -83,39 +83,53 @@ def host_ports(pod: PodShape) -> set[tuple[int, str]]:
     return ports
 
 
-def fits(pod: PodShape, node: SimNode, snapshot: Sequence[SimNode]) -> bool:
+@dataclass(frozen=True)
+class Needs:
+    """What the filters read of one equivalence group's pods, worked out once for the group."""
+
+    requests: tuple[tuple[str, float], ...]  # positive amounts only
+    ports: frozenset[tuple[int, str]]
+    node_selector: tuple[tuple[str, str], ...]
+    spread: tuple[SpreadConstraint, ...]
+    labels: Mapping[str, str]
+
+    @classmethod
+    def of(cls, pod: PodShape) -> Needs:
+        return cls(tuple((n, a) for n, a in pod.requests.items() if a > 0), frozenset(host_ports(pod)),
+                   tuple(pod.node_selector.items()), tuple(pod.spread), pod.labels)
+
+
+def fits(needs: Needs, node: SimNode, snapshot: Sequence[SimNode]) -> bool:
     """The scheduler's filters on one node of `snapshot`."""
-    return (_room(pod.requests, node.free) and not (host_ports(pod) & node.ports)
-            and all(node.labels.get(k) == v for k, v in pod.node_selector.items())
-            and all(_spread_ok(pod, c, node, snapshot) for c in pod.spread))
-
-
-def _room(requests: Resources, free: Mapping[str, float]) -> bool:
+    free = node.free
     if "pods" in free and free["pods"] < 1 - EPSILON:
         return False
-    return all(free.get(name, 0.0) + EPSILON >= amount for name, amount in requests.items() if amount > 0)
+    if any(free.get(name, 0.0) + EPSILON < amount for name, amount in needs.requests) or needs.ports & node.ports:
+        return False
+    return all(node.labels.get(k) == v for k, v in needs.node_selector) and \
+        all(_spread_ok(needs, c, node, snapshot) for c in needs.spread)
 
 
-def _spread_ok(pod: PodShape, constraint: SpreadConstraint, node: SimNode, snapshot: Sequence[SimNode]) -> bool:
+def _spread_ok(needs: Needs, constraint: SpreadConstraint, node: SimNode, snapshot: Sequence[SimNode]) -> bool:
     key = constraint.topology_key
     if key not in node.labels:
         return False
     counts: dict[str, int] = {}
     for other in snapshot:
-        if key in other.labels and all(other.labels.get(k) == v for k, v in pod.node_selector.items()):
+        if key in other.labels and all(other.labels.get(k) == v for k, v in needs.node_selector):
             domain = other.labels[key]
             counts[domain] = counts.get(domain, 0) + sum(1 for labels in other.pod_labels if constraint.selects(labels))
-    own = 1 if constraint.selects(pod.labels) else 0
+    own = 1 if constraint.selects(needs.labels) else 0
     return counts.get(node.labels[key], 0) + own - min(counts.values()) <= constraint.max_skew
 
 
-def add(pod: PodShape, index: int, node: SimNode) -> None:
-    for name, amount in pod.requests.items():
+def add(needs: Needs, index: int, node: SimNode) -> None:
+    for name, amount in needs.requests:
         node.free[name] = node.free.get(name, 0.0) - amount
     if "pods" in node.free:
         node.free["pods"] -= 1
-    node.ports |= host_ports(pod)
-    node.pod_labels.append(pod.labels)
+    node.ports |= needs.ports
+    node.pod_labels.append(needs.labels)
     node.members.append(index)
 
 
@@ -125,12 +139,12 @@ def score(pod: PodShape, template: Resources) -> float:
 
 
 def _groups(pods: Sequence[PodShape]) -> list[list[int]]:
-    """Equivalence groups in order of first appearance."""
+    """Equivalence groups in order of first appearance (mappings compared in their own key order)."""
     groups: dict[tuple, list[int]] = {}
     for index, pod in enumerate(pods):
-        key = (tuple(sorted(pod.requests.items())), tuple(sorted(host_ports(pod))), tuple(sorted(pod.labels.items())),
-               tuple(sorted(pod.node_selector.items())),
-               tuple((c.max_skew, c.topology_key, tuple(sorted(c.match_labels.items()))) for c in pod.spread))
+        spread = tuple((c.max_skew, c.topology_key, tuple(c.match_labels.items())) for c in pod.spread)
+        key = (tuple(pod.requests.items()), tuple(pod.host_ports), tuple(pod.labels.items()),
+               tuple(pod.node_selector.items()), spread)
         groups.setdefault(key, []).append(index)
     return list(groups.values())
 
@@ -145,34 +159,34 @@ class _Packing:
         self.next_search = 0
         self.scheduled: list[int] = []
 
-    def on_existing(self, pods: Sequence[PodShape], group: list[int]) -> list[int]:
+    def on_existing(self, needs: Needs, group: list[int]) -> list[int]:
         """`tryToScheduleOnExistingNodes`: the group's pods that are left once one fits no new node."""
         for position, index in enumerate(group):
-            node = self._first_fit(pods[index])
+            node = self._first_fit(needs)
             if node is None:
                 return group[position:]
-            self._place(pods[index], index, node)
+            self._place(needs, index, node)
         return []
 
-    def on_new(self, pods: Sequence[PodShape], group: list[int]) -> None:
+    def on_new(self, needs: Needs, group: list[int]) -> None:
         """`tryToScheduleOnNewNodes`: the last node first, a new one when it is full."""
         for index in group:
             last = self.new[-1] if self.new else None
-            if last is not None and fits(pods[index], last, self.snapshot):
-                self._place(pods[index], index, last)
+            if last is not None and fits(needs, last, self.snapshot):
+                self._place(needs, index, last)
                 continue
             if (last is not None and not last.members) or (self.max_nodes and len(self.new) >= self.max_nodes):
                 return
             node = self._open()
-            if not fits(pods[index], node, self.snapshot):
+            if not fits(needs, node, self.snapshot):
                 return
-            self._place(pods[index], index, node)
+            self._place(needs, index, node)
 
-    def _first_fit(self, pod: PodShape) -> SimNode | None:
+    def _first_fit(self, needs: Needs) -> SimNode | None:
         count = len(self.new)
         for step in range(count):
             position = (self.next_search + step) % count
-            if fits(pod, self.new[position], self.snapshot):
+            if fits(needs, self.new[position], self.snapshot):
                 self.next_search = (position + 1) % count
                 return self.new[position]
         return None
@@ -184,8 +198,8 @@ class _Packing:
         self.snapshot.append(node)
         return node
 
-    def _place(self, pod: PodShape, index: int, node: SimNode) -> None:
-        add(pod, index, node)
+    def _place(self, needs: Needs, index: int, node: SimNode) -> None:
+        add(needs, index, node)
         self.scheduled.append(index)
 
 
@@ -196,5 +210,6 @@ def estimate(pods: Sequence[PodShape], template: Resources, *, labels: Mapping[s
                                                         list(n.pod_labels)) for n in existing], max_nodes)
     groups = sorted(_groups(pods), key=lambda g: -score(pods[g[0]], template))
     for group in groups:
-        packing.on_new(pods, packing.on_existing(pods, group))
+        needs = Needs.of(pods[group[0]])
+        packing.on_new(needs, packing.on_existing(needs, group))
     return Estimate(tuple(tuple(n.members) for n in packing.new if n.members), tuple(packing.scheduled))
