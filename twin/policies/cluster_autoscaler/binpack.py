@@ -1,10 +1,10 @@
 """Resource arithmetic and first-fit placement for the Cluster Autoscaler's simulations on registered nodes.
 
 Fidelity ledger — upstream: the scheduler's NodeResourcesFit filter that the simulator runs (every requested
-resource — cpu, memory, extended resources — must fit), `core/scaledown` (pods of a drained node placed on the
-nodes that stay) and `core/podlistprocessor/filter_out_schedulable.go` (pending pods that fit free room). Sizing
-new nodes is `cluster_autoscaler.estimator`'s, reached through `pack_new_nodes`.
-Not modelled: affinity, topology spread and taints on registered nodes.
+resource — cpu, memory, extended resources — must fit), for `core/scaledown` (pods of a drained node placed on the
+nodes that stay) and pods waiting for upcoming nodes. Sizing new nodes, and the full filters for pending pods on
+registered nodes, are `cluster_autoscaler.estimator`'s; `pack_new_nodes` reaches it.
+Not modelled here: pod counts, host ports, affinity, topology spread and taints for drains and upcoming nodes.
 """
 from __future__ import annotations
 

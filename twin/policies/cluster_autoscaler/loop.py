@@ -10,9 +10,10 @@ Modelled, in RunOnce's order:
   not trigger a second scale-up.
 - failed scale-ups: nodes unregistered after max-node-provision-time 15 min are deleted and their group backs off
   (`cluster_autoscaler.scaleup`).
-- scale-up for unschedulable pods older than new-pod-scale-up-delay that fit no free room of ready nodes and no
-  upcoming node; sizing by first-fit-decreasing bin-packing on template nodes; one group per loop, chosen by the
-  expander (least-waste by default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.binpack`).
+- scale-up for unschedulable pods older than new-pod-scale-up-delay that no ready node takes under the scheduler's
+  filters (room and pod count, host ports, nodeSelector, topology spread) and no upcoming node has room for; sizing
+  by the binpacking estimator on template nodes; one group per loop, chosen by the expander (least-waste by
+  default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.estimator`).
 - scale-down: unneeded nodes are tracked every loop, judged by `cluster_autoscaler.utilisation` (nodes of a GPU
   group are GPU nodes from their first moment); deletion waits out scale-down-delay-after-add 10 min, -after-delete
   0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
@@ -23,8 +24,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from twin.policies.cluster_autoscaler.binpack import by_size, place
-from twin.policies.cluster_autoscaler.estimator import HOSTNAME, SimNode, SpreadConstraint, host_ports
+from twin.policies.cluster_autoscaler.binpack import by_size
+from twin.policies.cluster_autoscaler.estimator import HOSTNAME, Needs, SimNode, SpreadConstraint, add, fits, host_ports
 from twin.policies.cluster_autoscaler.model import (
     Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, Pod,
     UpcomingNode, gpu_names, resources,
@@ -91,27 +92,40 @@ def _sizes(groups: list[str]) -> dict[str, int]:
 
 
 def _schedule(ready: list[Node], pending: tuple[PendingPod, ...]) -> tuple[list[Node], list[PendingPod]]:
-    """Pending pods that fit free room of ready nodes are the scheduler's to place: they land there in the
-    simulation (upstream's filter-out-schedulable puts them in the snapshot); the rest are unschedulable."""
-    free = [n.free() for n in ready]
-    order = by_size([p.requests for p in pending], free)
-    slots = place([pending[i].requests for i in order], free)
+    """Pending pods that pass the scheduler's filters on a ready node (room and pod count, host ports, nodeSelector,
+    topology spread) are the scheduler's to place: they land there in the simulation (upstream's
+    filter-out-schedulable puts them in the snapshot); the rest are unschedulable."""
+    sims = [_sim_node(n) for n in ready]
     landed: dict[int, list[PendingPod]] = {}
-    for i, slot in zip(order, slots):
-        if slot is not None:
-            landed.setdefault(slot, []).append(pending[i])
-    snapshot = [n if k not in landed else replace(
-        n, requested={r: n.allocatable[r] - free[k][r] for r in n.allocatable},
-        pods=n.pods + tuple(Pod(p.requests, name=p.name, labels=p.labels) for p in landed[k]))
-        for k, n in enumerate(ready)]
-    return snapshot, [pending[i] for i, slot in zip(order, slots) if slot is None]
+    unscheduled = []
+    for i in by_size([p.requests for p in pending], [sim.free for sim in sims]):
+        needs = Needs.of(pending[i])
+        slot = next((k for k, sim in enumerate(sims) if fits(needs, sim, sims)), None)
+        if slot is None:
+            unscheduled.append(pending[i])
+            continue
+        add(needs, i, sims[slot])
+        landed.setdefault(slot, []).append(pending[i])
+    snapshot = [n if k not in landed else _with_pods(n, landed[k]) for k, n in enumerate(ready)]
+    return snapshot, unscheduled
+
+
+def _with_pods(node: Node, pods: list[PendingPod]) -> Node:
+    added = [Pod(p.requests, name=p.name, labels=p.labels, host_ports=p.host_ports) for p in pods]
+    requested = dict(node.requested)
+    for pod in added:
+        requested = {r: requested.get(r, 0.0) + pod.requests.get(r, 0.0) for r in {*requested, *pod.requests}}
+    return replace(node, requested=requested, pods=node.pods + tuple(added))
 
 
 def _sim_node(node: Node) -> SimNode:
-    """A registered node as the estimator's snapshot holds it: its labels (hostname its name by default), free room,
-    and the ports and labels of its pods."""
+    """A registered node as the estimator's snapshot holds it: its labels (hostname its name by default), free room
+    with the pods it may still take, and the ports and labels of its pods."""
+    free = node.free()
+    if "pods" in free:
+        free["pods"] = node.allocatable["pods"] - len(node.pods)
     ports = set().union(*(host_ports(p) for p in node.pods))
-    return SimNode(node.name, {HOSTNAME: node.name, **node.labels}, node.free(), ports, [p.labels for p in node.pods])
+    return SimNode(node.name, {HOSTNAME: node.name, **node.labels}, free, ports, [p.labels for p in node.pods])
 
 
 def _scale_up(spec: CASpec, state: CAState, unscheduled: list[PendingPod], *, now: float, settings: CASettings,
