@@ -15,7 +15,7 @@ from twin.policies.cluster_autoscaler import estimator
 from twin.policies.cluster_autoscaler.estimator import PodShape
 
 Resources = Mapping[str, float]
-EPSILON = 1e-9  # float quantities: 0.1 + 0.2 must fit in 0.3
+EPSILON = estimator.EPSILON
 
 
 def fits(requests: Resources, free: Resources) -> bool:
