@@ -169,6 +169,10 @@ UTILISATION_CASES = [
     ("daemonset and mirror pods skipped", NODE, (P1, MIRROR, DS3),
      {"ignore_daemonsets_utilization": True, "ignore_mirror_pods_utilization": True}, 1.0 / 8),
     ("gpu node", {**NODE, "nvidia.com/gpu": 1}, (P1, P1, GPU_POD), {}, 1.0),
+    # PodRequests beyond upstream's table: pod-level cpu replaces the containers' 100m; overhead adds to memory
+    ("pod-level requests and overhead", NODE, (Pod(containers=(Container("c", {"cpu": 0.1, "memory": 200_000}),),
+                                                   pod_level={"cpu": 1.0}, overhead={"memory": 1_000_000}),), {},
+     0.6),
 ]
 
 
