@@ -92,7 +92,22 @@ def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
+    _print_warnings(_static_warnings(args.scenario, scenario, {}))
     return 0
+
+
+def _static_warnings(path: Path, scenario: Scenario, overrides: dict) -> list[dict]:
+    """What is doomed before any run: trigger queries that select nothing, a profile's assumptions and misfits."""
+    from twin.core import diagnostics, provenance
+
+    return diagnostics.query_warnings(scenario) + provenance.warnings(path, overrides)
+
+
+def _print_warnings(found: list[dict]) -> None:
+    from twin.report import text
+
+    for line in text.warnings(found):
+        print(line)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -109,6 +124,9 @@ def _run(args: argparse.Namespace) -> int:
         result = simulate(scenario, progress=bar.update, stop=stop)
     result.summary.wall_s = time.perf_counter() - started
     bar.close()
+    from twin.core import provenance
+
+    result.summary.warnings += provenance.warnings(args.scenario, overrides)
     if not result.complete:
         print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
               f"simulated; summary so far below, no output written", file=sys.stderr)
@@ -153,32 +171,9 @@ def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, 
 
 
 def _human(summary: dict) -> str:
-    latency = summary["latency_ms"]
-    errors = summary["errors"]
-    kinds = ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total" and v)
-    cost = summary["cost"]
-    lines = [
-        f"scenario {summary['scenario']} (seed {summary['seed']}): {summary['simulated_s']:g} s simulated "
-        f"in {summary['wall_s']:.2f} s",
-        f"  requests     {summary['requests']}  throughput {summary['throughput_rps']:.1f} req/s",
-        "  latency ms   " + "  ".join(f"{k} {_fmt(v)}" for k, v in latency.items()),
-        f"  errors       {errors['total']}" + (f" ({kinds})" if kinds else ""),
-        f"  utilisation  cpu {_pct(summary['cpu_util'])}  gpu {_pct(summary['gpu_util'])}  "
-        f"load avg {_fmt(summary['load_avg'])}",
-        f"  cost         ${cost['total_usd']:.4f}  (${_fmt(cost['usd_per_million'])} per million inferences)",
-        f"  SLO          {summary['slo']['violation_minutes']:.1f} min violated (p95 > "
-        f"{summary['slo']['latency_p95_ms']:g} ms or errors > {100 * summary['slo']['max_error_ratio']:g} %)"
-        + (f"; {summary['decisions']} autoscaler decisions" if summary["decisions"] else ""),
-    ]
-    return "\n".join(lines)
+    from twin.report import text
 
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+    return text.summary(summary)
 
 
 class _ProgressBar:
