@@ -94,9 +94,10 @@ BAD = {"a file": lambda tmp: str(tmp / "inputs" / "tiny.yaml"),
        "under a file": lambda tmp: str(tmp / "inputs" / "tiny.yaml" / "out"),
        "unwritable": lambda tmp: str(unwritable(tmp)),
        "the current folder": lambda tmp: ".",
-       "empty": lambda tmp: ""}
+       "empty": lambda tmp: "",
+       "a name too long": lambda tmp: str(tmp / "new" / ("x" * 300))}
 WHAT = {"a file": "a file", "under a file": "under the file", "unwritable": "not writable",
-        "the current folder": "current folder", "empty": "empty path"}
+        "the current folder": "current folder", "empty": "empty path", "a name too long": "at most 255 bytes"}
 NAMES = ["run", "predict", "calibrate", "check", "sweep", "optimize", "observe", "live", "replay"]
 
 
