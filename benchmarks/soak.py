@@ -37,6 +37,7 @@ class Soak:
     broken: list[str] = field(default_factory=list)
     checks: int = 0
     last_now: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
 
     def check(self, now: float) -> None:
         """Between two chunks of the run: the clock moved forward and the books balance."""
@@ -45,6 +46,8 @@ class Soak:
         self.last_now = now
         self.checks += 1
         self.broken += [f"at {now:,.0f} s: {problem}" for problem in ledger.violations(self.world)]
+        print(f"\r{now / 86400:5.2f} days simulated in {time.perf_counter() - self.started:,.0f} s, "
+              f"{len(self.broken)} broken", end="", file=sys.stderr, flush=True)
 
     def finish(self) -> None:
         self.check(self.world.env.now)
@@ -66,10 +69,10 @@ class Soak:
 def soak(scenario: Scenario, *, seed: int | None = None) -> Soak:
     world = World(scenario, seed=seed)
     watch = Soak(world)
-    started = time.perf_counter()
     world.run(progress=watch.check)
-    watch.wall_s = time.perf_counter() - started
+    watch.wall_s = time.perf_counter() - watch.started
     watch.finish()
+    print(file=sys.stderr)
     return watch
 
 
