@@ -104,7 +104,7 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
-    out = outputs.file(args.out, force=args.force)
+    out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
     profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications)

@@ -49,12 +49,15 @@ def folder(raw: str | Path, *, command: str, force: bool = False, resume: bool =
     return path
 
 
-def file(raw: str | Path, *, force: bool = False) -> Path:
-    """The file `raw` names, checked: absent, or an existing file to replace with `--force`."""
+def file(raw: str | Path, *, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
+    """The file `raw` names, checked: absent, or an existing file to replace with `--force` (never one of the
+    command's `inputs`)."""
     with _reported(raw):
         path = _usable(raw, wanted="a file")
         if path.is_dir():
             _refuse(raw, "a file name", "a folder")
+        if any(path.exists() and Path(source).exists() and path.samefile(source) for source in inputs):
+            _refuse(raw, "a file other than the command's input", "its input file")
         if path.exists() and not force:
             _refuse(raw, "a new file (--force replaces an existing one)", "an existing file")
     return path

@@ -197,6 +197,9 @@ def test_predict_replaces_an_existing_file_only_with_force(tmp_path, capsys):
     assert main([*args, "--force"]) == 0
     assert out.read_text().startswith("id,")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["predicted.csv", "runs.csv"]
+    capsys.readouterr()
+    assert main(["predict", "--runs", str(runs), "--force", "--out", str(runs)]) == 2  # not even with --force
+    assert "its input file" in one_error_line(capsys) and runs.read_text().count("\n") == 2
 
 
 # --- the module itself ------------------------------------------------------------------------------------------
