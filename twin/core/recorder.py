@@ -9,7 +9,8 @@ from twin.kernel.sketch import QuantileSketch
 class Recorder:
     """Responses by the time their client saw them; the summary counts those that arrived after warm-up."""
 
-    __slots__ = ("warmup_s", "latency", "requests", "errors", "second", "second_errors", "records")
+    __slots__ = ("warmup_s", "latency", "requests", "errors", "second", "second_errors", "records", "arrived",
+                 "answered_ok", "answered_failed")
 
     def __init__(self, *, warmup_s: float, per_request: bool) -> None:
         self.warmup_s = warmup_s
@@ -19,14 +20,19 @@ class Recorder:
         self.second = QuantileSketch()  # successful responses in the current time-series interval
         self.second_errors = 0
         self.records: list[tuple[float, float, str, str]] | None = [] if per_request else None
+        self.arrived = 0  # every request sent, warm-up included: the ledger's other side (twin.core.ledger)
+        self.answered_ok = 0
+        self.answered_failed = 0
 
     def response(self, arrival: float, latency: float, kind: str, pod: str) -> None:
         if kind == "ok":
+            self.answered_ok += 1
             self.second.add(latency)
             if arrival >= self.warmup_s:
                 self.requests += 1
                 self.latency.add(latency)
         else:
+            self.answered_failed += 1
             self.second_errors += 1
             if arrival >= self.warmup_s:
                 self.requests += 1

@@ -80,6 +80,7 @@ class World:
 
     def send(self, request: Request, pod: Pod | None) -> None:
         """A request reaches the pod its connection is bound to (or is refused)."""
+        self.recorder.arrived += 1
         server = pod.server if pod is not None else None
         if server is None:
             self.respond(request, outcome.NO_ENDPOINT)
