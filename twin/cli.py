@@ -11,10 +11,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 import yaml
 
+from twin.config import values
 from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
@@ -24,21 +25,31 @@ from twin.sweep import cli as sweep_cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return args.command(args)
-    except InputError as error:
+    except (InputError, UsageError) as error:
         print(f"servetwin: error: {error}", file=sys.stderr)
         return 2
 
 
+class UsageError(Exception):
+    """A flag or argument argparse refused: printed as one line like every other input error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
+    parser = _Parser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="simulate a scenario and print its summary")
     run.add_argument("scenario", type=Path)
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
+    run.add_argument("--seed", type=values.seed, help="override the scenario's seed")
+    run.add_argument("--duration", type=values.duration, metavar="S",
+                     help="override the simulated duration (seconds)")
     run.add_argument("--out", type=Path, metavar="DIR", help="write time series, events and summary here")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,16 +64,6 @@ def _parser() -> argparse.ArgumentParser:
 
     calibration_cli.add_commands(commands)
     return parser
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 def _validate(args: argparse.Namespace) -> int:

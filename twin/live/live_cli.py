@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from twin.config import values
 from twin.config.loader import load_scenario
 from twin.core.control_plane import policy_steps
 from twin.live.connect import Connection, connect
@@ -30,7 +31,7 @@ def add_commands(subparsers: Any) -> None:
     live.add_argument("--mode", choices=("shadow", "dry-run", "enact"), default="shadow",
                       help="shadow (default): observe, predict, write nothing; dry-run: journal writes, send "
                            "none; enact: apply them")
-    live.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: run until "
+    live.add_argument("--duration", type=values.duration, metavar="S", help="stop after S seconds (default: run until "
                                                                    "the stop file, SIGTERM or Ctrl-C)")
     live.add_argument("--out", type=Path, default=Path("servetwin-live"), metavar="DIR")
     live.set_defaults(command=_live)
@@ -38,7 +39,7 @@ def add_commands(subparsers: Any) -> None:
     replay.add_argument("decisions", type=Path, help="decisions.jsonl from `servetwin run` or `optimize`")
     replay.add_argument("--settings", type=Path, required=True, metavar="FILE", help="live settings YAML")
     replay.add_argument("--mode", choices=("dry-run", "enact"), default="dry-run")
-    replay.add_argument("--speed", type=float, default=1.0, metavar="X", help="time compression (2: twice as fast)")
+    replay.add_argument("--speed", type=values.speed, default=1.0, metavar="X", help="time compression (2: twice as fast)")
     replay.add_argument("--out", type=Path, default=Path("servetwin-replay"), metavar="DIR")
     replay.set_defaults(command=_replay)
 
