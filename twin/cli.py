@@ -15,7 +15,7 @@ from typing import NoReturn, Sequence
 
 import yaml
 
-from twin.config import values
+from twin.config import feasibility, values
 from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
+    _warn(args.scenario, scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
     return 0
@@ -78,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    _warn(args.scenario, scenario)
     bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
     result = simulate(scenario, progress=bar.update)
@@ -88,6 +90,12 @@ def _run(args: argparse.Namespace) -> int:
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
     return 0
+
+
+def _warn(path: Path, scenario: Scenario) -> None:
+    """A legal but doomed what-if runs; the user hears why it will go badly, one line each."""
+    for note in feasibility.warnings(scenario):
+        print(f"servetwin: warning: {path}: {note}", file=sys.stderr)
 
 
 def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
