@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from twin import outputs
 from twin.config import values
 from twin.config.base import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
 from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, observe
@@ -22,10 +23,12 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
         "observe", help="load a running TorchServe step by step and record the steps as calibration runs",
         description="Run a closed-loop load test per (workers, users) step against your own TorchServe and write "
                     "runs.csv (the calibration table), steps.csv, one JTL per step and describe/metrics snapshots.")
-    parser.add_argument("--url", type=values.url, required=True, help="inference API base URL, e.g. http://host:8080")
+    parser.add_argument("--url", type=values.url, required=True,
+                        help="inference API base URL, e.g. http://host:8080")
     parser.add_argument("--management-url", type=values.url, required=True,
                         help="management API base URL, e.g. http://host:8081")
-    parser.add_argument("--metrics-url", type=values.url, help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
+    parser.add_argument("--metrics-url", type=values.url,
+                        help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
     parser.add_argument("--model", required=True, help="registered model name")
     parser.add_argument("--users", type=values.whole_list(1, MAX_USERS), default=(1, 2, 4, 8), metavar="N,N,...",
                         help="closed-loop user counts, one step each (default 1,2,4,8)")
@@ -39,7 +42,7 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--token-file", type=Path, metavar="FILE", help="TorchServe's key_file.json")
     keys.add_argument("--token", help="one bearer token for both the inference and management APIs")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new or empty output directory")
+    outputs.add_arguments(parser, help="new or empty output folder")
     node = parser.add_argument_group("node description (copied into runs.csv)")
     node.add_argument("--cloud-vm")
     node.add_argument("--gpu-model")
@@ -56,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
-        out_dir=args.out, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
+        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
         pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
         management_token=management_token,
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
@@ -67,9 +70,6 @@ def run_command(args: argparse.Namespace) -> int:
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"servetwin: interrupted (nothing written to {args.out})", file=sys.stderr)
-        return 130
     print(_report(result))
     return 0
 
