@@ -5,7 +5,8 @@ Rules ported: KEDA's ScaledObject admission webhook (kedacore/keda v2.20 `apis/k
 scaledobject_webhook.go`, `verifyHpas`) refuses a ScaledObject whose workload an HPA not owned by KEDA already
 scales; an HPA or ScaledObject scales the scenario's Deployment, named as its scaleTargetRef (the twin has one
 Deployment: a reference to another would scale nothing here, silently). PromQL in a trigger or an HPA query is
-parsed at load, as Prometheus parses it on the first poll. TorchServe refuses max_worker below min_worker.
+parsed at load, as Prometheus parses it on the first poll; a trigger's threshold is above 0, as the target of the
+HPA that KEDA generates must be. TorchServe refuses max_worker below min_worker.
 """
 from __future__ import annotations
 
@@ -37,8 +38,7 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
         spec = keda.scaledobject_from_manifest(manifest.object, manifest.source)
         targets.append(("keda", manifest.source, spec.scale_target_ref.kind, spec.scale_target_ref.name))
         for index, trigger in enumerate(spec.triggers):
-            if getattr(trigger, "query", None):
-                _promql(trigger.query, manifest.source, f"spec.triggers.{index}.metadata.query", None)
+            _check_trigger(trigger, manifest.source, f"spec.triggers.{index}.metadata")
     _check_targets(targets, scenario.deployment.name, source, lines)
     _check_policies(scenario, source)
 
@@ -52,6 +52,15 @@ def _check_targets(targets: list[tuple[str, str, str, str]], deployment: str, so
         raise InputError(source, "autoscaling", "an HPA or a KEDA ScaledObject on a Deployment, not both (KEDA's "
                          "webhook refuses a ScaledObject whose workload an HPA already scales)",
                          f"both on Deployment {deployment!r}", lines.get(("autoscaling",)))
+
+
+def _check_trigger(trigger: Any, source: str, field: str) -> None:
+    if getattr(trigger, "query", None):
+        _promql(trigger.query, source, f"{field}.query", None)
+    threshold = getattr(trigger, "threshold", None)
+    if threshold is not None and threshold <= 0:
+        raise InputError(source, f"{field}.threshold", "a threshold above 0 (the HPA that KEDA generates needs a "
+                         "positive target; the API server refuses it otherwise)", repr(threshold))
 
 
 def _promql(query: str, source: str, field: str, line: int | None) -> None:
