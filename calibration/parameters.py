@@ -12,7 +12,12 @@ Parameters are shared where the physics is shared, so that every run informs eve
     models: kernel(A10, detr) = kernel(A100, detr) · kernel(A10, roberta) / kernel(A100, roberta);
   - `timeslice_*` (device time left to kernels while contexts alternate) belongs to the device, one per device
     (twin/gpu/sharing.py has the priors), shared by every profile on it;
-  - `regions_*` (barriers per request of a worker's torch thread pool, twin/k8s/node.py) belongs to the model.
+  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier per unit of oversubscription) belongs to the
+    threading runtime, so every profile shares it; a profile's `cpu_oversubscription_penalty` (twin/k8s/node.py) is
+    spin_ms times its barriers per ms of CPU work (BARRIERS): fine-grained roberta spins far more per ms than
+    DETR's large convolutions (Iancu et al.: the cost of oversubscription is set by how often threads synchronise).
+    The study's profiles have no idle barrier waits (`parallel_regions` 0): in its one oversubscribed run htop shows
+    every core at 100 % and the workers' CPU summing to 578 %, so the throughput lost was CPU burnt, not cores idle.
 Fixed, not fitted: roberta's GPU-node worker keeps one thread busy (htop: ~21 % of a core per worker at ~24 req/s);
 a CPU worker, and DETR's GPU-node worker, run torch's default intra-op pool, one thread per core (`cpu_threads:
 cores`; the A100 node's 5- and 15-minute load average stood at ~54 on 24 cores after the DETR runs: pools, not single
@@ -50,14 +55,11 @@ PARAMETERS = (
     Parameter("timeslice_a100", 0.95, 0.2, 1.0, "A100: device time left to kernels while contexts alternate"),
     Parameter("timeslice_a10", 0.85, 0.2, 1.0, "A10-4Q vGPU: device time left to kernels while contexts alternate"),
     Parameter("cpu_rob_cpu", 28, 1, 1000, "CPU ms per roberta request on an idle 6-vCPU node"),
-    Parameter("regions_rob", 74, 1, 2000, "thread-pool barriers per roberta request on CPU"),
-    Parameter("cpu_penalty", 1.0, 1e-3, 30, "core time a waiting pool spins away per unit of oversubscription"),
+    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier per unit of oversubscription"),
     Parameter("cpu_detr_gpunode", 25, 0.5, 2000, "CPU ms per detr request on a GPU node"),
     Parameter("launch_detr", 5.5, 0.1, 500, "host launch/sync ms per detr request on a GPU"),
     Parameter("gpu_detr_a100", 35, 0.5, 2000, "kernel ms per detr request on the A100"),
-    Parameter("regions_detr_gpunode", 20, 0.5, 2000, "thread-pool barriers per detr request's GPU-node CPU phase"),
     Parameter("cpu_detr_cpu", 1000, 10, 20000, "CPU ms per detr request on an idle 6-vCPU node"),
-    Parameter("regions_detr", 155, 1, 5000, "thread-pool barriers per detr request on CPU"),
 )
 NAMES = tuple(p.name for p in PARAMETERS)
 STUDY_KEYS = frozenset((model, accelerator) for model in (ROB, DETR) for accelerator in (A100, A10, CPU))
@@ -77,28 +79,25 @@ MACS_G = {DETR: 86.0, ROB: 1.0}
 #    J. Lin, "From PyTorch op to kernel launch"; CUDA's launch alone ~1-3 us); roberta-base on 12 tokens runs ~320
 #    ops (12 layers x ~25 + embeddings and head), DETR-R50 ~500 (53 conv+bn+relu, 6 encoder and 6 decoder layers, heads):
 #    centre 11 us per op, 95 % within a factor 2.3.
-#  - regions: a torch pool meets at a barrier once per parallel op; on short inputs element-wise ops stay below
-#    ATen's grain size (32768 elements) and only GEMMs and convolutions fan out: roberta-base 12 x 6 linears + pooler
-#    and classifier = 74; DETR-R50 53 convolutions + 36 encoder and 60 decoder linears + heads ~ 155 on CPU; its
-#    GPU-node pre/post-processing (resize, normalise, pad, box conversion) ~ 20 ops. 95 % within a factor 3 (4 for
-#    the pre-processing count).
 #  - timeslice: twin/gpu/sharing.py (A100 0.95 +- 0.05 from context-switch cost against slice length; a vGPU,
 #    sliced again by its hypervisor, 0.85 +- 0.15).
 PRIORS = {
     "launch_rob": (320 * 0.011, math.log(2.3) / 1.96),
     "launch_detr": (500 * 0.011, math.log(2.3) / 1.96),
-    "regions_rob": (74.0, math.log(3) / 1.96),
-    "regions_detr": (155.0, math.log(3) / 1.96),
-    "regions_detr_gpunode": (20.0, math.log(4) / 1.96),
 }
 TIMESLICE_PRIORS = {"timeslice_a100": (0.95, 0.05), "timeslice_a10": (0.85, 0.15)}
-# Spin waste p (twin/k8s/node.py): with every pool stalled, n busy all-core workers run 1/(1 + p(n − 1)) as fast as
-# one. Published slowdowns only bracket it: PyTorch's notes on multiprocessing ("CPU in multiprocessing") report a 30x
-# speed-up for 4 mnist_hogwild processes, each using all N vCPUs, once cut to N/4 threads: p <= 29/3 (tiny ops, the
-# worst case); Iancu et al., "Oversubscription on Multicore Processors" (IPDPS 2010), find modest oversubscription
-# of the NAS benchmarks raising system throughput by 27 %, the cost set by how fine-grained the synchronisation
-# is: p ~ 0, taken as 0.1. Log-normal, centred at their geometric mean, 95 % within [0.1, 10].
-PRIORS["cpu_penalty"] = (1.0, math.log(10) / 1.96)
+# Spin: libgomp's threads spin GOMP_SPINCOUNT = 300,000 times at a barrier before they sleep when OMP_WAIT_POLICY
+# is unset (GCC libgomp manual, "GOMP_SPINCOUNT"), ~0.3 ms at ~1 ns an iteration; 95 % within a factor 3.
+PRIORS["spin_ms"] = (0.3, math.log(3) / 1.96)
+# Barriers per request where a torch pool fans out: on short inputs element-wise ops stay below ATen's grain size
+# (32768 elements) and only GEMMs and convolutions do: roberta-base 12 x 6 linears + pooler and classifier = 74;
+# DETR-R50 53 convolutions + 36 encoder and 60 decoder linears + heads ~ 155; DETR's GPU-node CPU phase (resize,
+# normalise, pad, box post-processing) ~ 20 ops.
+BARRIERS = {(ROB, "cpu"): 74.0, (DETR, "cpu"): 155.0, (DETR, "gpunode"): 20.0}
+
+
+def _spin(t: dict[str, float], barriers: float, cpu_ms: float) -> dict[str, float]:
+    return {"cpu_oversubscription_penalty": t["spin_ms"] * barriers / cpu_ms}
 
 
 def priors(theta: dict[str, float], observed: set[tuple[str, str]]) -> list[tuple[str, float]]:
@@ -140,23 +139,22 @@ def demands(theta: dict[str, float]) -> dict[tuple[str, str], dict[str, float]]:
     t = theta
     a10_factor = t["gpu_rob_a10"] / t["gpu_rob_a100"]
     frontend_a10_detr = max(0.0, t["frontend_a10_rob"] + t["frontend_a100_detr"] - t["frontend_a100_rob"])
-    spin = {"cpu_oversubscription_penalty": t["cpu_penalty"]}
-    rob_gpunode = {"cpu_ms": t["cpu_rob_gpunode"], "cpu_threads": 1.0, "parallel_regions": 0.0, **spin}
+    rob_gpunode = {"cpu_ms": t["cpu_rob_gpunode"], "cpu_threads": 1.0}
     detr_gpunode = {"cpu_ms": t["cpu_detr_gpunode"], "cpu_threads": "cores",
-                    "parallel_regions": t["regions_detr_gpunode"], **spin}
-    cpu = {"device": "cpu", "cpu_threads": "cores", "gpu_ms": 0.0, **spin}
+                    **_spin(t, BARRIERS[(DETR, "gpunode")], t["cpu_detr_gpunode"])}
+    cpu = {"device": "cpu", "cpu_threads": "cores", "gpu_ms": 0.0}
     return {
         (ROB, A100): {**rob_gpunode, **_gpu(t["gpu_rob_a100"], t["launch_rob"], t["timeslice_a100"]),
                       "frontend_ms": t["frontend_a100_rob"]},
         (ROB, A10): {**rob_gpunode, **_gpu(t["gpu_rob_a10"], t["launch_rob"], t["timeslice_a10"]),
                      "frontend_ms": t["frontend_a10_rob"]},
-        (ROB, CPU): {**cpu, "cpu_ms": t["cpu_rob_cpu"], "parallel_regions": t["regions_rob"],
+        (ROB, CPU): {**cpu, "cpu_ms": t["cpu_rob_cpu"], **_spin(t, BARRIERS[(ROB, "cpu")], t["cpu_rob_cpu"]),
                      "frontend_ms": t["frontend_a10_rob"]},
         (DETR, A100): {**detr_gpunode, **_gpu(t["gpu_detr_a100"], t["launch_detr"], t["timeslice_a100"]),
                        "frontend_ms": t["frontend_a100_detr"]},
         (DETR, A10): {**detr_gpunode, **_gpu(t["gpu_detr_a100"] * a10_factor, t["launch_detr"], t["timeslice_a10"]),
                       "frontend_ms": frontend_a10_detr},
-        (DETR, CPU): {**cpu, "cpu_ms": t["cpu_detr_cpu"], "parallel_regions": t["regions_detr"],
+        (DETR, CPU): {**cpu, "cpu_ms": t["cpu_detr_cpu"], **_spin(t, BARRIERS[(DETR, "cpu")], t["cpu_detr_cpu"]),
                       "frontend_ms": frontend_a10_detr},
     }
 
@@ -199,10 +197,11 @@ def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]
     sources = [key, (model, A100), (model, A10)] if accelerator != CPU else [key]
     fields, notes, assumed = {}, [], []
     for name, attribute in (("gpu_memory_mib", "gpu_served"), ("gpu_memory_idle_mib", "gpu_idle"),
-                            ("worker_rss_mib", "worker_rss"), ("frontend_rss_mib", "frontend_rss")):
+                            ("worker_rss_mib", "worker_rss"), ("frontend_rss_mib", "frontend_rss"),
+                            ("frontend_cpu_ms", "frontend_cpu_ms")):
         if accelerator == CPU and name.startswith("gpu_"):
             continue
-        for source in sources + [(ROB, accelerator), (ROB, A100)] * (name == "frontend_rss_mib"):
+        for source in sources + [(ROB, accelerator), (ROB, A100)] * name.startswith("frontend_"):
             value = central(getattr(memory.get(source, Memory()), attribute))
             if value is not None:
                 fields[name] = value
@@ -225,10 +224,10 @@ def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]
 
 
 # Fields of the study's profiles that no run identifies: no run was batched, no per-request latencies were recorded,
-# and the thread-pool barriers of DETR rest on their prior (no run of DETR has two busy workers).
+# and no run of DETR has two busy workers (its pool's spin under oversubscription is the runtime's, from roberta).
 STUDY_ASSUMED = {key: ("gpu_ms_per_extra_item", "demand_cv") for key in STUDY_KEYS}
 for _key in ((DETR, A100), (DETR, A10), (DETR, CPU)):
-    STUDY_ASSUMED[_key] += ("parallel_regions",)
+    STUDY_ASSUMED[_key] += ("cpu_oversubscription_penalty",)
 
 
 def profile(key: tuple[str, str], theta: dict[str, float], memory: dict[tuple[str, str], Memory]) -> ModelProfile:

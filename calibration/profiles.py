@@ -26,15 +26,16 @@ THIN = {
     (P.ROB, A100): "3 runs, all at 5 users; cpu/gpu split from htop and nvtop readings (utilisation law)",
     (P.ROB, A10): "7 runs (1-10 users, one time-sliced); the A10-4Q's timeslice_efficiency rests on the one "
                   "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed)",
-    (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so parallel_regions rests on its prior and "
+    (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
                   "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
-                  "minute pins cpu_ms like the 1-pod run, its second the barrier waits",
+                  "minute pins cpu_ms like the 1-pod run, its second the penalty",
     (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is only identified through the A10 run "
                     "and roberta's A10/A100 GPU ratio",
     (P.DETR, A10): "1 run (1 user): gpu_ms = A100 gpu_ms x roberta's A10/A100 ratio; frontend_ms derived "
                    "(parameters.py); multi-user behaviour untested",
-    (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; parallel_regions from its prior (a count "
-                   "of DETR's convolutions and linears); multi-user behaviour untested. Without that run the fit falls "
+    (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; the oversubscription penalty is the "
+                   "runtime's spin per barrier (fitted on roberta) times DETR's barriers per ms (a count of its "
+                   "convolutions and linears); multi-user behaviour untested. Without that run the fit falls "
                    "back on the geometric mean of roberta's CPU time scaled by multiply-accumulates (86 G vs 1 G, "
                    "overshoots) and DETR's A10-node time scaled by roberta's CPU/A10 ratio (undershoots): "
                    "leave-one-out +28 % throughput, -21 % latency",

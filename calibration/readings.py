@@ -9,6 +9,8 @@ Memory (direct readings, min–max kept as the range): GPU memory of a worker th
 has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
 node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
 Worker load time: the `worker_load_s` a run of `servetwin observe` measured when it added workers before it.
+The JVM frontend's CPU per request: htop's CPU% of the visible Java processes over the run's throughput (idle
+frontends drop out of htop's busiest-first list, so it is a lower bound).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class Memory:
     worker_rss: list[float] = field(default_factory=list)
     frontend_rss: list[float] = field(default_factory=list)
     load_s: list[float] = field(default_factory=list)
+    frontend_cpu_ms: list[float] = field(default_factory=list)  # core-ms per request
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Read
         _memory(reading, slot, setup)
         if len(matched) == 1 and run.result is not None and run.result.throughput_rps:
             constraints.extend(_demands(reading, run, setup))
+            java = [v for v in reading.values("frontend_java_cpu_pct") or () if v is not None]
+            if java and reading.tool == "htop":
+                slot.frontend_cpu_ms.append(sum(java) / 100 / run.result.throughput_rps * 1000)
     for run in runs:
         if run.result is not None and run.result.worker_load_s is not None:
             with contextlib.suppress(MappingError):  # a run that maps to no profile informs none

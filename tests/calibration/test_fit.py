@@ -85,7 +85,9 @@ def test_profiles_name_the_fields_no_measurement_identified():
     memory = gather(read_resources(DATA / "resources.csv"), runs).memory
     theta = {p.name: p.initial for p in P.PARAMETERS}
     detr = P.profile((P.DETR, "a100-80gb"), theta, memory)
-    assert {"gpu_memory_mib", "worker_rss_mib", "parallel_regions", "gpu_ms_per_extra_item"} <= set(detr.assumed)
+    assert {"gpu_memory_mib", "worker_rss_mib", "cpu_oversubscription_penalty", "gpu_ms_per_extra_item"} <= set(
+        detr.assumed)
     roberta = P.profile((P.ROB, "a100-80gb"), theta, memory)
     assert "gpu_memory_mib" not in roberta.assumed and "gpu_ms_per_extra_item" in roberta.assumed
     assert roberta.timeslice_efficiency == theta["timeslice_a100"] and detr.cpu_threads == "cores"
+    assert 1.0 < roberta.frontend_cpu_ms < 2.5 and detr.frontend_cpu_ms == roberta.frontend_cpu_ms  # JVMs' htop CPU
