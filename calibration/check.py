@@ -13,13 +13,13 @@ import csv
 import math
 import statistics
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from calibration.fit import Fit, Observation, fit
 from calibration.predict import simulate_run
 from calibration.readings import Readings
+from twin import parallel
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,7 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
         else:
             folds.append(_FoldTask(left_out, rest, readings, full, replications, rounds, seeds))
     if jobs > 1 and len(folds) > 1:
-        with ProcessPoolExecutor(min(jobs, len(folds))) as pool:
-            done = list(pool.map(_run_fold, folds))
+        done = parallel.ordered(_run_fold, [(fold,) for fold in folds], processes=min(jobs, len(folds)))
     else:
         done = [_run_fold(task) for task in folds]
     return Report(tuple(done), time.perf_counter() - started, tuple(alone))
