@@ -99,7 +99,7 @@ class Scraper:
             return False
         for index, accelerator in enumerate(node.accelerators):
             accelerator.compute.settle()
-            busy = accelerator.compute.busy_time
+            busy = accelerator.kernel_seconds  # DCGM_FI_DEV_GPU_UTIL is NVML's: time a kernel ran
             then, before = self._gpu_busy.get(accelerator.name, (now, busy))
             self._gpu_busy[accelerator.name] = (now, busy)
             utilisation = 100 * (busy - before) / (now - then) if now > then else 0.0

@@ -6,7 +6,9 @@ Modelled: `addJob` answers 503 when the model has no worker thread at all (start
 as `hasNoWorker` does) or when the job queue (`job_queue_size`) is full; all workers compete for one FIFO queue; a
 worker polls under the model's lock, so one worker at a time aggregates a batch: it blocks for its first job, then
 takes up to batchSize − 1 more until maxBatchDelay after the first has passed — under light load a batched request
-waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs) then accelerator time; a batch
+waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs, twin/k8s/node.py) then
+accelerator time (kernels and host launch/sync, twin/gpu/sharing.py); the pod's CPU use counts the worker's pool,
+its launch/sync thread and the JVM's `frontend_cpu_ms` per request; a batch
 not answered within responseTimeout kills the worker (500 "Worker died", then restart with back-off); a worker scaled
 down with a batch in flight answers 500 "Worker scaled down"; a first inference that does not fit in GPU memory
 answers 507. Not modelled: client-timeout drops, describe jobs, continuous/sequence batching, the JVM's own CPU
@@ -59,7 +61,7 @@ class TorchServe:
     """The frontend and workers of one pod."""
 
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
-                 accelerators: list[Accelerator], respond: Callable[[Request, str], None],
+                 cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
                  served: ServedWork) -> None:
         self.env = env
@@ -77,6 +79,9 @@ class TorchServe:
         self.workers = Workers(env, profile=profile, config=config, accelerators=accelerators,
                                rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost)
         self._cpu_s = profile.cpu_ms / 1000.0
+        self._threads = cpu_threads
+        self._frontend_cpu_s = profile.frontend_cpu_ms / 1000.0
+        self._host_share = 1.0 - profile.gpu_busy_fraction
         self._gpu_s = profile.gpu_ms / 1000.0
         self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
         self._delay_s = config.max_batch_delay_ms / 1000.0
@@ -146,7 +151,7 @@ class TorchServe:
         self._release_lock()
         size = len(worker.batch)
         demand = self._cpu_s * size * self.draws.next()
-        self.served.cpu_seconds += demand * self.profile.cpu_threads
+        self.served.cpu_seconds += demand * self._threads + size * self._frontend_cpu_s
         if self.config.response_timeout_s < float("inf"):
             self._check_timeouts_from = min(self._check_timeouts_from,
                                             self.env.now + self.config.response_timeout_s)
@@ -164,6 +169,7 @@ class TorchServe:
         size = len(worker.batch)
         demand = (self._gpu_s + self._gpu_extra_s * (size - 1)) * self.draws.next()
         self.served.gpu_seconds += demand
+        self.served.cpu_seconds += demand * self._host_share  # the thread that launches and waits
         worker.job = (accelerator.compute, accelerator.compute.start(demand, self._gpu_done, worker))
 
     def _gpu_done(self, worker: Worker) -> None:
