@@ -80,6 +80,10 @@ class TorchServe:
         self._gpu_s = profile.gpu_ms / 1000.0
         self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
         self._delay_s = config.max_batch_delay_ms / 1000.0
+        self._batch_size = config.batch_size
+        self._queue_size = config.job_queue_size
+        self._cpu_threads = profile.cpu_threads
+        self._timeout_s = config.response_timeout_s
         self._check_timeouts_from = float("inf")
 
     def start(self, *, preloaded: bool = False) -> None:
@@ -93,7 +97,7 @@ class TorchServe:
             self._collect(holder, request)
         elif not self.workers.all:
             self.respond(request, outcome.NO_WORKER)
-        elif len(self.queue) >= self.config.job_queue_size:
+        elif len(self.queue) >= self._queue_size:
             self.respond(request, outcome.QUEUE_FULL)
         else:
             self.queue.append(request)
@@ -117,7 +121,7 @@ class TorchServe:
     def _collect(self, worker: Worker, request: Request) -> None:
         batch = worker.batch
         batch.append(request)
-        if len(batch) >= self.config.batch_size or self._delay_s <= 0.0:
+        if len(batch) >= self._batch_size or self._delay_s <= 0.0:
             self._dispatch(worker)
         elif len(batch) == 1:
             call_later(self.env, self._delay_s, self._batch_deadline, (worker, worker.generation))
@@ -137,19 +141,18 @@ class TorchServe:
     def _dispatch(self, worker: Worker) -> None:
         """The batch is complete: the worker leaves the lock and runs inference."""
         worker.generation += 1  # invalidates the batch-delay timer
-        now = worker.batch_started = self.env.now
-        waited = 0.0
-        for request in worker.batch:
-            waited += now - request.arrival
+        now = worker.batch_started = self.env._now
+        batch = worker.batch
+        size = len(batch)
+        waited = now - batch[0].arrival if size == 1 else sum(now - request.arrival for request in batch)
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self._release_lock()
-        size = len(worker.batch)
         demand = self._cpu_s * size * self.draws.next()
-        self.served.cpu_seconds += demand * self.profile.cpu_threads
-        if self.config.response_timeout_s < float("inf"):
-            self._check_timeouts_from = min(self._check_timeouts_from,
-                                            self.env.now + self.config.response_timeout_s)
+        self.served.cpu_seconds += demand * self._cpu_threads
+        due = now + self._timeout_s  # inf when there is no responseTimeout
+        if due < self._check_timeouts_from:
+            self._check_timeouts_from = due
         worker.job = (self.cpu, self.cpu.start(demand, self._cpu_done, (worker, worker.generation)))
 
     def _cpu_done(self, payload: tuple[Worker, int]) -> None:
