@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from twin.core.usage import Usage, measure
+from twin.core.usage import Usage, accelerators, measure
 from twin.kernel.sketch import QuantileSketch
 from twin.torchserve.workers import READY
 
@@ -20,13 +20,13 @@ class Sampler:
     def __init__(self, world) -> None:
         self.world = world
         self.columns: dict[str, list[float]] = {name: [] for name in COLUMNS}
-        self._last: Usage = measure(world)
+        self._last: Usage = measure(world, pods=False)
 
     def sample(self) -> None:
         world = self.world
         cluster = world.cluster
         sketch, errors = world.recorder.next_interval()
-        usage = measure(world)
+        usage = measure(world, pods=False)
         row = {"time_s": world.env.now, "ok": sketch.count, "errors": errors, **_latency(sketch)}
         servers = [p.server for p in cluster.pods if p.server is not None]
         workers = [w for s in servers for w in s.workers.all]
@@ -36,7 +36,7 @@ class Sampler:
             workers=len(workers), ready_workers=sum(1 for w in workers if w.state == READY),
             busy_workers=sum(s.busy for s in servers), queued=sum(s.pending for s in servers),
             nodes=len(cluster.nodes),
-            gpu_memory_mib=sum(a.used_mib for n in cluster.nodes for a in n.accelerators),
+            gpu_memory_mib=sum(a.used_mib for n in cluster.nodes for a in accelerators(n)),
             host_memory_mib=sum(n.rss_mib for n in cluster.nodes),
             **utilisation(self._last, usage, cluster.nodes),
         )

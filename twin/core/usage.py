@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 
 @dataclass
@@ -15,20 +16,33 @@ class Usage:
     pod_served: dict[str, int] = field(default_factory=dict)
 
 
-def measure(world) -> Usage:
+def measure(world, *, pods: bool = True) -> Usage:
+    """The integrals now; `pods=False` leaves out the per-pod ones (the per-second sampler needs only nodes')."""
     usage = Usage(world.env.now)
     threads = world.scenario.model.cpu_threads
     for node in world.cluster.nodes:
         node.cpu.settle()
         usage.node_cpu[node.name] = node.cpu.work_area
         jobs = node.cpu.jobs_area * threads
-        for accelerator in node.accelerators:
+        for accelerator in accelerators(node):
             accelerator.compute.settle()
             usage.gpu_busy[accelerator.name] = accelerator.compute.busy_time
             jobs += accelerator.compute.jobs_area
         usage.node_jobs[node.name] = jobs
-    for pod in world.cluster.pods:
-        usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
-        usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
-        usage.pod_served[pod.name] = pod.served
+    if pods:
+        for pod in world.cluster.pods:
+            usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
+            usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
+            usage.pod_served[pod.name] = pod.served
     return usage
+
+
+_ACCELERATORS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def accelerators(node) -> list:
+    """A node's distinct accelerators, found once per node (its devices are fixed when it is created)."""
+    found = _ACCELERATORS.get(node)
+    if found is None:
+        found = _ACCELERATORS[node] = node.accelerators
+    return found

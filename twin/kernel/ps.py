@@ -7,10 +7,11 @@ next completion, and one cancellable timer (the completion slot) stands for it: 
 (the speed changed, or a new job finishes first) the slot is cancelled and re-armed, so no timer fires early or for
 nothing. A job that neither changes the speed nor finishes first (an uncontended CPU) leaves the slot alone.
 
-Completion is decided in virtual time, never by comparing clock readings: when the timer fires, every job whose
-finish point is within a relative tolerance of `V`, or within what the current speed does in one clock ulp, is done.
-Without the second bound a job left with less work than one ulp of the clock finishes would re-arm a timer that fires
-at the same instant for ever (the clock's resolution coarsens as time grows: 7e-12 s at t = 4e4 s, 2e-9 s at 1e7 s).
+Completion is decided in virtual time, never by comparing clock readings: the slot stands for the head job, so when
+it fires that job is done, however little work the clock could still resolve (its resolution coarsens as time grows:
+7e-12 s at t = 4e4 s, 2e-9 s at 1e7 s; re-checking the work left against a fixed tolerance re-armed a zero-length
+timer for ever). Other jobs finish with it when their finish point is within a relative tolerance of `V` or within
+what the current speed does in one clock ulp.
 """
 from __future__ import annotations
 
@@ -116,7 +117,11 @@ class SharedProcessor:
         heap = self._heap
         if heap:
             wait = (heap[0][0] - self._virtual) / self._speed
-            self._slot = timer.call_later(self._env, wait if wait > 0.0 else 0.0, self._on_timer)
+            env = self._env
+            self._slot = slot = timer.Call()  # timer.call_later, inlined: this is the hottest schedule
+            slot.callbacks = [self._on_timer]
+            slot._ok = True
+            heappush(env._queue, (env._now + (wait if wait > 0.0 else 0.0), 1, next(env._eid), slot))
         else:
             self._slot = None
 
@@ -124,10 +129,10 @@ class SharedProcessor:
         self._slot = None
         self._advance()
         heap = self._heap
-        virtual = self._virtual
-        limit = virtual + max(_EPS * (virtual if virtual > 1.0 else 1.0), self._speed * ulp(self._last))
         _, _, done, payload = heappop(heap)
         if heap:
+            virtual = self._virtual
+            limit = virtual + max(_EPS * (virtual if virtual > 1.0 else 1.0), self._speed * ulp(self._last))
             if heap[0][0] <= limit:  # simultaneous completions: rare, so a list only then
                 self._finish_all(limit, done, payload)
                 return
