@@ -120,9 +120,19 @@ def side_by_side(args) -> None:
         s = best(runs)
         print(f"  {name:<11}{s.real_time:7.0f}x real time  {s.cpu_us_per_request:6.1f} µs CPU/request  "
               f"{s.events_per_request:4.2f} events/request  {bare.cpu_s / s.cpu_s:5.2f} of bare SimPy")
-    control_runs = rows["+ control"]
-    decisions = sum(s.decisions for s in control_runs) / len(control_runs)
-    print(f"  control decisions: {decisions / args.duration * 3600:.0f} per simulated hour")
+
+
+def decisions(args) -> None:
+    """Controllers' actions per simulated hour at constant load: a controller that flaps shows here."""
+    world = World(load_scenario(WITH_CONTROL).model_copy(update={"duration_s": args.decisions_s}))
+    world.run()
+    made = world.control.decisions
+    by_kind: dict[str, int] = {}
+    for decision in made:
+        key = f"{decision.controller} {decision.action}"
+        by_kind[key] = by_kind.get(key, 0) + 1
+    print(f"control decisions at constant load: {len(made) / args.decisions_s * 3600:.0f} per simulated hour "
+          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'})")
 
 
 def fixed_cost(args) -> None:
@@ -145,11 +155,13 @@ def with_rate(scenario: Scenario, rate: float, *, constant_load: bool = False) -
 
 
 def with_pods(scenario: Scenario, pods: int) -> Scenario:
-    """`pods` pods on the node (enough vCPUs and GPU replicas for them), KEDA held at that count."""
+    """`pods` pods at the reference's load per pod (10 req/s): a time-sliced GPU per 40 pods, 96 vCPUs per GPU,
+    KEDA held at that count."""
+    gpus = max(1, pods // 40)
     pool = scenario.node_pools[0]
-    sharing = pool.gpus.sharing.model_copy(update={"replicas": pods})
-    pool = pool.model_copy(update={"vcpus": max(pool.vcpus, pods + 8),
-                                   "gpus": pool.gpus.model_copy(update={"sharing": sharing})})
+    sharing = pool.gpus.sharing.model_copy(update={"replicas": min(pods, 40)})
+    pool = pool.model_copy(update={"vcpus": 96 * gpus, "memory_gib": 880 * gpus,
+                                   "gpus": pool.gpus.model_copy(update={"count": gpus, "sharing": sharing})})
     deployment = scenario.deployment.model_copy(update={"pods": pods})
     update: dict = {"node_pools": (pool,), "deployment": deployment}
     keda = scenario.autoscaling.keda
@@ -158,12 +170,12 @@ def with_pods(scenario: Scenario, pods: int) -> Scenario:
         manifest = keda.manifest.model_copy(update={"object": {**keda.manifest.object, "spec": spec}})
         update["autoscaling"] = scenario.autoscaling.model_copy(
             update={"keda": keda.model_copy(update={"manifest": manifest})})
-    return scenario.model_copy(update=update)
+    return with_rate(scenario.model_copy(update=update), 10.0 * pods)
 
 
 def growth(args) -> None:
     control = load_scenario(WITH_CONTROL)
-    print("growth with pods (control scenario, 400 req/s):")
+    print("growth with pods (control scenario, 10 req/s a pod):")
     for pods in (10, 40, 160):
         s = best([twin_speed(with_pods(control, pods), args.duration) for _ in range(args.repeats)])
         print(f"  {pods:4d} pods  {s.cpu_us_per_request:6.1f} µs CPU/request  {s.real_time:6.0f}x real time")
@@ -215,6 +227,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="simulated seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the best CPU time counts")
     parser.add_argument("--memory-s", type=float, default=600.0, help="simulated seconds for the memory probe")
+    parser.add_argument("--decisions-s", type=float, default=900.0, help="simulated seconds for decisions per hour")
     parser.add_argument("--sweep-s", type=float, default=30.0, help="simulated seconds per sweep run")
     parser.add_argument("--full", action="store_true", help="a simulated day and the full sweep (long)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="some of the measurements")
@@ -223,7 +236,7 @@ def main() -> None:
         SECTIONS[name](args)
 
 
-SECTIONS = {"speed": side_by_side, "fixed": fixed_cost, "growth": growth, "memory": memory, "sweep": sweep_time}
+SECTIONS = {"speed": side_by_side, "decisions": decisions, "fixed": fixed_cost, "growth": growth, "memory": memory, "sweep": sweep_time}
 
 
 if __name__ == "__main__":
