@@ -65,9 +65,12 @@ class SharedProcessor:
 
     def start(self, demand: float, done: Callable[[Any], Any], payload: Any) -> int:
         """Add a job needing `demand` work units; `done(payload)` runs when it completes. Returns its handle."""
-        self._advance()
-        self._seq = seq = self._seq + 1
         heap = self._heap
+        if heap:
+            self._advance()
+        else:
+            self._last = self._env._now  # idle until now: nothing to integrate
+        self._seq = seq = self._seq + 1
         heappush(heap, (self._virtual + demand, seq, done, payload))
         n = len(heap)
         speed = self._speeds[n] if n < len(self._speeds) else self._speed_for(n)

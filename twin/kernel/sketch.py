@@ -30,7 +30,11 @@ class QuantileSketch:
         self.high = 0.0
 
     def add(self, value: float) -> None:
-        self.counts[_index(value)] += 1
+        if value > _MIN:  # _index, inlined: one call per response saved
+            index = int((math.log(value) - _LOG_MIN) / _LOG_GAMMA)
+            self.counts[index if index < _SIZE else _SIZE - 1] += 1
+        else:
+            self.counts[0] += 1
         self.count += 1
         self.total += value
         if value < self.low:
