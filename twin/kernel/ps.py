@@ -130,8 +130,16 @@ class SharedProcessor:
 
     def _on_timer(self, _event) -> None:
         self._slot = None
-        self._advance()
         heap = self._heap
+        now = self._env._now  # _advance, inlined: the heap is not empty here
+        dt = now - self._last
+        if dt > 0.0:
+            n = len(heap)
+            self._virtual += self._speed * dt
+            self.work_area += self._used[n] * dt
+            self.jobs_area += n * dt
+            self.busy_time += dt
+            self._last = now
         _, _, done, payload = heappop(heap)
         if heap:
             virtual = self._virtual
