@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
 
 @dataclass
@@ -24,7 +23,7 @@ def measure(world, *, pods: bool = True) -> Usage:
         node.cpu.settle()
         usage.node_cpu[node.name] = node.cpu.work_area
         jobs = node.cpu.jobs_area * threads
-        for accelerator in accelerators(node):
+        for accelerator in node.accelerators:
             accelerator.compute.settle()
             usage.gpu_busy[accelerator.name] = accelerator.compute.busy_time
             jobs += accelerator.compute.jobs_area
@@ -36,13 +35,3 @@ def measure(world, *, pods: bool = True) -> Usage:
             usage.pod_served[pod.name] = pod.served
     return usage
 
-
-_ACCELERATORS: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def accelerators(node) -> list:
-    """A node's distinct accelerators, found once per node (its devices are fixed when it is created)."""
-    found = _ACCELERATORS.get(node)
-    if found is None:
-        found = _ACCELERATORS[node] = node.accelerators
-    return found

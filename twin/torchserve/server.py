@@ -82,8 +82,6 @@ class TorchServe:
         self._delay_s = config.max_batch_delay_ms / 1000.0
         self._batch_size = config.batch_size
         self._queue_size = config.job_queue_size
-        self._cpu_threads = profile.cpu_threads
-        self._timeout_s = config.response_timeout_s
         self._check_timeouts_from = float("inf")
 
     def start(self, *, preloaded: bool = False) -> None:
@@ -143,16 +141,16 @@ class TorchServe:
         worker.generation += 1  # invalidates the batch-delay timer
         now = worker.batch_started = self.env._now
         batch = worker.batch
-        size = len(batch)
-        waited = now - batch[0].arrival if size == 1 else sum(now - request.arrival for request in batch)
+        waited = now - batch[0].arrival if len(batch) == 1 else sum(now - request.arrival for request in batch)
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self._release_lock()
+        size = len(worker.batch)
         demand = self._cpu_s * size * self.draws.next()
-        self.served.cpu_seconds += demand * self._cpu_threads
-        due = now + self._timeout_s  # inf when there is no responseTimeout
-        if due < self._check_timeouts_from:
-            self._check_timeouts_from = due
+        self.served.cpu_seconds += demand * self.profile.cpu_threads
+        if self.config.response_timeout_s < float("inf"):
+            self._check_timeouts_from = min(self._check_timeouts_from,
+                                            self.env.now + self.config.response_timeout_s)
         worker.job = (self.cpu, self.cpu.start(demand, self._cpu_done, (worker, worker.generation)))
 
     def _cpu_done(self, payload: tuple[Worker, int]) -> None:
