@@ -125,8 +125,8 @@ def test_workers_that_do_not_fit_in_gpu_memory_are_named():
                                                             "count": summary.diagnostics["gpu_oom"]["count"]}]
 
 
-def _profile_file(folder: Path, provenance: dict | None) -> str:
-    profile = {"name": "m", "device": "cpu", "cpu_ms": 10, "worker_rss_mib": 100, "frontend_rss_mib": 100}
+def _profile_file(folder: Path, provenance: dict | None, **fields) -> str:
+    profile = {"name": "m", "device": "cpu", "cpu_ms": 10, "worker_rss_mib": 100, "frontend_rss_mib": 100, **fields}
     document = {"profile": profile, "provenance": provenance} if provenance is not None else profile
     (folder / "m.yaml").write_text(yaml.safe_dump(document))
     scenario_file = folder / "s.yaml"
@@ -149,6 +149,12 @@ def test_fields_assumed_rather_than_calibrated_are_listed(tmp_path, capsys):
     (line,) = _validated(capsys, _profile_file(tmp_path, provenance))
     # frontend_ms is set by the scenario itself, so it is the user's number, not an assumption
     assert line.endswith("assumed, not calibrated: demand_cv, load_time_s, worker_rss_mib [assumed_fields]")
+
+
+def test_the_profiles_own_assumed_list_counts_too(tmp_path, capsys):
+    path = _profile_file(tmp_path, {"fixed": "cpu_threads (1 per request)"}, assumed=["demand_cv", "frontend_ms"])
+    (line,) = _validated(capsys, path)
+    assert line.endswith("assumed, not calibrated: cpu_threads, demand_cv [assumed_fields]")  # frontend_ms: the user's
 
 
 def test_a_hand_set_profile_is_all_assumption(tmp_path, capsys):
