@@ -10,6 +10,7 @@ import yaml
 
 from tests.support.scenarios import scenario
 from twin.cli import main
+from twin.config.loader import load_scenario
 from twin.core import catalogue, diagnostics, scraping
 from twin.core.run import simulate
 
@@ -224,3 +225,13 @@ def test_an_hpa_query_that_selects_nothing_is_a_trigger_with_no_series():
     assert codes(summary) == ["query_selects_nothing", "trigger_no_series"]
     assert 'job="triton" matches none of its values' in summary.warnings[0]["message"]
     assert summary.diagnostics["triggers"][0]["controller"] == "hpa"
+
+
+def test_every_bundled_scenarios_triggers_select_series_the_twin_produces():
+    root = Path(__file__).parents[2] / "scenarios"
+    documents = {p: yaml.safe_load(p.read_text()) or {} for p in sorted(root.rglob("*.yaml"))
+                 if p.parent.name not in ("manifests", "profiles")}
+    files = [p for p, data in documents.items() if "autoscaling" in data and "base" not in data]  # not sweeps
+    assert len(files) >= 5
+    for path in files:
+        assert diagnostics.query_warnings(load_scenario(path)) == [], path
