@@ -55,7 +55,7 @@ def test_change_pods_run_and_see_the_result(page: Page):
     pods.press("Enter")
     expect(page.get_by_text("deployment.pods")).to_be_visible()  # the rerun lists the change
     run.click()
-    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=START_MS)
     expect(_metric(page, "Pods at the end")).to_have_text("2")
     expect(_metric(page, "Workers at the end")).to_have_text("10")  # 2 pods × 5 workers
     expect(page.get_by_text("Latency percentiles per second")).to_be_visible()
