@@ -45,3 +45,12 @@ def test_the_time_series_check_names_the_second_that_went_wrong():
     columns["time_s"] = [1.0, 2.0, 2.0]
     columns["gpu_memory_mib"] = [0.0, -4.0, 0.0]
     assert ledger.series_violations(columns) == ["clock: 2 s after 2 s", "gpu_memory_mib: -4 at 2 s"]
+
+
+def test_memory_kept_beyond_the_time_series_breaks_the_soak():
+    world = World(load_scenario(soak.QUESTION, {"duration_s": 60, "warmup_s": 0}))
+    watch = soak.Soak(world)
+    world.run(progress=watch.check)
+    kept = bytes(range(256)) * (int(soak.GROWTH_MIB + 64) * 2**12)  # resident at once: every page written
+    watch.finish()
+    assert any(problem.startswith("memory: RSS grew") for problem in watch.broken), (watch.broken, len(kept))
