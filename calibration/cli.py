@@ -19,6 +19,7 @@ from calibration.profiles import BUNDLED, load_profiles, write_profiles
 from calibration.readers import read_resources, read_runs
 from calibration.readings import gather
 from twin import outputs
+from twin.config import values
 from twin.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -38,8 +39,8 @@ def add_commands(subparsers) -> None:
                                     formatter_class=formatter, epilog=assumptions)
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
     outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
-    predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
-    predict.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS,
+    predict.add_argument("--seed", type=values.seed, default=1, help="first seed (same seed, same table)")
+    predict.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS,
                          help="seeds averaged per run (random pinning of users to pods)")
     predict.add_argument("--profiles", type=Path, nargs="+", default=[BUNDLED], metavar="DIR",
                          help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
@@ -51,8 +52,8 @@ def add_commands(subparsers) -> None:
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
     outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt")
-    check.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
-    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    check.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS)
+    check.add_argument("--jobs", type=values.processes, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
     check.set_defaults(command=_check)
 
