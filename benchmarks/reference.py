@@ -202,7 +202,7 @@ def memory(args) -> None:
         return
     short, long = args.memory_s, 2 * args.memory_s
     a, b = peak_rss_mib(short), peak_rss_mib(long)
-    per_hour = (b - a) / (long - short) * 3600
+    per_hour = max(0.0, (b - a) / (long - short) * 3600)  # below the allocator's noise it reads as nothing
     print(f"peak RSS (control): {a:.0f} MiB for {short:g} s, {b:.0f} MiB for {long:g} s simulated; "
           f"{per_hour:.1f} MiB per simulated hour, so about {a + per_hour * 24:.0f} MiB for a day (`--full` runs it)")
 
