@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from twin.live import forecast, shadow_score
 from twin.live.forecast import Holt
+from twin.live.prometheus_api import PrometheusApi
+from twin.live.shadow import Prediction, Shadow, Traffic, TrafficReader, _pieces
+
+SLEEPY = Path(__file__).parent / "data" / "sleepy.yaml"
 
 STEP = [2.0] * 10 + [6.0] * 3  # users: two, then six for the last three seconds
 
@@ -72,3 +77,41 @@ def test_the_report_splits_by_forecast_horizon_and_period_and_lists_the_unscored
                                                             "throughput_mape_pct": 0.0, "queue_mape_pct": None}
     assert report["by_forecast"]["flat"]["5s"]["changing"]["latency_mape_pct"] == 50.0
     assert set(report["by_forecast"]["holt"]) == {"5s", "15s"} and report["unscored"] == unscored
+
+
+def _shadow() -> Shadow:
+    """A shadow of the suite's sleepy scenario; nothing here reaches Prometheus or a cluster."""
+    return Shadow(scenario_path=SLEEPY, horizons_s=(5.0, 15.0), every_s=2, window="6s",
+                  traffic=TrafficReader(PrometheusApi("http://127.0.0.1:9"), "sleepy"), cluster=None, fleet=None,
+                  started_at=1000.0, score_delay_s=3.0)
+
+
+def test_users_missing_from_little_s_law_are_made_up_from_the_requests_inside_torchserve():
+    shadow = _shadow()
+    measured = Traffic(throughput_rps=17.25, latency_ms=81.0)  # 1.40 inside TorchServe, 1.43 by the profile's 2 ms
+    assert shadow.load(measured) == pytest.approx(17.25 * 0.083)
+    assert shadow._unseen_users(measured) == pytest.approx(2 - 17.25 * 0.083)  # two users, the rest thinking
+    assert shadow._unseen_users(Traffic(19.0, 294.0)) == pytest.approx(6 - 19.0 * 0.296)
+    assert shadow._unseen_users(Traffic(20.0, 102.0)) == 0.0  # 2.04 inside: noise, not a third user
+
+
+def test_a_forecast_becomes_closed_groups_one_after_another_over_the_horizon():
+    shadow = _shadow()
+    pieces = _pieces([2.2, 2.4, 3.6, 5.7, 6.1, 5.9], 12.0, closed=True)
+    assert pieces == [(0.0, 2), (4.0, 4), (6.0, 6)]
+    groups = shadow._workload(pieces, 12.0, 0.035)
+    assert [(g["users"], g["start_s"], g["stop_s"], g["think_time_s"]) for g in groups] == [
+        (2, 0.0, 4.0, 0.035), (4, 4.0, 6.0, 0.035), (6, 6.0, 12.0, 0.035)]
+
+
+def test_predictions_still_open_when_the_run_ends_are_reported_unscored_with_the_reason():
+    shadow = _shadow()
+    figures = {"requests_rps": 20.0}
+    shadow.pending = [Prediction(1040.0, 15.0, "holt", 1, 1, 2.0, 2.0, figures, 100.0),
+                      Prediction(1044.0, 5.0, "holt", 1, 1, 2.0, 2.0, figures, 100.0)]
+    assert shadow.lag_left(1050.0) == pytest.approx(2.0)  # the 5 s one ended at 1049: Prometheus by 1052
+    shadow.finish(1050.0)
+    assert [u["reason"] for u in shadow.unscored] == [
+        "its horizon ends 5.0 s after the run",
+        "its horizon ended 1.0 s before the run did: too soon for Prometheus to hold it (score_delay_s)"]
+    assert shadow.pending == [] and shadow.report()["predictions_unscored"] == 2
