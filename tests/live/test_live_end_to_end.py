@@ -142,11 +142,10 @@ def test_shadow_follows_a_load_step_better_than_a_flat_forecast(stack, capsys):
                                               "score_delay_s": 3, "forecast": ["holt", "flat"]})
     out = settings.parent / "out"
     step = threading.Thread(target=run_load_sync, daemon=True, args=(LoadConfig(
-        base_url=stack.server.urls.inference, model=SLEEPY, users=4, duration_s=30, payload=b"x",
+        base_url=stack.server.urls.inference, model=SLEEPY, users=4, duration_s=40, payload=b"x",
         content_type="text/plain"),))
-    timer = threading.Timer(24, step.start)
-    timer.start()
-    _under_load(stack, 56, lambda: _main("live", str(settings), "--duration", "50", "--out", str(out)), users=2)
+    threading.Timer(24, step.start).start()  # the load outlasts the run, however long the command takes to start
+    _under_load(stack, 64, lambda: _main("live", str(settings), "--duration", "50", "--out", str(out)), users=2)
     step.join(timeout=60)
     report = json.loads((out / "report.json").read_text())["shadow"]
     with capsys.disabled():

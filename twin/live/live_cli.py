@@ -113,7 +113,7 @@ def _finish(shadow: Shadow, *, halted: bool) -> None:
     now = time.time()
     wait_s = 0.0 if halted else shadow.lag_left(now)
     time.sleep(wait_s)
-    shadow.finish(max(time.time(), now + wait_s))
+    shadow.finish(max(time.time(), now + wait_s), ended_s=now)
 
 
 def _counts(connection: Connection) -> dict[str, int]:

@@ -119,7 +119,8 @@ class Shadow:
         self.base = load_scenario(scenario_path)
         self.group = self.base.workload[0]
         self.step_s = self.base.metrics.scrape_interval_s
-        self._runs: dict[tuple, tuple[dict, float]] = {}  # the twin's answer by (pods, workers, horizon, load)
+        self.shape = self._shape()
+        self._runs: dict[tuple, tuple[dict, float]] = {}  # the twin's answer by its inputs, within one prediction
 
     def tick(self, now: float) -> None:
         self._score_due(now)
@@ -137,11 +138,12 @@ class Shadow:
         due = [p.time_s + p.horizon_s + self.score_delay_s for p in self.pending if p.time_s + p.horizon_s <= now]
         return max([0.0, *(t - now for t in due)])
 
-    def finish(self, now: float) -> None:
-        """The run ends: score what can be, and report the rest as unscored, with the reason."""
+    def finish(self, now: float, *, ended_s: float | None = None) -> None:
+        """The run ended at `ended_s` (default: now): score what can be by now, report the rest as unscored."""
         self._score_due(now)
+        ended_s = now if ended_s is None else ended_s
         for prediction in self.pending:
-            self._unscored(prediction, _why_pending(prediction.time_s + prediction.horizon_s - now))
+            self._unscored(prediction, _why_pending(prediction.time_s + prediction.horizon_s - ended_s))
         self.pending = []
 
     def _unscored(self, prediction: Prediction, reason: str) -> None:
@@ -154,23 +156,22 @@ class Shadow:
         workers = [view.min_workers for view in map(self.fleet.describe, pods) if view is not None]
         if traffic is None or not workers:
             return []  # no traffic or no TorchServe answering: nothing to predict from
-        per_pod = round(sum(workers) / len(workers))
         window_s = parse_duration_ms(self.window) / 1000.0
         steps = self.traffic.series(f"{3 * self.step_s:g}s", start_s=now - window_s, end_s=now, step_s=self.step_s)
-        series = [self.load(t) for t in steps]
+        self._runs = {}  # forecasts that agree share one twin run
+        made = [self._predict(now, traffic, [self.load(t) for t in steps], kind, horizon_s,
+                              pods=len(workers), workers=round(sum(workers) / len(workers)))
+                for horizon_s in self.horizons_s for kind in self.forecasts]
+        return [prediction for prediction in made if prediction.figures["requests_rps"] > 0]
+
+    def _predict(self, now: float, traffic: Traffic, series: list[float], kind: str, horizon_s: float, *,
+                 pods: int, workers: int) -> Prediction:
+        loads = forecast.trajectory(kind, series=series, window_mean=self.load(traffic), step_s=self.step_s,
+                                    horizon_s=horizon_s, pieces=PIECES, shape=self.shape, at_s=now - self.started_at)
         unseen = self._unseen_users(traffic)
-        made = []
-        for horizon_s in self.horizons_s:
-            for kind in self.forecasts:
-                loads = forecast.trajectory(kind, series=series, window_mean=self.load(traffic), step_s=self.step_s,
-                                            horizon_s=horizon_s, pieces=PIECES, shape=self._shape(),
-                                            at_s=now - self.started_at)
-                figures, client_ms = self._twin(len(workers), per_pod, horizon_s, [load + unseen for load in loads],
-                                                extra_think_s=unseen / traffic.throughput_rps)
-                if figures["requests_rps"] > 0:
-                    made.append(Prediction(now, horizon_s, kind, len(workers), per_pod, self.load(traffic),
-                                           mean(loads), figures, client_ms))
-        return made
+        figures, client_ms = self._twin(pods, workers, horizon_s, [load + unseen for load in loads],
+                                        extra_think_s=unseen / traffic.throughput_rps)
+        return Prediction(now, horizon_s, kind, pods, workers, self.load(traffic), mean(loads), figures, client_ms)
 
     def load(self, traffic: Traffic) -> float:
         """Users in the system (closed loop) or the request rate (open loop)."""
