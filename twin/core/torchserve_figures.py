@@ -7,6 +7,10 @@ Prometheus only has TorchServe's counters: `ts_inference_latency_microseconds` (
 counters' increases over the measured window, combined as the usual queries do
 (`rate(ts_inference_latency_microseconds[w]) / rate(ts_inference_requests_total[w])`), so twin and cluster are scored
 on one basis. A counter that went down (its container restarted) counts from zero, as `rate()` does.
+
+Fidelity ledger — upstream: TorchServe 0.12 prometheus-mode counters (kept by twin/torchserve/server.py),
+Prometheus 2.42 `rate()`. Modelled: the counters' increases over the window, resets. Not modelled: `rate()`'s
+extrapolation to the window's edges, scrape timing (a run's window is exact; Prometheus' is sampled).
 """
 from __future__ import annotations
 
