@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from twin.core import torchserve_figures
+
 
 @dataclass
 class Usage:
@@ -13,6 +15,7 @@ class Usage:
     pod_cpu: dict[str, float] = field(default_factory=dict)  # core-seconds of request demand
     pod_gpu: dict[str, float] = field(default_factory=dict)
     pod_served: dict[str, int] = field(default_factory=dict)
+    torchserve: torchserve_figures.Counts = field(default_factory=dict)  # TorchServe's counters by pod
 
 
 def measure(world, *, pods: bool = True) -> Usage:
@@ -33,5 +36,6 @@ def measure(world, *, pods: bool = True) -> Usage:
             usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
             usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
             usage.pod_served[pod.name] = pod.served
+        usage.torchserve = torchserve_figures.snapshot(world)
     return usage
 
