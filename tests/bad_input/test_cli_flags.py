@@ -45,6 +45,7 @@ CASES = [
     ("observe-url-ftp", ["observe", "--url", "ftp://host:21", *OBSERVE[3:]], ("--url",)),
     ("observe-url-port-99999", ["observe", "--url", "http://host:99999", *OBSERVE[3:]], ("--url", "65535")),
     ("observe-metrics-url", [*OBSERVE, "--metrics-url", "host:8082"], ("--metrics-url",)),
+    ("observe-model-empty", ["observe", *OBSERVE[1:5], "--model", "", "--out", "out"], ("--model",)),
     ("observe-users-zero", [*OBSERVE, "--users", "1,0,4"], ("--users",)),
     ("observe-users-millions", [*OBSERVE, "--users", "5000000"], ("--users",)),
     ("observe-workers-negative", [*OBSERVE, "--workers", "-1"], ("--workers",)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from twin.config import base, reading, values
 from twin.config.loader import validate
@@ -53,10 +53,10 @@ class PrometheusSettings(Strict):
 
 
 class ShadowSettings(Strict):
-    horizon_s: PositiveFloat = Field(60.0, description="how far ahead each prediction runs")
-    every_s: PositiveFloat = Field(30.0, description="how often a prediction starts")
+    horizon_s: base.Duration = Field(60.0, description="how far ahead each prediction runs")
+    every_s: base.Duration = Field(30.0, description="how often a prediction starts")
     window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of observed traffic")
-    score_delay_s: float = Field(10.0, ge=0, description="wait after a horizon ends before scoring it (scrape lag)")
+    score_delay_s: base.Seconds = Field(10.0, description="wait after a horizon ends before scoring it (scrape lag)")
 
 
 class LiveSettings(Strict):
@@ -66,7 +66,7 @@ class LiveSettings(Strict):
     prometheus: PrometheusSettings
     guardrails: Rails
     shadow: ShadowSettings = ShadowSettings()
-    tick_s: PositiveFloat = Field(1.0, description="how often the loop wakes to run the steps that are due")
+    tick_s: Timeout = Field(1.0, description="how often the loop wakes to run the steps that are due")
     stop_file: str = Field("servetwin.stop", description="its appearance halts every write at once")
     journal: str = Field("servetwin-journal.jsonl", description="write-ahead journal, kept across restarts")
     source: str = Field("", exclude=True)
