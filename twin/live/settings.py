@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, PositiveFloat, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.config import base, reading, values
 from twin.config.loader import validate
@@ -53,7 +53,7 @@ class PrometheusSettings(Strict):
 
 
 class ShadowSettings(Strict):
-    horizon_s: list[PositiveFloat] = Field(
+    horizon_s: list[Annotated[float, Field(gt=0, le=base.MAX_DURATION_S)]] = Field(
         [60.0], min_length=1, description="how far ahead each prediction runs: one horizon, or several scored side "
                                           "by side ([10, 60, 300])")
     forecast: list[Literal["holt", "shape", "flat"]] = Field(
@@ -61,9 +61,9 @@ class ShadowSettings(Strict):
                                                     "the prediction, the others are scored beside it")
     change_threshold: float = Field(0.2, gt=0, description="relative change of the load between a prediction's "
                                                            "window and its horizon that makes it a changing period")
-    every_s: PositiveFloat = Field(30.0, description="how often a prediction starts")
+    every_s: base.Duration = Field(30.0, description="how often a prediction starts")
     window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of observed traffic")
-    score_delay_s: float = Field(10.0, ge=0, description="wait after a horizon ends before scoring it (scrape lag)")
+    score_delay_s: base.Seconds = Field(10.0, description="wait after a horizon ends before scoring it (scrape lag)")
 
     @field_validator("horizon_s", mode="before")
     @classmethod
@@ -82,7 +82,7 @@ class LiveSettings(Strict):
     prometheus: PrometheusSettings
     guardrails: Rails
     shadow: ShadowSettings = ShadowSettings()
-    tick_s: PositiveFloat = Field(1.0, description="how often the loop wakes to run the steps that are due")
+    tick_s: Timeout = Field(1.0, description="how often the loop wakes to run the steps that are due")
     stop_file: str = Field("servetwin.stop", description="its appearance halts every write at once")
     journal: str = Field("servetwin-journal.jsonl", description="write-ahead journal, kept across restarts")
     source: str = Field("", exclude=True)
