@@ -152,7 +152,7 @@ class ModelConfig(Strict):
 
     min_workers: int = Field(1, ge=0, le=base.MAX_WORKERS)
     max_workers: int | None = Field(None, ge=0, le=base.MAX_WORKERS, description="default: min_workers")
-    batch_size: int = Field(1, ge=1, le=65_536)
+    batch_size: int = Field(1, ge=1, le=base.MAX_BATCH_SIZE)
     max_batch_delay_ms: NonNegativeFloat = 100.0
     response_timeout_s: PositiveFloat = 120.0
     job_queue_size: int = Field(100, ge=1, le=10_000_000)

@@ -18,7 +18,8 @@ class Usage:
     pod_served: dict[str, int] = field(default_factory=dict)
 
 
-def measure(world) -> Usage:
+def measure(world, *, pods: bool = True) -> Usage:
+    """The integrals now; `pods=False` leaves out the per-pod ones (the per-second sampler needs only nodes')."""
     usage = Usage(world.env.now)
     for node in world.cluster.nodes:
         node.cpu.settle()
@@ -29,8 +30,10 @@ def measure(world) -> Usage:
             usage.gpu_busy[accelerator.name] = accelerator.kernel_seconds
             jobs += accelerator.compute.jobs_area
         usage.node_jobs[node.name] = jobs
-    for pod in world.cluster.pods:
-        usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
-        usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
-        usage.pod_served[pod.name] = pod.served
+    if pods:
+        for pod in world.cluster.pods:
+            usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
+            usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
+            usage.pod_served[pod.name] = pod.served
     return usage
+

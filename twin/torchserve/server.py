@@ -85,6 +85,8 @@ class TorchServe:
         self._gpu_s = profile.gpu_ms / 1000.0
         self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
         self._delay_s = config.max_batch_delay_ms / 1000.0
+        self._batch_size = config.batch_size
+        self._queue_size = config.job_queue_size
         self._check_timeouts_from = float("inf")
 
     def start(self, *, preloaded: bool = False) -> None:
@@ -98,7 +100,7 @@ class TorchServe:
             self._collect(holder, request)
         elif not self.workers.all:
             self.respond(request, outcome.NO_WORKER)
-        elif len(self.queue) >= self.config.job_queue_size:
+        elif len(self.queue) >= self._queue_size:
             self.respond(request, outcome.QUEUE_FULL)
         else:
             self.queue.append(request)
@@ -122,7 +124,7 @@ class TorchServe:
     def _collect(self, worker: Worker, request: Request) -> None:
         batch = worker.batch
         batch.append(request)
-        if len(batch) >= self.config.batch_size or self._delay_s <= 0.0:
+        if len(batch) >= self._batch_size or self._delay_s <= 0.0:
             self._dispatch(worker)
         elif len(batch) == 1:
             call_later(self.env, self._delay_s, self._batch_deadline, (worker, worker.generation))
@@ -142,10 +144,9 @@ class TorchServe:
     def _dispatch(self, worker: Worker) -> None:
         """The batch is complete: the worker leaves the lock and runs inference."""
         worker.generation += 1  # invalidates the batch-delay timer
-        now = worker.batch_started = self.env.now
-        waited = 0.0
-        for request in worker.batch:
-            waited += now - request.arrival
+        now = worker.batch_started = self.env._now
+        batch = worker.batch
+        waited = now - batch[0].arrival if len(batch) == 1 else sum(now - request.arrival for request in batch)
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self._release_lock()
