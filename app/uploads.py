@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from twin import outputs
+from twin.config import reading
 from twin.errors import InputError
 
 AUTOSCALERS = {"HorizontalPodAutoscaler": "hpa", "ScaledObject": "keda"}
@@ -71,11 +70,7 @@ def manifest_overrides(document: Mapping[str, Any], uploads: list[Upload], folde
 def _kind(upload: Upload) -> str:
     if upload.name.endswith(".properties"):
         return "config.properties"
-    try:
-        manifest = yaml.safe_load(upload.content.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise InputError(upload.name, "", "a YAML manifest or a config.properties",
-                         str(getattr(error, "problem", None) or error)) from None
+    manifest, _ = reading.parse_yaml(reading.decode(upload.content, source=upload.name), source=upload.name)
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
     if kind != "Deployment" and kind not in AUTOSCALERS:
         raise InputError(upload.name, "kind", "Deployment, HorizontalPodAutoscaler or ScaledObject", repr(kind))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import resource
 import subprocess
 import sys
 import tempfile
@@ -201,25 +202,44 @@ def memory(args) -> None:
         return
     short, long = args.memory_s, 2 * args.memory_s
     a, b = peak_rss_mib(short), peak_rss_mib(long)
-    per_hour = (b - a) / (long - short) * 3600
+    per_hour = max(0.0, (b - a) / (long - short) * 3600)  # below the allocator's noise it reads as nothing
     print(f"peak RSS (control): {a:.0f} MiB for {short:g} s, {b:.0f} MiB for {long:g} s simulated; "
           f"{per_hour:.1f} MiB per simulated hour, so about {a + per_hour * 24:.0f} MiB for a day (`--full` runs it)")
 
 
-def sweep_time(args) -> None:
-    from twin.sweep import execute, spec  # the sweep layer, only for this measurement
+def timed_sweep(sweep) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (both worker processes) of a sweep on 2 processes."""
+    from twin.sweep import execute  # the sweep layer, only for this measurement
 
-    sweep = spec.load_sweep(SWEEP)
-    if not args.full:
-        sweep = sweep.model_copy(update={"duration_s": args.sweep_s})
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         execute.run_sweep(sweep, Path(folder) / "out", workers=2)
         wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the pool's processes are reaped when it closes
+    return wall, (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+
+
+def sweep_time(args) -> None:
+    """The bundled control sweep; short of `--full`, two shortened sweeps give CPU per run as a + b x duration."""
+    from twin.sweep import spec
+
+    sweep = spec.load_sweep(SWEEP)
     runs = len(spec.runs(sweep))
-    print(f"sweep {SWEEP.name}: {runs} runs of {sweep.duration_s:g} simulated s on 2 processes in {wall:.1f} s"
-          + ("" if args.full else f" (about {wall * 3600 / sweep.duration_s / 60:.0f} min for the bundled hour each;"
-                                   " `--full` runs it)"))
+    if args.full:
+        wall, cpu = timed_sweep(sweep)
+        print(f"sweep {SWEEP.name}: {runs} runs of {sweep.duration_s:g} simulated s on 2 processes: {wall:.0f} s "
+              f"wall, {cpu:.0f} s CPU (so {cpu / 2 / 60:.1f} min on 2 idle cores)")
+        return
+    short, long = args.sweep_s, 4 * args.sweep_s
+    _, cpu_short = timed_sweep(sweep.model_copy(update={"duration_s": short}))
+    wall, cpu_long = timed_sweep(sweep.model_copy(update={"duration_s": long}))
+    per_s = (cpu_long - cpu_short) / (long - short)
+    overhead = cpu_short - per_s * short
+    hour = overhead + per_s * sweep.duration_s
+    print(f"sweep {SWEEP.name}: {runs} runs of {long:g} simulated s in {wall:.1f} s wall on 2 processes; CPU "
+          f"{overhead / runs:.2f} s a run + {per_s / runs * 1e3:.2f} ms per simulated s, so the bundled "
+          f"{sweep.duration_s:g} s each takes about {hour / 2 / 60:.1f} min on 2 idle cores (`--full` runs it)")
 
 
 def main() -> None:

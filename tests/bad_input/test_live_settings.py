@@ -29,6 +29,7 @@ CASES = [
     ("timeout-inf", changed("prometheus: {url: http://127.0.0.1:9090}", "prometheus: {url: http://127.0.0.1:9090, "
                                                                         "timeout_s: .inf}"), ("timeout_s",)),
     ("tick-bool", SETTINGS + "tick_s: true\n", ("tick_s", "true/false")),
+    ("shadow-horizon-absurd", SETTINGS + "shadow: {horizon_s: 1e300}\n", ("shadow.horizon_s",)),
     ("guardrails-min-replicas-above-max", changed(GUARDRAILS, GUARDRAILS[:-1] + ", min_replicas: 5, "
                                                                                 "max_replicas: 2}"),
      ("guardrails.min_replicas", "max_replicas")),

@@ -64,6 +64,11 @@ CASES = [
     ("nodes-absurd", replaced("    vcpus: 8\n", "    vcpus: 8\n    count: 1000000\n"), ("node_pools.0.count",)),
     ("negative-interval", SCENARIO + "metrics: {scrape_interval_s: -15}\n", ("scrape_interval_s",)),
     ("unknown-field", replaced("users: 2", "user: 2"), ("workload.user",)),
+    ("instant-retry", replaced("think_time_s: 0.1", "think_time_s: 0\n  reconnect_delay_s: 0"),
+     ("reconnect_delay_s", "same instant")),
+    ("quantity-exponent", replaced("  pods: 1\n", "  pods: 1\n  resources: {limits: {memory: 1e999999999}}\n"),
+     ("deployment.resources.limits", "quantity")),
+    ("yaml-python-object", SCENARIO + "x: !!python/object/apply:os.system ['true']\n", ("valid YAML",)),
 ]
 
 
@@ -97,3 +102,12 @@ def test_the_good_scenario_passes(tmp_path, capsys):
     write(tmp_path, "scenario.yaml", SCENARIO)
     assert main(["validate", str(tmp_path / "scenario.yaml")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_burst_beyond_the_run_does_not_count_against_its_size(tmp_path, capsys):
+    """The work bound counts what happens inside the run: a huge burst after the end is legal, and harmless."""
+    from twin.cli import main
+    write(tmp_path, "scenario.yaml", replaced("  type: closed\n  users: 2\n  think_time_s: 0.1\n",
+                                              "  type: bursts\n  base_rps: 1\n  bursts: [{at_s: 1e9, duration_s: 1e9, "
+                                              "rate_rps: 1e6}]\n"))
+    assert main(["validate", str(tmp_path / "scenario.yaml")]) == 0, capsys.readouterr().err

@@ -34,14 +34,6 @@ SWEEP_CASES = [
 ]
 
 
-@pytest.mark.parametrize("content, names", [c[1:] for c in SWEEP_CASES], ids=[c[0] for c in SWEEP_CASES])
-def test_a_bad_sweep_file_is_refused_with_one_line(tmp_path, capsys, content, names):
-    write(tmp_path, "scenario.yaml", SCENARIO)
-    write(tmp_path, "sweep.yaml", content)
-    refused(tmp_path, ["sweep", "sweep.yaml", "--out", "out", "--workers", "1", "--quiet"], capsys,
-            names=("sweep.yaml", *names))
-
-
 QUESTION_CASES = [
     ("search-empty", QUESTION.replace("search: {deployment.pods: [1, 2]}", "search: {}"), ("search",)),
     ("search-values-empty", QUESTION.replace("[1, 2]", "[]"), ("search",)),
@@ -55,12 +47,16 @@ QUESTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("content, names", [c[1:] for c in QUESTION_CASES], ids=[c[0] for c in QUESTION_CASES])
-def test_a_bad_question_file_is_refused_with_one_line(tmp_path, capsys, content, names):
+CASES = [("sweep", "sweep.yaml", *case) for case in SWEEP_CASES] + [
+    ("optimize", "question.yaml", *case) for case in QUESTION_CASES]
+
+
+@pytest.mark.parametrize("command, name, content, names", [c[:2] + c[3:] for c in CASES],
+                         ids=[f"{c[0]}-{c[2]}" for c in CASES])
+def test_a_bad_sweep_or_question_file_is_refused_with_one_line(tmp_path, capsys, command, name, content, names):
     write(tmp_path, "scenario.yaml", SCENARIO)
-    write(tmp_path, "question.yaml", content)
-    refused(tmp_path, ["optimize", "question.yaml", "--out", "out", "--workers", "1", "--quiet"], capsys,
-            names=("question.yaml", *names))
+    write(tmp_path, name, content)
+    refused(tmp_path, [command, name, "--out", "out", "--workers", "1", "--quiet"], capsys, names=(name, *names))
 
 
 def test_the_good_sweep_and_question_load(tmp_path):

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from tests.support.scenarios import TINY_YAML as TINY
+from twin.config.loader import load_scenario
 from twin.core.run import simulate
 from twin.core.stop import Stop
-from tests.core.test_outputs import TINY
-from twin.config.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 120  # a busy two-core machine imports pandas slowly

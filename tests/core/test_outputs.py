@@ -9,20 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.scenarios import TINY_YAML as TINY
 from twin import outputs
 from twin.cli import main
 from twin.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
-TINY = """name: tiny
-duration_s: 4
-warmup_s: 0
-node_pools: [{name: pool, vcpus: 8, memory_gib: 32, price_per_hour: 1.0, image_cached: true}]
-deployment: {pods: 1, torchserve: {model: {min_workers: 1}}}
-model: {name: m, device: cpu, cpu_ms: 20, demand_distribution: exponential, worker_rss_mib: 100}
-workload: {type: poisson, rate_rps: 20}
-"""
 
 
 def tree(folder: Path) -> dict[str, bytes | None]:

@@ -58,9 +58,9 @@ def _check_trigger(trigger: Any, source: str, field: str) -> None:
     if getattr(trigger, "query", None):
         _promql(trigger.query, source, f"{field}.query", None)
     threshold = getattr(trigger, "threshold", None)
-    if threshold is not None and threshold <= 0:
-        raise InputError(source, f"{field}.threshold", "a threshold above 0 (the HPA that KEDA generates needs a "
-                         "positive target; the API server refuses it otherwise)", repr(threshold))
+    if threshold is not None and not 0 < threshold < math.inf:
+        raise InputError(source, f"{field}.threshold", "a finite threshold above 0 (the HPA that KEDA generates "
+                         "needs a positive target; the API server refuses it otherwise)", repr(threshold))
 
 
 def _promql(query: str, source: str, field: str, line: int | None) -> None:

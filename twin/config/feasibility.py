@@ -22,10 +22,8 @@ GIB = 2**30
 def check(scenario: Scenario, source: str, lines: Lines) -> None:
     """Refuse a run that would never end or take hours: zero-time closed loops, too many requests or ticks."""
     for index, group in enumerate(scenario.workload):
-        if isinstance(group, Closed) and _cycle_s(group, scenario) == 0:
-            raise InputError(source, f"workload.{index}.think_time_s", "think time, network time or a model demand "
-                             "above 0 (a closed loop of zero-time requests never lets the clock advance)", "0",
-                             lines.get(("workload", index, "think_time_s")) or lines.get(("workload",)))
+        if isinstance(group, Closed):
+            _check_closed_loop(group, scenario, f"workload.{index}", source, lines)
     requests = expected_requests(scenario)
     if requests > MAX_REQUESTS:
         raise InputError(source, "workload", f"at most {MAX_REQUESTS:.0e} requests in the run (hours of wall time; "
@@ -34,6 +32,18 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
         if ticks > MAX_TICKS:
             raise InputError(source, field, f"at most {MAX_TICKS:.0e} ticks over the run (a longer period or a "
                              "shorter duration_s)", f"about {ticks:.2g}", lines.get(tuple(field.split("."))))
+
+
+def _check_closed_loop(group: Closed, scenario: Scenario, field: str, source: str, lines: Lines) -> None:
+    """A user who sends again at the same instant, for ever, stops the clock: when requests take no time, or when a
+    refused connection is retried at once with no think or network time in between."""
+    line = lines.get(("workload",))
+    if _cycle_s(group, scenario) == 0:
+        raise InputError(source, f"{field}.think_time_s", "think time, network time or a model demand above 0 "
+                         "(a closed loop of zero-time requests never lets the clock advance)", "0", line)
+    if group.reconnect_delay_s == 0 and group.think_time_s == 0 and group.network_rtt_ms == 0:
+        raise InputError(source, f"{field}.reconnect_delay_s", "a delay above 0 when think_time_s and "
+                         "network_rtt_ms are 0 (a refused user would retry at the same instant for ever)", "0", line)
 
 
 def expected_requests(scenario: Scenario) -> float:
@@ -51,7 +61,8 @@ def _requests(group: Workload, scenario: Scenario) -> float:
     if group.type == "diurnal":
         return group.mean_rps * (1 + group.amplitude) * span
     if group.type == "bursts":
-        return group.base_rps * span + sum(b.rate_rps * b.duration_s for b in group.bursts)
+        inside = [max(0.0, min(b.at_s + b.duration_s, end) - max(b.at_s, start)) for b in group.bursts]
+        return group.base_rps * span + sum(b.rate_rps * s for b, s in zip(group.bursts, inside))
     if group.type == "steps":
         return max(step.rate_rps for step in group.steps) * span
     return 0.0  # a trace is as long as its file, which the boundary has already bounded

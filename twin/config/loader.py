@@ -162,10 +162,10 @@ def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
     groups = data.get("workload")
     for index, group in enumerate(groups if isinstance(groups, list) else [groups]):
         if isinstance(group, dict) and group.get("type") == "trace" and "path" in group:
-            field = ("workload", index, "path") if isinstance(groups, list) else ("workload", "path")
+            line = lines.get(("workload", index, "path"), lines.get(("workload", "path")))  # a list, or one group
             group["path"] = str(base / str(group["path"]))
-            trace.read_timestamps(Path(group["path"]), group.get("column", "timestamp"),
-                                  referenced_from=(str(source), lines.get(field)))
+            trace.read_timestamps(Path(group["path"]), str(group.get("column", "timestamp")),
+                                  referenced_from=(str(source), line))
 
 
 def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines) -> tuple[Any, str]:

@@ -3,7 +3,9 @@
 Fidelity ledger — upstream: kubernetes/apimachinery `pkg/api/resource/quantity.go` (`ParseQuantity`,
 `MilliValue`). Modelled: sign, decimal number with optional fraction, decimal SI suffixes (n u m "" k M G T P E),
 binary suffixes (Ki Mi Gi Ti Pi Ei), decimal exponents (e3, E-2); `MilliValue` rounds up like `ScaledValue`.
-Not modelled: canonical re-serialisation and the int64 overflow limits.
+Not modelled: canonical re-serialisation and the int64 overflow limits; instead a spelling longer than 64 characters
+or a decimal exponent beyond ±64 is refused (such a number is no resource any node has, and computing it exactly would
+take unbounded time and memory).
 """
 from __future__ import annotations
 
@@ -26,10 +28,12 @@ def exact_quantity(text: str | int | float) -> Fraction:
         if not math.isfinite(text):
             raise ValueError(f"not a quantity: {text!r}")
         return Fraction(str(text))  # YAML floats: use their decimal spelling, not the binary value
-    match = _PATTERN.match(str(text).strip())
+    match = _PATTERN.match(str(text).strip()) if len(str(text)) <= 64 else None
     if match is None:
         raise ValueError(f"not a quantity: {text!r}")
     sign, number, exponent, suffix = match.groups()
+    if exponent is not None and abs(int(exponent[1:])) > 64:
+        raise ValueError(f"not a quantity (exponent beyond 64): {text!r}")
     value = Fraction(number)
     if exponent is not None:
         value *= Fraction(10) ** int(exponent[1:])

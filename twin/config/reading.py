@@ -30,23 +30,28 @@ _BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32", codecs.BO
 def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> bytes:
     """The file's bytes; a missing file, a folder, a pipe or device, an unreadable or oversized file is refused."""
     source = os.fspath(path)
-    if not source:
-        raise InputError("<empty path>", "", "a file name", "an empty string")
-    try:
-        mode = os.stat(source).st_mode
-    except OSError as error:
-        raise InputError(source, "", "an existing file", _reason(error)) from None
-    if stat.S_ISDIR(mode):
-        raise InputError(source, "", "a file", "a directory")
-    if not stat.S_ISREG(mode):
-        raise InputError(source, "", "a regular file", "a pipe, socket or device")
-    size = os.stat(source).st_size
+    size = _regular_file_size(source)
     if size > max_bytes:
         raise InputError(source, "", f"a file of at most {max_bytes // 2**20} MiB", f"{size // 2**20} MiB")
     try:
         return Path(source).read_bytes()
     except OSError as error:
         raise InputError(source, "", "a readable file", _reason(error)) from None
+
+
+def _regular_file_size(source: str) -> int:
+    """A pipe or a device would be read for ever (or until memory runs out): only regular files are read."""
+    if not source:
+        raise InputError("<empty path>", "", "a file name", "an empty string")
+    try:
+        status = os.stat(source)
+    except OSError as error:
+        raise InputError(source, "", "an existing file", _reason(error)) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InputError(source, "", "a file", "a directory")
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(source, "", "a regular file", "a pipe, socket or device")
+    return status.st_size
 
 
 def read_text(path: str | os.PathLike[str], *, encoding: str = "utf-8", max_bytes: int = MAX_BYTES) -> str:

@@ -59,6 +59,14 @@ def dask_address(text: str) -> str:
     return text
 
 
+def name(text: str) -> str:
+    """A name (a model, a VM type): not empty, no spaces or control characters, at most 253 characters (a DNS name,
+    the longest name Kubernetes takes)."""
+    if not text or len(text) > 253 or any(char.isspace() or not char.isprintable() for char in text):
+        raise ValueError(f"expected a name without spaces, of 1 to 253 characters, got {text!r}")
+    return text
+
+
 def counts(text: str, *, low: int, high: int) -> tuple[int, ...]:
     """Whole numbers separated by commas, each in [low, high]."""
     return tuple(int(number(part, low=low, high=high, whole=True, what="whole numbers separated by commas"))
@@ -85,6 +93,7 @@ replications = flag(partial(number, low=1, high=1000, whole=True, what="a number
 processes = flag(partial(number, low=1, high=1024, whole=True, what="a number of processes"), "processes")
 speed = flag(partial(number, low=0, high=1e6, low_open=True, what="a time compression"), "speed")
 url = flag(http_url, "url")
+label = flag(name, "name")
 scheduler = flag(dask_address, "scheduler")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from twin.core import diagnostics
+from twin.core import diagnostics, torchserve_figures
 from twin.core.timeseries import utilisation
 from twin.core.usage import Usage, measure
 
@@ -17,7 +17,7 @@ class Summary:
     measured_s: float  # after warm-up
     requests: int  # responses to requests sent after warm-up, successful or not
     throughput_rps: float  # successful responses per second
-    latency_ms: dict[str, float]  # successful responses: mean, p50, p95, p99, max
+    latency_ms: dict[str, float]  # successful responses, end to end (as the client sees): mean, p50, p95, p99, max
     errors: dict[str, int]  # total and by kind
     cpu_util: float
     gpu_util: float
@@ -31,6 +31,7 @@ class Summary:
     wall_s: float = 0.0
     diagnostics: dict = field(default_factory=dict)  # load spread, pending pods, OOM kills, triggers (diagnostics)
     warnings: list[dict] = field(default_factory=list)  # {code, message}: what went wrong, in plain words
+    torchserve: dict = field(default_factory=dict)  # the same window as Prometheus gives it (torchserve_figures)
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))
@@ -67,6 +68,7 @@ def summarise(world, start: Usage) -> Summary:
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
         slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
         diagnostics=found, warnings=warnings,
+        torchserve=torchserve_figures.figures(start.torchserve, end.torchserve, window),
     )
 
 

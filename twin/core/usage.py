@@ -3,16 +3,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from twin.core import torchserve_figures
+
 
 @dataclass
 class Usage:
     time_s: float
     node_cpu: dict[str, float] = field(default_factory=dict)  # core-seconds in use
-    node_jobs: dict[str, float] = field(default_factory=dict)  # runnable-thread-seconds (load average)
+    # runnable-thread-seconds (what the load average averages): pool threads that hold a core, other processes'
+    # busy threads and each accelerator phase's host thread; pool threads beyond the cores sleep at their barriers
+    # (libgomp futex), which is why the study's oversubscribed CPU run showed a load of ~6 on 6 saturated cores
+    node_jobs: dict[str, float] = field(default_factory=dict)
     gpu_busy: dict[str, float] = field(default_factory=dict)  # seconds a kernel ran (NVML utilisation)
     pod_cpu: dict[str, float] = field(default_factory=dict)  # core-seconds of request demand
     pod_gpu: dict[str, float] = field(default_factory=dict)
     pod_served: dict[str, int] = field(default_factory=dict)
+    torchserve: torchserve_figures.Counts = field(default_factory=dict)  # TorchServe's counters by pod
 
 
 def measure(world, *, pods: bool = True) -> Usage:
@@ -21,8 +27,7 @@ def measure(world, *, pods: bool = True) -> Usage:
     for node in world.cluster.nodes:
         node.cpu.settle()
         usage.node_cpu[node.name] = node.cpu.work_area
-        # runnable threads: every busy pool thread, other processes', and each accelerator phase's host thread
-        jobs = node.cpu.jobs_area * node.threads + node.pool.background_threads * (world.env.now - node.created_at)
+        jobs = node.cpu.work_area + node.pool.background_threads * (world.env.now - node.created_at)
         for accelerator in node.accelerators:
             accelerator.compute.settle()
             usage.gpu_busy[accelerator.name] = accelerator.kernel_seconds
@@ -33,5 +38,6 @@ def measure(world, *, pods: bool = True) -> Usage:
             usage.pod_cpu[pod.name] = pod.usage.cpu_seconds
             usage.pod_gpu[pod.name] = pod.usage.gpu_seconds
             usage.pod_served[pod.name] = pod.served
+        usage.torchserve = torchserve_figures.snapshot(world)
     return usage
 

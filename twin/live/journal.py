@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from twin.config import reading
 from twin.errors import InputError
 
 
@@ -63,21 +64,16 @@ class Journal:
 
 def _read(path: Path) -> list[Entry]:
     entries = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                entries.append(Entry(int(data.pop("seq")), str(data.pop("key")), str(data.pop("event")), data))
-            except (ValueError, KeyError, TypeError):
-                if number == _count_lines(path):
-                    break  # a line torn by a crash mid-write: the write it began was never sent
-                raise InputError(str(path), "", "a ServeTwin write journal (JSON lines)", line[:60].strip(),
-                                 number) from None
+    lines = reading.read_text(path).splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            entries.append(Entry(int(data.pop("seq")), str(data.pop("key")), str(data.pop("event")), data))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            if number == len(lines):
+                break  # a line torn by a crash mid-write: the write it began was never sent
+            raise InputError(str(path), "", "a ServeTwin write journal (JSON lines)", line[:60].strip(),
+                             number) from None
     return entries
-
-
-def _count_lines(path: Path) -> int:
-    with path.open(encoding="utf-8") as lines:
-        return sum(1 for _ in lines)

@@ -29,7 +29,7 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
                         help="management API base URL, e.g. http://host:8081")
     parser.add_argument("--metrics-url", type=values.url,
                         help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
-    parser.add_argument("--model", required=True, help="registered model name")
+    parser.add_argument("--model", type=values.label, required=True, help="registered model name")
     parser.add_argument("--users", type=values.whole_list(1, MAX_USERS), default=(1, 2, 4, 8), metavar="N,N,...",
                         help="closed-loop user counts, one step each (default 1,2,4,8)")
     parser.add_argument("--workers", type=values.whole_list(1, MAX_WORKERS), default=(), metavar="N,N,...",

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from twin.config import reading
 from twin.errors import InputError
 from twin.live.failures import ApiFailure, from_status
 from twin.ports import WorkersView
@@ -90,13 +91,10 @@ def request_workers(management: Endpoint, model: str, min_workers: int, max_work
 
 def read_keys(path: Path) -> tuple[str, str]:
     """(inference, management) bearer keys from TorchServe's key_file.json."""
+    keys = reading.parse_json(reading.read_text(path), source=str(path), expected="TorchServe's key_file.json")
     try:
-        keys = json.loads(path.read_text(encoding="utf-8"))
-        return keys["inference"]["key"], keys["management"]["key"]
-    except OSError as error:
-        raise InputError(source=str(path), field="", expected="a readable key_file.json",
-                         got=error.strerror or str(error)) from None
-    except (ValueError, KeyError, TypeError):
+        return str(keys["inference"]["key"]), str(keys["management"]["key"])
+    except (KeyError, TypeError):
         raise InputError(source=str(path), field="inference.key, management.key",
                          expected="TorchServe's key_file.json", got="other content") from None
 

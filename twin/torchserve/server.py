@@ -86,6 +86,7 @@ class TorchServe:
         self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
         self._delay_s = config.max_batch_delay_ms / 1000.0
         self._batch_size = config.batch_size
+        self._timeout_s = config.response_timeout_s
         self._queue_size = config.job_queue_size
         self._check_timeouts_from = float("inf")
 
@@ -153,9 +154,9 @@ class TorchServe:
         size = len(worker.batch)
         demand = self._cpu_s * size * self.draws.next()
         self.served.cpu_seconds += demand * self._threads + size * self._frontend_cpu_s
-        if self.config.response_timeout_s < float("inf"):
-            self._check_timeouts_from = min(self._check_timeouts_from,
-                                            self.env.now + self.config.response_timeout_s)
+        due = now + self._timeout_s  # inf without a responseTimeout
+        if due < self._check_timeouts_from:
+            self._check_timeouts_from = due
         worker.job = (self.cpu, self.cpu.start(demand, self._cpu_done, (worker, worker.generation)))
 
     def _cpu_done(self, payload: tuple[Worker, int]) -> None:

@@ -1,11 +1,11 @@
-"""Every class of user mistake in a scenario gives one InputError naming file, line, field, expected and got."""
+"""The loader's InputError, exactly: file, line, field, expected and got for each class of scenario mistake (the
+CLI-level contract of the same mistakes is in test_scenario.py)."""
 from __future__ import annotations
 
 import textwrap
 
 import pytest
 
-from twin.cli import main
 from twin.config.loader import load_scenario
 from twin.errors import InputError
 
@@ -117,21 +117,6 @@ def test_cross_field_mistakes_are_caught(tmp_path):
     assert "shorter than duration_s (10 s)" in error.expected
     error = error_for(tmp_path, GOOD + "deployment: {node_pool: gpu}\n")
     assert error.field == "deployment" and "['cpu']" in error.expected
-
-
-def test_the_cli_prints_one_line_and_exits_2(tmp_path, capsys):
-    path = write(tmp_path, GOOD.replace("users: 2", "users: 0"))
-    assert main(["run", str(path), "--quiet"]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and "workload.users" in lines[0] and "Traceback" not in captured.err
-
-
-def test_nothing_is_written_when_the_scenario_is_wrong(tmp_path):
-    path = write(tmp_path, GOOD.replace("users: 2", "users: 0"))
-    assert main(["run", str(path), "--quiet", "--out", str(tmp_path / "out")]) == 2
-    assert not (tmp_path / "out").exists()
 
 
 def test_an_unknown_worker_policy_field_is_named(tmp_path):

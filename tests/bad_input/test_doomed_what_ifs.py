@@ -1,0 +1,39 @@
+"""A legal but doomed what-if runs and warns, one line on stderr each: it is a question a user may mean to ask."""
+from __future__ import annotations
+
+import pytest
+
+from tests.bad_input.support import SCENARIO, write
+from twin.cli import main
+
+SHORT = SCENARIO.replace("duration_s: 60", "duration_s: 5")
+
+# (id, scenario, words of the one warning)
+CASES = [
+    ("pods-that-never-schedule", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {requests: {cpu: '64'}}\n"),
+     ("Pending", "cpu 64")),
+    ("gpu-pods-on-a-cpu-pool", SHORT.replace("    gpus: {count: 1, memory_gib: 80}\n", "").replace(
+        "  pods: 1\n", "  pods: 1\n  resources: {limits: {nvidia.com/gpu: 1}}\n").replace(
+        "  cpu_ms: 5\n  gpu_ms: 10\n", "  device: cpu\n  cpu_ms: 5\n"), ("Pending", "nvidia.com/gpu 1")),
+    ("workers-that-cannot-fit-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 200000\n"),
+     ("GPU memory", "fail to start")),
+    ("workers-above-the-memory-limit", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {limits: "
+                                                                    "{memory: 1Gi}}\n"), ("OOM-killed",)),
+]
+
+
+@pytest.mark.parametrize("scenario, words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_doomed_what_if_runs_and_warns_once(tmp_path, capsys, scenario, words):
+    write(tmp_path, "scenario.yaml", scenario)
+    assert main(["run", str(tmp_path / "scenario.yaml"), "--quiet", "--json"]) == 0
+    captured = capsys.readouterr()
+    warnings = [line for line in captured.err.splitlines() if line.startswith("servetwin: warning:")]
+    assert len(warnings) == 1, captured.err
+    assert all(word in warnings[0] for word in words) and "scenario.yaml" in warnings[0]
+    assert "Traceback" not in captured.err and captured.out.startswith("{")
+
+
+def test_a_what_if_that_can_go_well_runs_without_a_warning(tmp_path, capsys):
+    write(tmp_path, "scenario.yaml", SHORT)
+    assert main(["run", str(tmp_path / "scenario.yaml"), "--quiet", "--json"]) == 0
+    assert "warning" not in capsys.readouterr().err
