@@ -33,7 +33,7 @@ def test_a_compressed_diurnal_day_keeps_every_invariant_while_pods_and_nodes_com
 
 
 @pytest.mark.parametrize("name, lost_with", [("hpa-cpu-steps.yaml", "pod_terminated"),
-                                             ("questions/worker-autoscaling-with-resize.yaml", "pod_oom_killed")])
+                                             ("questions/worker-autoscaling-without-resize.yaml", "pod_oom_killed")])
 def test_the_books_balance_where_requests_fail_and_pods_die(name, lost_with):
     """Queues overflowing (503), requests refused while no pod is Ready, pods deleted or OOM-killed with requests in
     flight (connection reset)."""
