@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from calibration.check import format_report, leave_one_out, write_report
 from calibration.fit import Fit, fit, observations
@@ -87,10 +88,8 @@ def _calibrate(args) -> int:
     in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, result.space.profile(o.setup.profile_key, result.theta,
                                                                                      readings.memory))) for o in obs}
     sources = [p for p in (args.runs, args.resources) if p]
-    with outputs.staged_folder(args.out, command="calibrate", force=args.force) as staging:
-        written = write_profiles(result, readings, sources=sources, out_dir=staging, in_sample=in_sample)
-    for path in written:
-        print(f"wrote {Path(args.out) / path.name}")
+    _write_folder(args, "calibrate", lambda staging: write_profiles(result, readings, sources=sources,
+                                                                     out_dir=staging, in_sample=in_sample))
     print(format_parameters(result))
     return 0
 
@@ -105,7 +104,7 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
-    out = outputs.file(args.out, force=args.force)
+    out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
     profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications)
@@ -127,8 +126,13 @@ def _check(args) -> int:
     report = leave_one_out(obs, readings, full=full, replications=args.replications, jobs=args.jobs)
     print(format_report(report))
     if args.out is not None:
-        with outputs.staged_folder(args.out, command="check", force=args.force) as staging:
-            written = write_report(report, staging)
-        for path in written:
-            print(f"wrote {Path(args.out) / path.name}")
+        _write_folder(args, "check", lambda staging: write_report(report, staging))
     return 0
+
+
+def _write_folder(args, command: str, write: Callable[[Path], list[Path]]) -> None:
+    """`write` fills a staging folder that becomes --out when complete; the files are named where they now are."""
+    with outputs.staged_folder(args.out, command=command, force=args.force) as staging:
+        written = write(staging)
+    for path in written:
+        print(f"wrote {Path(args.out) / path.name}")

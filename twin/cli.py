@@ -27,7 +27,7 @@ from typing import Iterator, NoReturn, Sequence  # noqa: E402
 
 import yaml  # noqa: E402
 
-from twin import outputs  # noqa: E402
+from twin import cli_reports, outputs  # noqa: E402
 from twin.config import feasibility, values  # noqa: E402
 from twin.config.loader import load_scenario  # noqa: E402
 from twin.config.schema import Scenario  # noqa: E402
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli_reports.add_run_report(run)
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     validate.add_argument("scenario", type=Path)
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     observe_cli.add_command(commands)
     live_cli.add_commands(commands)
     sweep_cli.add_commands(commands)
+    cli_reports.add_compare(commands)
     from calibration import cli as calibration_cli  # a surface beside this one; imported late, it imports twin
 
     calibration_cli.add_commands(commands)
@@ -120,6 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     _warn(args.scenario, scenario)
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
+    report = cli_reports.report_target(args)
     bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
     stop = Stop()
@@ -133,8 +136,11 @@ def _run(args: argparse.Namespace) -> int:
     if not result.complete:
         print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
               f"simulated; summary so far below, no output written", file=sys.stderr)
-    elif args.out is not None:
-        write_outputs(args.out, scenario, result, force=args.force)
+    else:
+        if args.out is not None:
+            write_outputs(args.out, scenario, result, force=args.force)
+        if report is not None:
+            cli_reports.write_run(report, scenario, result)
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
     return 0 if result.complete else INTERRUPTED

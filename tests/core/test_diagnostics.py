@@ -3,13 +3,15 @@ it, and quiet where nothing is wrong."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from tests.support.scenarios import scenario
 from twin.cli import main
-from twin.core import catalogue, diagnostics
+from twin.config.loader import load_scenario
+from twin.core import catalogue, diagnostics, scraping
 from twin.core.run import simulate
 
 GPU_POOL = {"name": "gpu", "count": 1, "vcpus": 8, "memory_gib": 64, "image_cached": True,
@@ -120,11 +122,12 @@ def test_workers_that_do_not_fit_in_gpu_memory_are_named():
                                 "torchserve": {"model": {"min_workers": 3}}})
     summary = simulate(spec).summary
     assert "gpu_oom" in codes(summary)
-    assert summary.diagnostics["gpu_oom"]["by_device"] == {"gpu-0/gpu0": summary.diagnostics["gpu_oom"]["count"]}
+    assert summary.diagnostics["gpu_oom"]["by_device"] == [{"device": "gpu-0/gpu0",
+                                                            "count": summary.diagnostics["gpu_oom"]["count"]}]
 
 
-def _profile_file(folder: Path, provenance: dict | None) -> str:
-    profile = {"name": "m", "device": "cpu", "cpu_ms": 10, "worker_rss_mib": 100, "frontend_rss_mib": 100}
+def _profile_file(folder: Path, provenance: dict | None, **fields) -> str:
+    profile = {"name": "m", "device": "cpu", "cpu_ms": 10, "worker_rss_mib": 100, "frontend_rss_mib": 100, **fields}
     document = {"profile": profile, "provenance": provenance} if provenance is not None else profile
     (folder / "m.yaml").write_text(yaml.safe_dump(document))
     scenario_file = folder / "s.yaml"
@@ -147,6 +150,12 @@ def test_fields_assumed_rather_than_calibrated_are_listed(tmp_path, capsys):
     (line,) = _validated(capsys, _profile_file(tmp_path, provenance))
     # frontend_ms is set by the scenario itself, so it is the user's number, not an assumption
     assert line.endswith("assumed, not calibrated: demand_cv, load_time_s, worker_rss_mib [assumed_fields]")
+
+
+def test_the_profiles_own_assumed_list_counts_too(tmp_path, capsys):
+    path = _profile_file(tmp_path, {"fixed": "cpu_threads (1 per request)"}, assumed=["demand_cv", "frontend_ms"])
+    (line,) = _validated(capsys, path)
+    assert line.endswith("assumed, not calibrated: cpu_threads, demand_cv [assumed_fields]")  # frontend_ms: the user's
 
 
 def test_a_hand_set_profile_is_all_assumption(tmp_path, capsys):
@@ -190,3 +199,39 @@ def test_validate_warns_of_a_trigger_label_that_names_no_model(tmp_path, capsys)
     first, _ = _validated(capsys, str(path))
     assert 'model_name="roberta" names no model the twin serves: it serves "roberta-base-a100"' in first
     assert first.endswith("[label_names_no_model]")
+
+
+def test_the_twin_labels_torchserve_series_as_a_real_torchserve_does():
+    # metrics.txt is a real TorchServe 0.12 scrape of a model registered as "roberta"
+    real = Path(__file__).parents[1] / "calibration" / "data" / "metrics.txt"
+    line = next(x for x in real.read_text().splitlines() if x.startswith("ts_inference_requests_total{"))
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+    twin = scraping.torchserve_labels("torchserve-0", "roberta")
+    prometheus_target = {"namespace", "pod", "job"}  # added by the scrape, not by TorchServe
+    assert set(twin) - prometheus_target == set(labels)
+    assert (twin["model_name"], twin["model_version"]) == (labels["model_name"], labels["model_version"])
+
+
+def test_an_hpa_query_that_selects_nothing_is_a_trigger_with_no_series():
+    hpa = {"hpa": {"queries": {"ts_rate": 'sum(rate(ts_inference_requests_total{job="triton"}[30s]))'},
+                   "manifest": {"object": {
+                       "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "ts"},
+                       "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "torchserve"},
+                                "minReplicas": 1, "maxReplicas": 4,
+                                "metrics": [{"type": "External", "external": {
+                                    "metric": {"name": "ts_rate"},
+                                    "target": {"type": "AverageValue", "averageValue": "10"}}}]}}}}}
+    summary = simulate(scenario(duration_s=60, autoscaling=hpa)).summary
+    assert codes(summary) == ["query_selects_nothing", "trigger_no_series"]
+    assert 'job="triton" matches none of its values' in summary.warnings[0]["message"]
+    assert summary.diagnostics["triggers"][0]["controller"] == "hpa"
+
+
+def test_every_bundled_scenarios_triggers_select_series_the_twin_produces():
+    root = Path(__file__).parents[2] / "scenarios"
+    documents = {p: yaml.safe_load(p.read_text()) or {} for p in sorted(root.rglob("*.yaml"))
+                 if p.parent.name not in ("manifests", "profiles")}
+    files = [p for p, data in documents.items() if "autoscaling" in data and "base" not in data]  # not sweeps
+    assert len(files) >= 5
+    for path in files:
+        assert diagnostics.query_warnings(load_scenario(path)) == [], path

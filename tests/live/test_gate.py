@@ -210,3 +210,19 @@ def test_the_journal_survives_a_torn_last_line_but_not_a_corrupt_one(tmp_path):
     path.write_text("\n".join([lines[0], "not json", *lines[1:]]) + "\n")
     with pytest.raises(InputError, match=r"journal.jsonl:2: expected a ServeTwin write journal"):
         Journal(path)
+
+
+def test_shadow_outcomes_say_what_the_gate_would_have_done_never_that_it_wrote(tmp_path):
+    shadow, clock = gate(tmp_path, mode="shadow", max_replica_step=1)
+    target = Target(2)
+    first = shadow.apply(scale(4), current=lambda: target.state, send=target.send)
+    clock.now += 2
+    second = shadow.apply(scale(3), current=lambda: target.state, send=target.send)
+    assert (first.status, first.detail) == ("shadow", "would send: replicas 4 -> 3 (bounds 1..6, step 1)")
+    assert second.status == "refused"
+    assert second.detail == ("would be refused by the guardrails: deployment/roberta would have been written 2 s ago "
+                             "(min_interval_s 30)")
+    enacted, clock = gate(tmp_path / "enact" if (tmp_path / "enact").mkdir() is None else tmp_path, mode="enact")
+    enacted.apply(scale(3), current=lambda: target.state, send=target.send)
+    clock.now += 2
+    assert "was written 2 s ago" in enacted.apply(scale(4), current=lambda: target.state, send=target.send).detail

@@ -10,19 +10,17 @@ from __future__ import annotations
 import csv
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support import kube_cluster as kc, prometheus
+from tests.support import kube_cluster as kc, live_stack, prometheus
 from tests.support.recording_proxy import RecordingProxy
 from tests.support.torchserve import SLEEPY, RealTorchServe
 from twin import cli
 from twin.live import torchserve_api as ts
 from twin.live.loadgen import LoadConfig, run_load_sync
-from twin.live.prometheus_api import PrometheusApi
 
 NS = "serving"
 POLICY = Path(__file__).parent / "data" / "sleepy.yaml"
@@ -34,7 +32,8 @@ def stack(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("live-e2e")
     with RealTorchServe(workdir=workdir / "ts", models=(SLEEPY,), sleep_ms=50.0) as server, \
             RecordingProxy(server.urls.management) as proxy, \
-            prometheus.Server(config_yaml=_scrape(server)) as prom, kc.KubeApi() as kube:
+            prometheus.Server(config_yaml=live_stack.scrape_config(server, pod="sleepy-0", namespace=NS)) as prom, \
+            kc.KubeApi() as kube:
         kube.put(kc.APPS, NS, "sleepy", kc.deployment("sleepy", NS, replicas=1))
         kube.put(kc.PODS, NS, "sleepy-0", kc.pod("sleepy-0", NS, app="sleepy", node="n1"))
         kube.put(kc.NODES, None, "n1", kc.node("n1", pool="pool-a", cpu="64", memory="256Gi"))
@@ -43,7 +42,7 @@ def stack(tmp_path_factory):
                                                    "spec": {"minReplicaCount": 1, "maxReplicaCount": 4}})
         controller = _Controller(kube)
         controller.start()
-        _await_first_scrape(prom.url)
+        live_stack.await_first_scrape(prom.url)
         yield _Stack(workdir, server, proxy, prom, kube)
         controller.stop()
 
@@ -56,11 +55,7 @@ class _Stack:
         """A settings file and kubeconfig in a fresh folder; the journal and stop file live beside them."""
         folder = self.workdir / name
         folder.mkdir()
-        (folder / "kubeconfig").write_text(yaml.safe_dump({
-            "apiVersion": "v1", "kind": "Config", "current-context": "kmock",
-            "clusters": [{"name": "kmock", "cluster": {"server": self.kube.url}}],
-            "users": [{"name": "tester", "user": {"token": "not-checked"}}],
-            "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester", "namespace": NS}}]}))
+        (folder / "kubeconfig").write_text(live_stack.kubeconfig(self.kube.url, namespace=NS))
         settings = {
             "scenario": str(POLICY), "cluster": {"namespace": NS, "deployment": "sleepy", "kubeconfig": "kubeconfig",
                                                  "node_pool_label": "agentpool", "request_timeout_s": 2},
@@ -98,21 +93,9 @@ class _Controller(threading.Thread):
         self.join(timeout=5)
 
 
-def _scrape(server: RealTorchServe) -> str:
-    target = server.urls.metrics.removeprefix("http://")
-    return ("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n  - job_name: torchserve\n"
-            f"    static_configs: [{{targets: ['{target}'], labels: {{pod: sleepy-0, namespace: {NS}}}}}]\n")
-
-
-def _await_first_scrape(url: str) -> None:
-    api, deadline = PrometheusApi(url), time.monotonic() + 30
-    while not api.query("up == 1") and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-def _under_load(stack: _Stack, seconds: float, run) -> None:
-    """Run `run()` while four users load the model; the load outlasts the run."""
-    config = LoadConfig(base_url=stack.server.urls.inference, model=SLEEPY, users=4, duration_s=seconds,
+def _under_load(stack: _Stack, seconds: float, run, *, users: int = 4) -> None:
+    """Run `run()` while `users` users load the model; the load outlasts the run."""
+    config = LoadConfig(base_url=stack.server.urls.inference, model=SLEEPY, users=users, duration_s=seconds,
                         payload=b"x", content_type="text/plain")
     load = threading.Thread(target=run_load_sync, args=(config,), daemon=True)
     load.start()
@@ -150,6 +133,48 @@ def test_shadow_predicts_latency_from_the_observed_state_and_writes_nothing(stac
     assert (len(stack.kube.writes()), len(stack.proxy.writes())) == writes_before  # zero write calls
     assert not (settings.parent / "servetwin-journal.jsonl").exists()
     assert stack.workers() == 1
+
+
+def test_shadow_follows_a_load_step_better_than_a_flat_forecast(stack, capsys):
+    """Two users, then six from 24 s on: on TorchServe's basis the steady predictions stay within the shadow test's
+    tolerance, and the predictions the step falls in are nearer with Holt's forecast than with the flat one."""
+    settings = stack.settings("step", shadow={"horizon_s": [5, 15], "every_s": 2, "window": "6s",
+                                              "score_delay_s": 3, "forecast": ["holt", "flat"]})
+    out = settings.parent / "out"
+    step = threading.Thread(target=run_load_sync, daemon=True, args=(LoadConfig(
+        base_url=stack.server.urls.inference, model=SLEEPY, users=4, duration_s=40, payload=b"x",
+        content_type="text/plain"),))
+    threading.Timer(24, step.start).start()  # the load outlasts the run, however long the command takes to start
+    _under_load(stack, 64, lambda: _main("live", str(settings), "--duration", "50", "--out", str(out)), users=2)
+    step.join(timeout=60)
+    report = json.loads((out / "report.json").read_text())["shadow"]
+    with capsys.disabled():
+        print(f"\nshadow step: {json.dumps(report['by_forecast'])}\nbefore (flat, end to end): "
+              f"{json.dumps(_end_to_end_flat(_lines_csv(out / 'shadow.csv')))}")
+    holt, flat = (_mape_by_period(report["by_forecast"][kind]) for kind in ("holt", "flat"))
+    assert holt["steady"] < 25.0, report
+    assert holt["changing"] < flat["changing"], report
+    assert {"5s", "15s"} <= set(report["by_forecast"]["holt"])
+    assert any(u["horizon_s"] == 15 and "after the run" in u["reason"] for u in report["unscored"]), report
+
+
+def _mape_by_period(horizons: dict) -> dict[str, float]:
+    """Latency MAPE over every horizon, by period, each prediction weighted alike."""
+    totals: dict[str, list[float]] = {}
+    for periods in horizons.values():
+        for name, cell in periods.items():
+            totals.setdefault(name, []).extend([cell["latency_mape_pct"]] * cell["n"])
+    return {name: sum(values) / len(values) for name, values in totals.items()}
+
+
+def _end_to_end_flat(rows: list[dict]) -> dict[str, float]:
+    """The shadow as it was: flat forecast, the twin's end-to-end latency against TorchServe's."""
+    errors: dict[str, list[float]] = {}
+    for row in rows:
+        if row["forecast"] == "flat":
+            error = abs(float(row["predicted_client_latency_ms"]) / float(row["observed_latency_ms"]) - 1) * 100
+            errors.setdefault(row["period"], []).append(error)
+    return {name: sum(values) / len(values) for name, values in errors.items()}
 
 
 def _lines_csv(path: Path) -> list[dict]:

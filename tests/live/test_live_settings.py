@@ -31,6 +31,9 @@ def test_the_bundled_example_is_valid():
     (("guardrails: {", "guardrails: {max_replicas: 0, "), r"live.yaml:5: guardrails.max_replicas: expected"),
     (("prometheus: {url: http://127.0.0.1:9090}", "prometheus: {url: http://x, timeout_s: -1}"),
      r"prometheus.timeout_s"),
+    (("guardrails: {", "shadow: {horizon_s: [10, 60, -5]}\nguardrails: {"),
+     r"live.yaml:5: shadow.horizon_s.2: expected greater than 0, got -5"),
+    (("guardrails: {", "shadow: {forecast: [linear]}\nguardrails: {"), r"live.yaml:5: shadow.forecast.0: expected"),
 ])
 def test_a_wrong_field_names_the_file_line_and_field(tmp_path, capsys, change, message):
     path = tmp_path / "live.yaml"
@@ -39,6 +42,15 @@ def test_a_wrong_field_names_the_file_line_and_field(tmp_path, capsys, change, m
     assert capsys.readouterr().err.count("\n") == 1
     with pytest.raises(InputError, match=message):
         load_settings(path)
+
+
+def test_shadow_horizons_are_one_number_or_a_list_and_flat_is_scored_beside_holt_by_default(tmp_path):
+    path = tmp_path / "live.yaml"
+    path.write_text(GOOD + "shadow: {horizon_s: 30}\n")
+    assert load_settings(path).shadow.horizons_s == (30.0,)
+    path.write_text(GOOD + "shadow: {horizon_s: [10, 60, 300]}\n")
+    assert load_settings(path).shadow.horizons_s == (10.0, 60.0, 300.0)
+    assert load_settings(path).shadow.forecast == ["holt", "flat"]
 
 
 def test_a_decision_log_with_a_bad_line_is_refused_before_anything_is_sent(tmp_path, capsys):

@@ -22,6 +22,17 @@ BASE: dict[str, Any] = {
 }
 
 
+# A scenario file's text for command-line tests: seconds of Poisson traffic on one CPU pod, no warm-up.
+TINY_YAML = """name: tiny
+duration_s: 4
+warmup_s: 0
+node_pools: [{name: pool, vcpus: 8, memory_gib: 32, price_per_hour: 1.0, image_cached: true}]
+deployment: {pods: 1, torchserve: {model: {min_workers: 1}}}
+model: {name: m, device: cpu, cpu_ms: 20, demand_distribution: exponential, worker_rss_mib: 100}
+workload: {type: poisson, rate_rps: 20}
+"""
+
+
 REPLACED = {"workload"}  # a new workload replaces the old one instead of merging into it
 
 

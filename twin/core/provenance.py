@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from twin.config.loader import read_yaml
+from twin.config.reading import read_yaml
 from twin.config.schema import ModelProfile
 
 TARGETS = {"throughput_rps": 0.10, "avg_response_ms": 0.15}  # servetwin check's leave-one-out targets
@@ -33,19 +33,21 @@ def warnings(scenario_path: Path, overrides: Mapping[str, Any] | None = None) ->
     provenance = document.get("provenance") if isinstance(document, dict) else None
     if not isinstance(provenance, dict):
         return [_hand_set(f"profile {reference}", own)]
-    found = [_assumed(f"profile {reference}", assumed_fields(provenance) - own)]
+    listed = {_name(item) for item in (document.get("profile") or {}).get("assumed") or ()}  # calibration's list
+    found = [_assumed(f"profile {reference}", (assumed_fields(provenance) | listed) & _fields() - own)]
     found += [_fit(reference, run, errors, "in-sample") for run, errors in in_sample_errors(provenance).items()]
-    found += [_fit(reference, run, errors, "leave-one-out") for run, errors in held_out_errors(path, provenance).items()]
+    found += [_fit(reference, run, errors, "leave-one-out")
+              for run, errors in held_out_errors(path, provenance).items()]
     return [w for w in found if w is not None]
 
 
 def _fields() -> set[str]:
-    return set(ModelProfile.model_fields) - {"name", "device"}
+    return set(ModelProfile.model_fields) - {"name", "device", "assumed"}  # `assumed` lists, it is not a number
 
 
 def assumed_fields(provenance: dict) -> set[str]:
-    """Fields the provenance marks as assumed: its `assumed` list, memory it estimated, parameters the runs did not
-    identify, and what it held fixed."""
+    """Fields the provenance marks as assumed: an `assumed` list, memory it estimated, parameters the runs did not
+    identify, and what it held fixed (the profile's own `assumed` list is read beside it)."""
     found = {_name(item) for item in provenance.get("assumed") or []}
     found |= {str(note).split()[0] for note in provenance.get("memory") or [] if "estimated" in str(note)}
     found |= {name for name, entry in (provenance.get("parameters_95pct") or {}).items()

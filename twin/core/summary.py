@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from twin.core import diagnostics
+from twin.core import diagnostics, torchserve_figures
 from twin.core.timeseries import utilisation
 from twin.core.usage import Usage, measure
 
@@ -17,11 +17,12 @@ class Summary:
     measured_s: float  # after warm-up
     requests: int  # responses to requests sent after warm-up, successful or not
     throughput_rps: float  # successful responses per second
-    latency_ms: dict[str, float]  # successful responses: mean, p50, p95, p99, max
+    latency_ms: dict[str, float]  # successful responses, end to end (as the client sees): mean, p50, p95, p99, max
     errors: dict[str, int]  # total and by kind
     cpu_util: float
     gpu_util: float
     load_avg: float
+    memory_used_mib: float  # of the nodes at the end: the OS's and every pod's, as htop's "Mem" shows
     nodes: list[dict] = field(default_factory=list)
     pods: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
@@ -30,6 +31,7 @@ class Summary:
     wall_s: float = 0.0
     diagnostics: dict = field(default_factory=dict)  # load spread, pending pods, OOM kills, triggers (diagnostics)
     warnings: list[dict] = field(default_factory=list)  # {code, message}: what went wrong, in plain words
+    torchserve: dict = field(default_factory=dict)  # the same window as Prometheus gives it (torchserve_figures)
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))
@@ -61,11 +63,12 @@ def summarise(world, start: Usage) -> Summary:
     return Summary(
         scenario=world.scenario.name, seed=world.seed, simulated_s=world.env.now, measured_s=window,
         requests=recorder.requests, throughput_rps=sketch.count / window, latency_ms=latency, errors=errors,
-        **utilisation(start, end, nodes),
+        **utilisation(start, end, nodes), memory_used_mib=sum(node.memory_used_mib for node in nodes),
         nodes=[_node(node, start, end, window) for node in nodes], pods=pods,
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
         slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
         diagnostics=found, warnings=warnings,
+        torchserve=torchserve_figures.figures(start.torchserve, end.torchserve, window),
     )
 
 
@@ -89,7 +92,8 @@ def _node(node, start: Usage, end: Usage, window: float) -> dict:
         "name": node.name, "pool": node.pool.name, "pods": len(node.pods),
         "cpu_util": (end.node_cpu[node.name] - start.node_cpu.get(node.name, 0.0)) / (window * node.pool.vcpus),
         "load_avg": (end.node_jobs[node.name] - start.node_jobs.get(node.name, 0.0)) / window,
-        "host_memory_mib": node.rss_mib, "host_memory_capacity_mib": node.memory_mib, **diagnostics.node_memory(node),
+        "host_memory_mib": node.rss_mib, "memory_used_mib": node.memory_used_mib,
+        "host_memory_capacity_mib": node.memory_mib, **diagnostics.node_memory(node),
         "gpus": [{"name": a.name, "util": (end.gpu_busy[a.name] - start.gpu_busy.get(a.name, 0.0)) / window,
                   "memory_used_mib": a.used_mib, "memory_peak_mib": a.peak_mib, "memory_capacity_mib": a.memory_mib}
                  for a in node.accelerators],

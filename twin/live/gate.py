@@ -3,6 +3,8 @@
 For each write: refuse it when halted; review it against the guardrails; compare its target state with the current
 one (equal: nothing is sent, so a repeated or resumed action is never applied twice); journal the intent; then, by
 mode, record it (`shadow`: in memory only, `dry-run`: in the journal) or send it (`enact`) with bounded retries.
+In shadow mode nothing was ever sent, and the outcomes say what the gate would have done: "would send", "would be
+refused by the guardrails: … would have been written 2 s ago".
 A failed write leaves an outcome line and the loop goes on; the next period decides again from fresh observations.
 """
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Gate:
     key: str | None = None  # names the next writes in the journal (a replay's decision), else their target
     outcomes: list[tuple[Write, Outcome]] = field(default_factory=list)  # every write's outcome, in order
 
+    def __post_init__(self) -> None:
+        self.review.shadow = self.mode == "shadow"
+
     def apply(self, write: Write, *, current: Callable[[], Value], send: Callable[[Value], object],
               key: str | None = None) -> Outcome:
         key = key or self.key or write.target
@@ -84,17 +89,24 @@ class Gate:
             return self._record(key, write, Outcome("failed", write.value, f"reading current state: {failure}"))
         verdict = self.review.review(write, current=state, now=now)
         if not verdict.allowed:
-            return self._record(key, write, Outcome("refused", write.value, verdict.reason))
+            refused = self._would("be refused by the guardrails", verdict.reason)
+            return self._record(key, write, Outcome("refused", write.value, refused))
         if _reached(verdict.value, state):
             return self._record(key, write, Outcome("unchanged", verdict.value, "the cluster already holds it"))
         self.review.sent(write, now)
         if self.mode != "enact":
-            return self._record(key, write, Outcome(self.mode, verdict.value, verdict.reason))
+            return self._record(key, write, Outcome(self.mode, verdict.value, self._would("send", verdict.reason)))
         self.journal.log(key, "intent", **_fields(write, verdict.value), detail=verdict.reason)
         outcome = self._send(write, verdict.value, current=current, send=send)
         self.journal.log(key, outcome.status, detail=outcome.detail or verdict.reason)
         self.outcomes.append((write, outcome))
         return outcome
+
+    def _would(self, verb: str, reason: str) -> str:
+        """Shadow mode's outcomes are hypothetical: "would send", "would be refused: ..."."""
+        if self.mode != "shadow":
+            return reason
+        return f"would {verb}" + (f": {reason}" if reason else "")
 
     def _send(self, write: Write, value: Value, *, current, send) -> Outcome:
         backoff = self.retry.first_backoff_s

@@ -72,6 +72,7 @@ class Review:
     rails: Rails
     _last_write: dict[str, float] = field(default_factory=dict)
     _recent: deque = field(default_factory=deque)
+    shadow: bool = False  # the writes counted were never sent, only would have been: say so in refusals
 
     def review(self, write: Write, *, current: Value, now: float) -> Verdict:
         refusal = self._refusal(write, now)
@@ -95,11 +96,14 @@ class Review:
             return "node actions are advice only: nodes come from the cloud provider's autoscaler"
         last = self._last_write.get(write.target)
         if last is not None and now - last < rails.min_interval_s:
-            return f"{write.target} was written {now - last:.0f} s ago (min_interval_s {rails.min_interval_s:g})"
+            written = "would have been written" if self.shadow else "was written"
+            return f"{write.target} {written} {now - last:.0f} s ago (min_interval_s {rails.min_interval_s:g})"
         while self._recent and now - self._recent[0] >= 60.0:
             self._recent.popleft()
         if len(self._recent) >= rails.max_writes_per_minute:
-            return f"{len(self._recent)} writes in the last minute (max_writes_per_minute {rails.max_writes_per_minute})"
+            writes = "writes would have gone out" if self.shadow else "writes"
+            return (f"{len(self._recent)} {writes} in the last minute "
+                    f"(max_writes_per_minute {rails.max_writes_per_minute})")
         return ""
 
 

@@ -62,6 +62,8 @@ def _live(args: argparse.Namespace) -> int:
                         on_tick=shadow.tick if shadow else None,
                         on_decision=lambda d: _line(decisions, d.to_json()))
         loop.run(duration_s=args.duration)
+        if shadow is not None:
+            _finish(shadow, halted=connection.gate.halt.halted)
     report = {"mode": args.mode, "decisions": len(loop.decisions), "step_errors": len(loop.errors),
               "writes": _counts(connection), "halted": connection.gate.halt.halted}
     _write_lines(out / "writes.jsonl", [_write_json(w, o) for w, o in connection.gate.outcomes])
@@ -96,11 +98,22 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _shadow(connection: Connection) -> Shadow:
     settings = connection.settings
-    return Shadow(scenario_path=settings.path(settings.scenario), horizon_s=settings.shadow.horizon_s,
-                  every_s=settings.shadow.every_s, window=settings.shadow.window,
-                  traffic=TrafficReader(connection.prometheus.query, settings.torchserve.model),
+    wanted = settings.shadow
+    return Shadow(scenario_path=settings.path(settings.scenario), horizons_s=wanted.horizons_s,
+                  every_s=wanted.every_s, window=wanted.window,
+                  traffic=TrafficReader(connection.prometheus, settings.torchserve.model),
                   cluster=connection.cluster, fleet=connection.fleet, started_at=time.time(),
-                  score_delay_s=settings.shadow.score_delay_s)
+                  score_delay_s=wanted.score_delay_s, forecasts=tuple(wanted.forecast),
+                  change_threshold=wanted.change_threshold)
+
+
+def _finish(shadow: Shadow, *, halted: bool) -> None:
+    """Wait out the scrape lag of horizons already over (bounded by score_delay_s), so the last ones are scored too;
+    a stop (SIGTERM, Ctrl-C) is not delayed by it."""
+    now = time.time()
+    wait_s = 0.0 if halted else shadow.lag_left(now)
+    time.sleep(wait_s)
+    shadow.finish(max(time.time(), now + wait_s), ended_s=now)
 
 
 def _counts(connection: Connection) -> dict[str, int]:

@@ -11,9 +11,9 @@ Relative paths are read from the settings file's folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from twin.config import base, reading, values
 from twin.config.loader import validate
@@ -53,10 +53,26 @@ class PrometheusSettings(Strict):
 
 
 class ShadowSettings(Strict):
-    horizon_s: base.Duration = Field(60.0, description="how far ahead each prediction runs")
+    horizon_s: list[Annotated[float, Field(gt=0, le=base.MAX_DURATION_S)]] = Field(
+        [60.0], min_length=1, description="how far ahead each prediction runs: one horizon, or several scored side "
+                                          "by side ([10, 60, 300])")
+    forecast: list[Literal["holt", "shape", "flat"]] = Field(
+        ["holt", "flat"], min_length=1, description="the load over the horizon (twin/live/forecast.py): the first is "
+                                                    "the prediction, the others are scored beside it")
+    change_threshold: float = Field(0.2, gt=0, description="relative change of the load between a prediction's "
+                                                           "window and its horizon that makes it a changing period")
     every_s: base.Duration = Field(30.0, description="how often a prediction starts")
     window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of observed traffic")
     score_delay_s: base.Seconds = Field(10.0, description="wait after a horizon ends before scoring it (scrape lag)")
+
+    @field_validator("horizon_s", mode="before")
+    @classmethod
+    def _one_or_several(cls, horizon_s):
+        return horizon_s if isinstance(horizon_s, list) else [horizon_s]
+
+    @property
+    def horizons_s(self) -> tuple[float, ...]:
+        return tuple(self.horizon_s)
 
 
 class LiveSettings(Strict):

@@ -1,90 +1,107 @@
 """Shadow predictions: a self-scoring twin beside a live cluster.
 
-Every `every_s` the shadow reads the cluster's state (ready pods, workers per pod) and the traffic of the last
-`window` from Prometheus, runs the twin forward `horizon_s` from that state under that traffic, and keeps the
-prediction. Once the horizon has passed it reads what the cluster really did over the same interval and scores the
-prediction. The twin runs without the scenario's autoscalers: in shadow mode nothing enacts them, so the cluster
-stays as it was observed (its own HPA or KEDA, if any, are outside the prediction).
+Every `every_s` the shadow reads the cluster's state (ready pods, workers per pod) and the load of the last `window`
+from Prometheus, forecasts the load over each horizon (twin/live/forecast.py), runs the twin forward from that state
+under that load, and keeps one prediction per horizon and forecast. Once a horizon has passed it reads what the
+cluster really did over the same interval and scores the prediction on TorchServe's own basis
+(twin/live/shadow_score.py); what is still pending when the run ends is reported as unscored, with the reason.
+The twin runs without the scenario's autoscalers: in shadow mode nothing enacts them, so the cluster stays as it was
+observed (its own HPA or KEDA, if any, are outside the prediction).
 
-Traffic is carried forward as it was: a closed-loop scenario (JMeter users) as the number of users that Little's law
-gives (throughput × (latency + think time)); an open-loop one as Poisson arrivals at the observed rate.
+The load is that of the scenario's first workload group: a closed loop (JMeter users) as the users Little's law
+gives (throughput × (time in TorchServe + outside it + think time)), an open loop as Poisson arrivals at the rate.
+Status rates come from TorchServe's frontend-wide `Requests2XX/5XX`, which carry no model label.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from statistics import mean
 
 from twin.config.loader import load_scenario
+from twin.config.schema import Closed
 from twin.core.run import simulate
+from twin.live import forecast, shadow_score
 from twin.live.live_ports import TorchServeFleet
+from twin.live.prometheus_api import PrometheusApi
 from twin.metrics.promql.lex import parse_duration_ms
 from twin.ports import ClusterPort, MetricsUnavailable
+from twin.workload.rates import curve
 
-COLUMNS = ("time_s", "horizon_s", "pods", "workers", "users", "predicted_throughput_rps", "observed_throughput_rps",
-           "predicted_latency_ms", "observed_latency_ms", "latency_error_pct", "throughput_error_pct")
+PIECES = 6  # parts of a horizon with their own load
+INSIDE_NOISE = 0.05  # of the mean number of requests inside TorchServe, before it counts as one more user
+COLUMNS = shadow_score.COLUMNS
 
 
 @dataclass(frozen=True)
 class Traffic:
-    throughput_rps: float
+    """What Prometheus says TorchServe did over a window."""
+    throughput_rps: float  # ts_inference_requests_total
     latency_ms: float  # TorchServe's own (frontend accept to response)
-
-
-@dataclass
-class Prediction:
-    time_s: float
-    horizon_s: float
-    pods: int
-    workers: int
-    users: int
-    predicted_throughput_rps: float
-    predicted_latency_ms: float
+    queue_ms: float = 0.0
+    status_5xx_rps: float = 0.0
 
 
 @dataclass(frozen=True)
-class Score:
-    time_s: float  # seconds since the shadow started
+class Prediction:
+    time_s: float  # wall clock
     horizon_s: float
+    forecast: str
     pods: int
     workers: int
-    users: int
-    predicted_throughput_rps: float
-    observed_throughput_rps: float
-    predicted_latency_ms: float
-    observed_latency_ms: float
-    latency_error_pct: float
-    throughput_error_pct: float
+    window_load: float
+    predicted_load: float
+    figures: dict  # the twin's TorchServe figures (twin/core/torchserve_figures.py)
+    client_latency_ms: float
 
 
 class TrafficReader:
-    """Observed throughput and mean latency of one model over a window ending at a given time."""
+    """Observed TorchServe figures of one model over a window ending at a given time, or as a series of steps."""
 
-    def __init__(self, query: Callable[..., list], model: str) -> None:
-        self.query = query
+    def __init__(self, prometheus: PrometheusApi, model: str) -> None:
+        self.prometheus = prometheus
         self.selector = f'{{model_name="{model}"}}'
-
 
     def over(self, window: str, *, at_s: float) -> Traffic | None:
         try:
-            rate = _scalar(self.query(self._rate("ts_inference_requests_total", window), at_s=at_s))
-            busy_us = _scalar(self.query(self._rate("ts_inference_latency_microseconds", window), at_s=at_s))
+            rate, busy_us, queue_us = (self._value(counter, window, at_s) for counter in (
+                "ts_inference_requests_total", "ts_inference_latency_microseconds", "ts_queue_latency_microseconds"))
+            errors = self._value("Requests5XX", window, at_s, selector="") or 0.0
         except MetricsUnavailable:
             return None
         if rate is None or busy_us is None or rate <= 0:
             return None
-        return Traffic(rate, busy_us / rate / 1000.0)
+        return Traffic(rate, busy_us / rate / 1000.0, (queue_us or 0.0) / rate / 1000.0, errors)
 
-    def _rate(self, counter: str, window: str) -> str:
-        return f"sum(rate({counter}{self.selector}[{window}]))"
+    def series(self, window: str, *, start_s: float, end_s: float, step_s: float) -> list[Traffic]:
+        """Rate and latency at each step (rate() over `window`); steps without traffic are left out."""
+        try:
+            rates, busy = (self.prometheus.query_range(self._rate(counter, window), start_s=start_s, end_s=end_s,
+                                                       step_s=step_s)
+                           for counter in ("ts_inference_requests_total", "ts_inference_latency_microseconds"))
+        except MetricsUnavailable:
+            return []
+        if not rates or not busy:
+            return []
+        latency = dict(busy[0][1])
+        return [Traffic(rate, latency[t] / rate / 1000.0) for t, rate in rates[0][1] if rate > 0 and t in latency]
+
+    def _value(self, counter: str, window: str, at_s: float, *, selector: str | None = None) -> float | None:
+        samples = self.prometheus.query(self._rate(counter, window, selector), at_s=at_s)
+        return samples[0].value if samples else None
+
+    def _rate(self, counter: str, window: str, selector: str | None = None) -> str:
+        return f"sum(rate({counter}{self.selector if selector is None else selector}[{window}]))"
 
 
 class Shadow:
-    def __init__(self, *, scenario_path: Path, horizon_s: float, every_s: float, window: str,
+    def __init__(self, *, scenario_path: Path, horizons_s: tuple[float, ...], every_s: float, window: str,
                  traffic: TrafficReader, cluster: ClusterPort, fleet: TorchServeFleet, started_at: float,
-                 score_delay_s: float = 10.0) -> None:
+                 score_delay_s: float = 10.0, forecasts: tuple[str, ...] = ("holt", "flat"),
+                 change_threshold: float = 0.2) -> None:
         self.scenario_path = scenario_path
-        self.horizon_s = horizon_s
+        self.horizons_s = horizons_s
         self.every_s = every_s
         self.window = window
         self.traffic = traffic
@@ -92,85 +109,163 @@ class Shadow:
         self.fleet = fleet
         self.started_at = started_at
         self.score_delay_s = score_delay_s  # Prometheus holds an interval's samples only a scrape or two later
+        self.forecasts = forecasts  # the first is the shadow's prediction; the others are scored beside it
+        self.change_threshold = change_threshold
         # The first prediction waits one rate window: before that the observed traffic is a start-up transient.
         self.next_start = started_at + parse_duration_ms(window) / 1000.0
         self.pending: list[Prediction] = []
-        self.scores: list[Score] = []
+        self.scores: list[shadow_score.Score] = []
+        self.unscored: list[dict] = []
         self.base = load_scenario(scenario_path)
+        self.group = self.base.workload[0]
+        self.step_s = self.base.metrics.scrape_interval_s
+        self.shape = self._shape()
+        self._runs: dict[tuple, tuple[dict, float]] = {}  # the twin's answer by its inputs, within one prediction
 
     def tick(self, now: float) -> None:
+        self._score_due(now)
+        if now >= self.next_start:
+            self.next_start = now + self.every_s
+            self.pending.extend(self.predict(now))
+
+    def _score_due(self, now: float) -> None:
         for prediction in [p for p in self.pending if now >= p.time_s + p.horizon_s + self.score_delay_s]:
             self.pending.remove(prediction)
             self._score(prediction)
-        if now >= self.next_start:
-            self.next_start = now + self.every_s
-            prediction = self.predict(now)
-            if prediction is not None:
-                self.pending.append(prediction)
 
-    def predict(self, now: float) -> Prediction | None:
+    def lag_left(self, now: float) -> float:
+        """How long until every prediction whose horizon is over can be scored (0 when none waits on the lag)."""
+        due = [p.time_s + p.horizon_s + self.score_delay_s for p in self.pending if p.time_s + p.horizon_s <= now]
+        return max([0.0, *(t - now for t in due)])
+
+    def finish(self, now: float, *, ended_s: float | None = None) -> None:
+        """The run ended at `ended_s` (default: now): score what can be by now, report the rest as unscored."""
+        self._score_due(now)
+        ended_s = now if ended_s is None else ended_s
+        for prediction in self.pending:
+            self._unscored(prediction, _why_pending(prediction.time_s + prediction.horizon_s - ended_s))
+        self.pending = []
+
+    def _unscored(self, prediction: Prediction, reason: str) -> None:
+        self.unscored.append({"time_s": round(prediction.time_s - self.started_at, 3),
+                              "horizon_s": prediction.horizon_s, "forecast": prediction.forecast, "reason": reason})
+
+    def predict(self, now: float) -> list[Prediction]:
         traffic = self.traffic.over(self.window, at_s=now)
         pods = [p.name for p in self.cluster.pods() if p.ready]
         workers = [view.min_workers for view in map(self.fleet.describe, pods) if view is not None]
         if traffic is None or not workers:
-            return None  # no traffic or no TorchServe answering: nothing to predict from
-        per_pod = round(sum(workers) / len(workers))
-        users = self._users(traffic)
-        summary = simulate(self._scenario(len(workers), per_pod, users, traffic)).summary
-        if summary.latency_ms.get("mean") is None:
-            return None
-        return Prediction(now, self.horizon_s, len(workers), per_pod, users, summary.throughput_rps,
-                          summary.latency_ms["mean"])
+            return []  # no traffic or no TorchServe answering: nothing to predict from
+        window_s = parse_duration_ms(self.window) / 1000.0
+        steps = self.traffic.series(f"{3 * self.step_s:g}s", start_s=now - window_s, end_s=now, step_s=self.step_s)
+        self._runs = {}  # forecasts that agree share one twin run
+        made = [self._predict(now, traffic, [self.load(t) for t in steps], kind, horizon_s,
+                              pods=len(workers), workers=round(sum(workers) / len(workers)))
+                for horizon_s in self.horizons_s for kind in self.forecasts]
+        return [prediction for prediction in made if prediction.figures["requests_rps"] > 0]
 
-    def _users(self, traffic: Traffic) -> int:
-        closed = [group for group in self.base.workload if group.type == "closed"]
-        if not closed:
-            return 0
-        think_s = closed[0].think_time_s
-        return max(1, round(traffic.throughput_rps * (traffic.latency_ms / 1000.0 + think_s)))
+    def _predict(self, now: float, traffic: Traffic, series: list[float], kind: str, horizon_s: float, *,
+                 pods: int, workers: int) -> Prediction:
+        loads = forecast.trajectory(kind, series=series, window_mean=self.load(traffic), step_s=self.step_s,
+                                    horizon_s=horizon_s, pieces=PIECES, shape=self.shape, at_s=now - self.started_at)
+        unseen = self._unseen_users(traffic)
+        figures, client_ms = self._twin(pods, workers, horizon_s, [load + unseen for load in loads],
+                                        extra_think_s=unseen / traffic.throughput_rps)
+        return Prediction(now, horizon_s, kind, pods, workers, self.load(traffic), mean(loads), figures, client_ms)
 
-    def _scenario(self, pods: int, workers: int, users: int, traffic: Traffic):
-        base = self.base
-        if users:
-            workload = [{"type": "closed", "users": users, "think_time_s": base.workload[0].think_time_s}]
-        else:
-            workload = [{"type": "poisson", "rate_rps": traffic.throughput_rps}]
+    def load(self, traffic: Traffic) -> float:
+        """Users in the system (closed loop) or the request rate (open loop)."""
+        if not isinstance(self.group, Closed):
+            return traffic.throughput_rps
+        outside_ms = self.base.model.frontend_ms + self.group.network_rtt_ms
+        return traffic.throughput_rps * ((traffic.latency_ms + outside_ms) / 1000.0 + self.group.think_time_s)
+
+    def _unseen_users(self, traffic: Traffic) -> float:
+        """Users Little's law misses when the profile's time outside TorchServe is short of the real one (client
+        overhead, a busy load generator): a closed loop has at least as many users as requests inside TorchServe
+        (less a little noise), and the twin gives the missing ones the missing time as think time."""
+        if not isinstance(self.group, Closed):
+            return 0.0
+        inside = traffic.throughput_rps * traffic.latency_ms / 1000.0
+        return max(0.0, math.ceil(inside - INSIDE_NOISE) - self.load(traffic))
+
+    def _shape(self):
+        """The scenario's own load over time, when it has one: users of its closed groups, or its rate curve."""
+        if isinstance(self.group, Closed):
+            closed = [g for g in self.base.workload if isinstance(g, Closed)]
+            if len(closed) < 2:
+                return None
+            return lambda t: sum(g.users for g in closed if g.start_s <= t < (g.stop_s or float("inf")))
+        return None if self.group.type == "poisson" or self.group.type == "trace" else curve(self.group).rate
+
+    def _twin(self, pods: int, workers: int, horizon_s: float, loads: list[float], *,
+              extra_think_s: float) -> tuple[dict, float]:
+        pieces = _pieces(loads, horizon_s, closed=isinstance(self.group, Closed))
+        think_s = round(self.group.think_time_s + extra_think_s, 3) if isinstance(self.group, Closed) else 0.0
+        key = (pods, workers, horizon_s, tuple(pieces), think_s)
+        if key not in self._runs:
+            summary = simulate(self._scenario(pods, workers, horizon_s, self._workload(pieces, horizon_s, think_s)))
+            self._runs[key] = (summary.summary.torchserve, summary.summary.latency_ms.get("mean"))
+        return self._runs[key]
+
+    def _scenario(self, pods: int, workers: int, horizon_s: float, workload: list[dict]):
         overrides = {"deployment.pods": pods, "deployment.initial_state": "ready",
                      "deployment.torchserve.model.min_workers": workers,
                      "deployment.torchserve.model.max_workers": workers,
-                     "workload": workload, "duration_s": self.horizon_s, "warmup_s": 0.0, "autoscaling": {}}
+                     "workload": workload, "duration_s": horizon_s, "warmup_s": 0.0, "autoscaling": {}}
         return load_scenario(self.scenario_path, overrides)
+
+    def _workload(self, pieces: list[tuple[float, float]], horizon_s: float, think_s: float) -> list[dict]:
+        group = self.group
+        if isinstance(group, Closed):
+            ends = [start for start, _ in pieces[1:]] + [horizon_s]
+            return [{"type": "closed", "users": int(users), "think_time_s": think_s,
+                     "network_rtt_ms": group.network_rtt_ms, "start_s": start, "stop_s": end}
+                    for (start, users), end in zip(pieces, ends)]
+        return [{"type": "steps", "network_rtt_ms": group.network_rtt_ms,
+                 "steps": [{"at_s": start, "rate_rps": rate} for start, rate in pieces]}]
 
     def _score(self, prediction: Prediction) -> None:
         end = prediction.time_s + prediction.horizon_s
         observed = self.traffic.over(f"{prediction.horizon_s:g}s", at_s=end)
         if observed is None:
+            self._unscored(prediction, "Prometheus had no traffic for its horizon")
             return
-        self.scores.append(Score(
+        figures, load = prediction.figures, self.load(observed)
+        self.scores.append(shadow_score.Score(
             time_s=round(prediction.time_s - self.started_at, 3), horizon_s=prediction.horizon_s,
-            pods=prediction.pods, workers=prediction.workers, users=prediction.users,
-            predicted_throughput_rps=prediction.predicted_throughput_rps,
-            observed_throughput_rps=observed.throughput_rps,
-            predicted_latency_ms=prediction.predicted_latency_ms, observed_latency_ms=observed.latency_ms,
-            latency_error_pct=_error_pct(prediction.predicted_latency_ms, observed.latency_ms),
-            throughput_error_pct=_error_pct(prediction.predicted_throughput_rps, observed.throughput_rps)))
+            forecast=prediction.forecast,
+            period=shadow_score.period(prediction.window_load, load, self.change_threshold),
+            pods=prediction.pods, workers=prediction.workers, window_load=prediction.window_load,
+            predicted_load=prediction.predicted_load, observed_load=load,
+            predicted_throughput_rps=figures["requests_rps"], observed_throughput_rps=observed.throughput_rps,
+            throughput_error_pct=shadow_score.error_pct(figures["requests_rps"], observed.throughput_rps),
+            predicted_latency_ms=figures["latency_ms"], observed_latency_ms=observed.latency_ms,
+            latency_error_pct=shadow_score.error_pct(figures["latency_ms"], observed.latency_ms),
+            predicted_queue_ms=figures["queue_latency_ms"], observed_queue_ms=observed.queue_ms,
+            queue_error_pct=shadow_score.error_pct(figures["queue_latency_ms"], observed.queue_ms),
+            predicted_5xx_rps=figures["status_5xx_rps"], observed_5xx_rps=observed.status_5xx_rps,
+            predicted_client_latency_ms=prediction.client_latency_ms))
 
     def report(self) -> dict:
-        return {"predictions_scored": len(self.scores), "predictions_pending": len(self.pending),
-                "latency_mape_pct": self._mape("latency_error_pct"),
-                "throughput_mape_pct": self._mape("throughput_error_pct")}
-
-    def _mape(self, key: str) -> float | None:
-        errors = [abs(getattr(score, key)) for score in self.scores]
-        return sum(errors) / len(errors) if errors else None
+        return shadow_score.report(self.scores, self.unscored, primary=self.forecasts[0])
 
     def rows(self) -> list[dict]:
         return [asdict(score) for score in self.scores]
 
 
-def _scalar(samples: list) -> float | None:
-    return samples[0].value if samples else None
+def _why_pending(left_s: float) -> str:
+    if left_s > 0:
+        return f"its horizon ends {left_s:.1f} s after the run"
+    return f"its horizon ended {-left_s:.1f} s before the run did: too soon for Prometheus to hold it (score_delay_s)"
 
 
-def _error_pct(predicted: float, observed: float) -> float:
-    return 100.0 * (predicted - observed) / observed if observed else float("nan")
+def _pieces(loads: list[float], horizon_s: float, *, closed: bool) -> list[tuple[float, float]]:
+    """(start, load) of each part of the horizon; whole users (at least one); equal neighbours merged."""
+    width = horizon_s / len(loads)
+    pieces: list[tuple[float, float]] = []
+    for index, load in enumerate(loads):
+        value = max(1, round(load)) if closed else round(load, 3)
+        if not pieces or pieces[-1][1] != value:
+            pieces.append((round(index * width, 6), value))
+    return pieces
