@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from twin.config import values
 from twin.config.reading import Lines
 from twin.config.schema import Scenario
 from twin.errors import InputError
@@ -55,6 +56,13 @@ def _check_targets(targets: list[tuple[str, str, str, str]], deployment: str, so
 
 
 def _check_trigger(trigger: Any, source: str, field: str) -> None:
+    address = getattr(trigger, "server_address", None)
+    if address is not None:
+        try:
+            values.http_url(address)
+        except ValueError:  # the prometheus scaler's HTTP client takes nothing else
+            raise InputError(source, f"{field}.serverAddress", "an http(s) URL with a port from 1 to 65535",
+                             repr(address)) from None
     if getattr(trigger, "query", None):
         _promql(trigger.query, source, f"{field}.query", None)
     threshold = getattr(trigger, "threshold", None)
