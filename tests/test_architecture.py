@@ -16,12 +16,12 @@ LAYERS = {
     "twin.workload": ("components", 2), "twin.torchserve": ("components", 2), "twin.gpu": ("components", 2),
     "twin.k8s": ("components", 2), "twin.metrics": ("components", 2),
     "twin.control": ("control", 2),
-    "twin.kernel": ("kernel", 1),
+    "twin.kernel": ("kernel", 1), "twin.progress": ("terminal", 1),
     "twin.policies": ("pure", 0), "twin.config": ("pure", 0), "twin.metrics.promql": ("pure", 0),
     "twin.metrics.tsdb": ("pure", 0), "twin.ports": ("pure", 0), "twin.errors": ("pure", 0),
     "twin.theory": ("pure", 0), "twin": ("pure", 0),
 }
-WALL_CLOCK_ALLOWED = ("twin.live", "twin.sweep", "twin.cli", "calibration", "app")
+WALL_CLOCK_ALLOWED = ("twin.live", "twin.sweep", "twin.cli", "twin.progress", "calibration", "app")
 
 
 def layer(module: str) -> tuple[str, int]:

@@ -19,6 +19,7 @@ from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.run import Result, simulate
 from twin.errors import InputError
+from twin.progress import Progress
 from twin.live import live_cli, observe_cli
 from twin.sweep import cli as sweep_cli
 
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
     run.add_argument("--out", type=Path, metavar="DIR", help="write time series, events and summary here")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="no progress bar (none either when stderr is not a terminal)")
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     validate.add_argument("scenario", type=Path)
@@ -77,11 +78,10 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
-    result = simulate(scenario, progress=bar.update)
+    with Progress(scenario.duration_s, "s simulated", quiet=args.quiet) as progress:
+        result = simulate(scenario, progress=lambda now: progress.update(now, _speed(now, progress.elapsed_s)))
     result.summary.wall_s = time.perf_counter() - started
-    bar.close()
     if args.out:
         write_outputs(args.out, scenario, result)
     summary = result.summary.to_dict()
@@ -141,28 +141,8 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-class _ProgressBar:
-    """A bar on stderr, shown only once a run has taken more than a moment."""
-
-    def __init__(self, total: float, *, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled
-        self.started = time.perf_counter()
-        self.shown = False
-
-    def update(self, now: float) -> None:
-        elapsed = time.perf_counter() - self.started
-        if not self.enabled or elapsed < 1.0:
-            return
-        self.shown = True
-        done = now / self.total
-        bar = "#" * int(30 * done)
-        print(f"\r[{bar:<30}] {100 * done:5.1f}%  {now:,.0f}/{self.total:,.0f} s simulated  "
-              f"{now / elapsed:,.0f}x real time", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
+def _speed(simulated_s: float, wall_s: float) -> str:
+    return f"{simulated_s / max(wall_s, 1e-9):,.0f}x real time"
 
 
 if __name__ == "__main__":

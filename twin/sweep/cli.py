@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from twin.progress import Progress
 from twin.sweep import execute, optimize, spec
 
 
@@ -27,13 +26,13 @@ def _execution(parser: argparse.ArgumentParser) -> None:
                         help="results folder (an interrupted run resumes in it)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="local processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) instead")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (none either when stderr is not a terminal)")
 
 
 def _sweep(args: argparse.Namespace) -> int:
     sweep = spec.load_sweep(args.sweep)
     tables = execute.run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
-                               progress=None if args.quiet else Bar().update)
+                               progress=_progress(args))
     failed = tables.runs[tables.runs["status"] != "ok"]
     print(f"{len(tables.runs)} runs ({len(failed)} failed) at {len(tables.points)} points -> "
           f"{args.out}/runs.csv, {args.out}/points.csv")
@@ -45,23 +44,20 @@ def _sweep(args: argparse.Namespace) -> int:
 def _optimize(args: argparse.Namespace) -> int:
     question = optimize.load_question(args.question)
     answer = optimize.optimize(question, args.out, workers=args.workers, scheduler=args.scheduler,
-                               progress=None if args.quiet else Bar().update)
+                               progress=_progress(args))
     print(optimize.describe(question, answer))
     print(f"candidates: {args.out}/candidates.csv, Pareto front: {args.out}/pareto.csv"
           + (f", to apply: {args.out}/chosen/" if answer.params is not None else ""))
     return 0
 
 
-class Bar:
-    """Runs done of the total on stderr, with failures, once the work takes more than a moment."""
+def _progress(args: argparse.Namespace) -> Callable[[int, int, int], None]:
+    """The executor's (done, total, failed) callback drawing one progress line."""
+    progress = Progress(0, "runs", quiet=args.quiet)
 
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def update(self, done: int, total: int, failed: int) -> None:
-        if time.perf_counter() - self.started < 1.0 and done < total:
-            return
-        bar = "#" * int(30 * done / max(total, 1))
-        end = "\n" if done == total else ""
-        print(f"\r[{bar:<30}] {done}/{total} runs" + (f", {failed} failed" if failed else ""), end=end,
-              file=sys.stderr, flush=True)
+    def update(done: int, total: int, failed: int) -> None:
+        progress.total = total
+        progress.update(done, f"{failed} failed" if failed else "")
+        if done == total:
+            progress.close()
+    return update
