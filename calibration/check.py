@@ -13,6 +13,7 @@ import csv
 import math
 import statistics
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -62,8 +63,10 @@ def _mean_abs(errors: list[float]) -> float:
 
 
 def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, replications: int = 5,
-                  rounds: int = 2, seeds: int = 3, jobs: int = 1) -> Report:
-    """Every fold, on `jobs` processes (folds are independent: the same table whatever the number)."""
+                  rounds: int = 2, seeds: int = 3, jobs: int = 1,
+                  progress: Callable[[int, int], None] | None = None) -> Report:
+    """Every fold, on `jobs` processes (folds are independent: the same table whatever the number); `progress`
+    hears (runs done, runs) as folds end."""
     started = time.perf_counter()
     folds, alone = [], []
     for index, left_out in enumerate(obs):
@@ -73,12 +76,25 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
             alone.append(left_out.id)
         else:
             folds.append(_FoldTask(left_out, rest, readings, full, replications, rounds, seeds))
+    counted = _counted(progress, already=len(alone), total=len(obs))
     if jobs > 1 and len(folds) > 1:
         with ProcessPoolExecutor(min(jobs, len(folds))) as pool:
-            done = list(pool.map(_run_fold, folds))
+            done = counted(pool.map(_run_fold, folds))
     else:
-        done = [_run_fold(task) for task in folds]
+        done = counted(map(_run_fold, folds))
     return Report(tuple(done), time.perf_counter() - started, tuple(alone))
+
+
+def _counted(progress: Callable[[int, int], None] | None, *, already: int, total: int):
+    """Folds gathered in order, each reported as it ends."""
+    def gather(folds: Iterable[Fold]) -> list[Fold]:
+        done = []
+        for fold in folds:
+            done.append(fold)
+            if progress:
+                progress(already + len(done), total)
+        return done
+    return gather
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # (group, rank) by module prefix; the longest prefix wins. A module may import a lower rank, or its own group.
 LAYERS = {
-    "app": ("surface", 5), "calibration": ("surface", 5), "twin.cli": ("surface", 5),
+    "app": ("surface", 5), "calibration": ("surface", 5), "twin.cli": ("surface", 5), "twin.__main__": ("surface", 5),
     "twin.live": ("orchestration", 4), "twin.sweep": ("orchestration", 4),
     "twin.core": ("assembly", 3),
     "twin.workload": ("components", 2), "twin.torchserve": ("components", 2), "twin.gpu": ("components", 2),

@@ -45,6 +45,11 @@ class Progress:
         self.stream.write("\r" + line(done, self.total, self.unit, elapsed, note) + CLEAR_TO_END)
         self.stream.flush()
 
+    def step(self, done: float, total: float, note: str = "") -> None:
+        """`update` for work that reports (done, total) callbacks, its total known as it goes."""
+        self.total = total
+        self.update(done, note)
+
     def advance(self, amount: float = 1, note: str = "") -> None:
         self.update(self.done + amount, note)
 
@@ -65,8 +70,9 @@ def line(done: float, total: float, unit: str, elapsed_s: float, note: str = "")
     """The bar, the count, the time taken and, while work remains, the time left at the pace so far."""
     fraction = min(done / total, 1.0) if total > 0 else 1.0
     left = f", about {duration(elapsed_s * (1 - fraction) / fraction)} left" if 0 < fraction < 1 else ""
+    bar = "#" * int(WIDTH * fraction)
     extra = f"  {note}" if note else ""
-    return f"[{'#' * int(WIDTH * fraction):<{WIDTH}}] {done:,.0f}/{total:,.0f} {unit}{extra}  {duration(elapsed_s)}{left}"
+    return f"[{bar:<{WIDTH}}] {done:,.0f}/{total:,.0f} {unit}{extra}  {duration(elapsed_s)}{left}"
 
 
 def duration(seconds: float) -> str:

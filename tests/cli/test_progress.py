@@ -64,16 +64,16 @@ def test_silent_when_quiet_or_before_a_moment_has_passed():
 
 def _run(*flags: str, stderr) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "twin.cli", "run", str(ROOT / "scenarios/default.yaml"),
-                           "--duration", "600", *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr,
+                           *flags], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
 
 
 def test_run_draws_progress_on_a_terminal_only():
     master, stream = _terminal()
-    shown = _run(stderr=stream)
+    shown = _run("--duration", "500", stderr=stream)
     stream.close()
     drawn = _drain(master)
     assert shown.returncode == 0 and "s simulated" in drawn and "x real time" in drawn
     assert "s simulated" not in shown.stdout.decode().splitlines()[1]  # the answer on stdout stays clean
-    piped = _run(stderr=subprocess.PIPE)
+    piped = _run("--duration", "15", stderr=subprocess.PIPE)
     assert piped.returncode == 0 and piped.stderr == b""

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from twin.config import manifests, properties, trace
+from twin.config import bundled, manifests, properties, trace
 from twin.config.schema import ModelProfile, Scenario
 from twin.errors import InputError
 from twin.policies import anticipatory, workers
@@ -159,8 +159,11 @@ def _resolve_model(model: Any, base: Path, source: Path, lines: Lines) -> Any:
     overrides = {k: v for k, v in model.items() if k != "profile"}
     profile_path = base / str(model["profile"])
     if not profile_path.is_file():
-        raise InputError(str(source), "model.profile", "an existing profile file",
-                         repr(str(model["profile"])), lines.get(("model", "profile")))
+        profile_path = bundled.profile_file(str(model["profile"]))
+    if profile_path is None:
+        raise InputError(str(source), "model.profile", "a profile file or a bundled profile: "
+                         + ", ".join(bundled.profile_names()), repr(str(model["profile"])),
+                         lines.get(("model", "profile")))
     profile_data, profile_lines = read_yaml(profile_path)
     if isinstance(profile_data, dict) and "profile" in profile_data:
         profile_data = profile_data["profile"]  # calibrated files keep provenance beside the profile

@@ -6,17 +6,19 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from twin.config import bundled, overrides
 from twin.progress import Progress
-from twin.sweep import execute, optimize, spec
 
 
 def add_commands(subparsers: Any) -> None:
     sweep = subparsers.add_parser("sweep", help="run a batch of scenarios (grid, sample, replications)")
-    sweep.add_argument("sweep", type=Path, help="sweep YAML")
+    sweep.add_argument("sweep", help="sweep YAML, or a bundled one by name (sweeps/pods-by-workers)")
+    overrides.add_argument(sweep)
     _execution(sweep)
     sweep.set_defaults(command=_sweep)
     best = subparsers.add_parser("optimize", help="cheapest configuration that meets the SLO, and the Pareto front")
-    best.add_argument("question", type=Path, help="optimisation question YAML")
+    best.add_argument("question", help="optimisation question YAML, or a bundled one by name "
+                                        "(questions/optimize-keda-workers)")
     _execution(best)
     best.set_defaults(command=_optimize)
 
@@ -26,11 +28,14 @@ def _execution(parser: argparse.ArgumentParser) -> None:
                         help="results folder (an interrupted run resumes in it)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="local processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) instead")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar (none either when stderr is not a terminal)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (none either when stderr is not a terminal)")
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    sweep = spec.load_sweep(args.sweep)
+    from twin.sweep import execute, spec
+
+    sweep = spec.load_sweep(bundled.scenario_file(args.sweep), fixed=dict(args.set))
     tables = execute.run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
                                progress=_progress(args))
     failed = tables.runs[tables.runs["status"] != "ok"]
@@ -42,7 +47,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    question = optimize.load_question(args.question)
+    from twin.sweep import optimize
+
+    question = optimize.load_question(bundled.scenario_file(args.question))
     answer = optimize.optimize(question, args.out, workers=args.workers, scheduler=args.scheduler,
                                progress=_progress(args))
     print(optimize.describe(question, answer))
@@ -56,8 +63,7 @@ def _progress(args: argparse.Namespace) -> Callable[[int, int, int], None]:
     progress = Progress(0, "runs", quiet=args.quiet)
 
     def update(done: int, total: int, failed: int) -> None:
-        progress.total = total
-        progress.update(done, f"{failed} failed" if failed else "")
+        progress.step(done, total, f"{failed} failed" if failed else "")
         if done == total:
             progress.close()
     return update
