@@ -50,21 +50,37 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
 def read_yaml(path: Path) -> tuple[Any, Lines]:
     """The document and a map from field path to its 1-based line."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise InputError(str(path), "", "a readable file", error.strerror or str(error)) from None
+    text = _read_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(str(path), "", "valid YAML", str(getattr(error, "problem", error)),
-                         mark.line + 1 if mark else None) from None
+        raise _yaml_error(path, error) from None
     lines: Lines = {}
     if node is not None:
         _collect_lines(node, (), lines)
     return data, lines
+
+
+def read_objects(path: Path) -> list[Any]:
+    """Every object in a manifest file: one document, a multi-document stream or a `kind: List`, flattened."""
+    try:
+        return manifests.objects(list(yaml.safe_load_all(_read_text(path))))
+    except yaml.YAMLError as error:
+        raise _yaml_error(path, error) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as error:
+        raise InputError(str(path), "", "a readable file", error.strerror or str(error)) from None
+
+
+def _yaml_error(path: Path, error: yaml.YAMLError) -> InputError:
+    mark = getattr(error, "problem_mark", None)
+    return InputError(str(path), "", "valid YAML", str(getattr(error, "problem", error)),
+                      mark.line + 1 if mark else None)
 
 
 def _collect_lines(node: yaml.Node, prefix: tuple, lines: Lines) -> None:
@@ -199,13 +215,14 @@ def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
                                   referenced_from=(str(source), lines.get(field)))
 
 
-def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines) -> tuple[Any, str]:
+def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines, *, kind: str,
+                   target: str | None) -> tuple[Any, str]:
+    """The object of `kind` in the file `reference` names (scaling `target`, when the file holds several)."""
     path = base / str(reference)
     if not path.is_file():
         raise InputError(str(source), ".".join(map(str, field)), "an existing manifest file", repr(str(reference)),
                          lines.get(field))
-    data, _ = read_yaml(path)
-    return data, str(path)
+    return manifests.pick(read_objects(path), kind, str(path), target=target), str(path)
 
 
 def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Lines) -> None:
@@ -213,7 +230,8 @@ def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Li
     deployment = data.get("deployment")
     if not isinstance(deployment, dict) or "manifest" not in deployment:
         return
-    manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines)
+    manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines,
+                                     kind="Deployment", target=deployment.get("name"))
     pools = [p.get("name") for p in data.get("node_pools") or [] if isinstance(p, dict)]
     data["deployment"] = {**manifests.deployment_fields(manifest, where, pools), **deployment}
 
@@ -222,14 +240,17 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
     autoscaling = data.get("autoscaling")
     if not isinstance(autoscaling, dict):
         return
-    for kind in ("hpa", "keda"):
+    deployment = data.get("deployment")
+    target = deployment.get("name") if isinstance(deployment, dict) else None  # the one they scale, among several
+    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
         section = autoscaling.get(kind)
         manifest = section.get("manifest") if isinstance(section, dict) else None
         if isinstance(manifest, str):
             manifest = {"path": manifest}
         if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
             field = ("autoscaling", kind, "manifest")
-            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines)
+            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
+                                                                    kind=manifest_kind, target=target)
         if manifest is not None:
             section["manifest"] = manifest
 
