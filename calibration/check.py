@@ -13,14 +13,14 @@ import csv
 import math
 import statistics
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from calibration.fit import Fit, Observation, fit
 from calibration.predict import simulate_run
 from calibration.readings import Readings
+from twin import parallel
 
 
 @dataclass(frozen=True)
@@ -76,25 +76,16 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
             alone.append(left_out.id)
         else:
             folds.append(_FoldTask(left_out, rest, readings, full, replications, rounds, seeds))
-    counted = _counted(progress, already=len(alone), total=len(obs))
     if jobs > 1 and len(folds) > 1:
-        with ProcessPoolExecutor(min(jobs, len(folds))) as pool:
-            done = counted(pool.map(_run_fold, folds))
+        finished = parallel.unordered(_run_fold, [(fold,) for fold in folds], processes=min(jobs, len(folds)))
     else:
-        done = counted(map(_run_fold, folds))
-    return Report(tuple(done), time.perf_counter() - started, tuple(alone))
-
-
-def _counted(progress: Callable[[int, int], None] | None, *, already: int, total: int):
-    """Folds gathered in order, each reported as it ends."""
-    def gather(folds: Iterable[Fold]) -> list[Fold]:
-        done = []
-        for fold in folds:
-            done.append(fold)
-            if progress:
-                progress(already + len(done), total)
-        return done
-    return gather
+        finished = enumerate(map(_run_fold, folds))
+    done: dict[int, Fold] = {}
+    for index, fold in finished:
+        done[index] = fold
+        if progress:
+            progress(len(alone) + len(done), len(obs))
+    return Report(tuple(done[i] for i in range(len(folds))), time.perf_counter() - started, tuple(alone))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twin import outputs
 from twin.errors import InputError
 from twin.progress import Progress
 
@@ -39,14 +40,14 @@ def add_commands(subparsers) -> None:
                                       formatter_class=formatter, epilog=assumptions)
     calibrate.add_argument("--runs", type=Path, required=True, help="runs.csv with measured results")
     calibrate.add_argument("--resources", type=Path, help="resources.csv readings (constraints and memory)")
-    calibrate.add_argument("--out", type=Path, required=True, help="folder for the profile YAML files")
+    outputs.add_arguments(calibrate, help="new folder for the profile YAML files")
     _quiet(calibrate)
     calibrate.set_defaults(command=_calibrate)
 
     predict = subparsers.add_parser("predict", help="predict load-test runs with the twin",
                                     formatter_class=formatter, epilog=assumptions)
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
-    predict.add_argument("--out", type=Path, required=True, help="CSV: id, throughput_rps, avg_response_ms, ...")
+    outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
     predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
     predict.add_argument("--replications", type=int, help="seeds averaged per run (random pinning of users to pods; "
                                                           "default 5)")
@@ -60,7 +61,7 @@ def add_commands(subparsers) -> None:
                                   formatter_class=formatter, epilog=assumptions)
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
-    check.add_argument("--out", type=Path, help="folder for loo.csv and loo.txt")
+    outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt")
     check.add_argument("--replications", type=int, help="seeds averaged per run (default 5)")
     check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
@@ -102,6 +103,7 @@ def _calibrate(args) -> int:
     from calibration.predict import simulate_run
     from calibration.profiles import write_profiles
 
+    outputs.folder(args.out, command="calibrate", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
     if not obs:
         print("error: no run with a measured throughput and latency to fit", file=sys.stderr)
@@ -115,8 +117,10 @@ def _calibrate(args) -> int:
             in_sample[o.id] = (o, simulate_run(o.run.config, o.setup, profile))
             progress.advance()
     sources = [p for p in (args.runs, args.resources) if p]
-    for path in write_profiles(result, readings, sources=sources, out_dir=args.out, in_sample=in_sample):
-        print(f"wrote {path}")
+    with outputs.staged_folder(args.out, command="calibrate", force=args.force) as staging:
+        written = write_profiles(result, readings, sources=sources, out_dir=staging, in_sample=in_sample)
+    for path in written:
+        print(f"wrote {Path(args.out) / path.name}")
     print(format_parameters(result))
     return 0
 
@@ -135,13 +139,15 @@ def _predict(args) -> int:
     from calibration.profiles import BUNDLED, load_profiles
     from calibration.readers import read_runs
 
+    out = outputs.file(args.out, force=args.force)
     folders = args.profiles or [BUNDLED]
     profiles = {key: profile for folder in folders for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     with Progress(len(configs), "runs predicted", quiet=args.quiet) as progress:
         rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications or DEFAULT_REPLICATIONS,
                             progress=progress.step)
-    write_predictions(rows, args.out)
+    with outputs.staged_file(out) as staging:
+        write_predictions(rows, staging)
     for row in rows:
         if row.note:
             print(f"not predicted: {row.note}", file=sys.stderr)
@@ -155,6 +161,8 @@ def _check(args) -> int:
     from calibration.fit import fit
     from calibration.predict import DEFAULT_REPLICATIONS
 
+    if args.out is not None:
+        outputs.folder(args.out, command="check", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
     with Progress(0, "rounds of the fit to every run", quiet=args.quiet) as progress:
         full = fit(obs, readings, progress=progress.step)
@@ -162,7 +170,9 @@ def _check(args) -> int:
         report = leave_one_out(obs, readings, full=full, replications=args.replications or DEFAULT_REPLICATIONS,
                                jobs=args.jobs, progress=progress.step)
     print(format_report(report))
-    if args.out:
-        for path in write_report(report, args.out):
-            print(f"wrote {path}")
+    if args.out is not None:
+        with outputs.staged_folder(args.out, command="check", force=args.force) as staging:
+            written = write_report(report, staging)
+        for path in written:
+            print(f"wrote {Path(args.out) / path.name}")
     return 0

@@ -19,7 +19,9 @@ from calibration.fit import Fit, Observation
 from calibration.mapping import A10, A100, CPU
 from calibration.predict import Prediction
 from calibration.readings import Readings
+from twin.config import loader, reading
 from twin.config.schema import ModelProfile
+from twin.errors import InputError
 
 BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
@@ -116,10 +118,24 @@ def _rounded(fields: dict) -> dict:
 
 
 def load_profiles(directory: Path = BUNDLED) -> dict[tuple[str, str], ModelProfile]:
-    """Every profile file in `directory`, keyed by (model, accelerator) from its provenance."""
-    profiles = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
-        document = yaml.safe_load(path.read_text())
-        provenance = document["provenance"]
-        profiles[(provenance["model"], provenance["accelerator"])] = ModelProfile(**document["profile"])
+    """Every profile file in `directory`, keyed by (model, accelerator) from its provenance; a folder that is
+    missing, a file, or holds no profile is a user error, not an empty table."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "", "a folder of profile YAML files",
+                         "a file" if directory.exists() else "no such folder")
+    profiles = dict(_profile(path) for path in sorted(directory.glob("*.yaml")))
+    if not profiles:
+        raise InputError(str(directory), "", "at least one profile YAML file (*.yaml)", "none")
     return profiles
+
+
+def _profile(path: Path) -> tuple[tuple[str, str], ModelProfile]:
+    document, lines = reading.read_yaml(path)
+    provenance = document.get("provenance") if isinstance(document, dict) else None
+    keys = provenance and (provenance.get("model"), provenance.get("accelerator"))
+    if not keys or not all(isinstance(key, str) for key in keys):
+        raise InputError(str(path), "provenance", "a mapping with model and accelerator names",
+                         repr(provenance)[:60], lines.get(("provenance",)))
+    profile_lines = {key[1:]: line for key, line in lines.items() if key[:1] == ("profile",)}
+    return keys, loader.validate(ModelProfile, document.get("profile"), source=str(path), lines=profile_lines)

@@ -2,20 +2,22 @@
 
 A user mistake prints one line (file:line: field: expected …, got …) and exits 2, never a traceback. Commands import
 what they need when they run: `--help` is quick, a plain `pip install .` runs every simulation command, and a command
-whose extra is missing says which one to install, in one line.
+whose extra is missing says which one to install, in one line. Ctrl-C ends any command with one line and exit 130.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import shutil
+import signal
 import sys
-import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import twin
+from twin import outputs
 from twin.config import bundled, overrides
 from twin.errors import InputError
 from twin.live import live_cli, observe_cli
@@ -25,19 +27,16 @@ from twin.sweep import cli as sweep_cli
 if TYPE_CHECKING:
     from twin.config.schema import Scenario
     from twin.core.run import Result
+    from twin.core.stop import Stop
 
 # The extra that installs a module, for the one line a command prints when it is missing.
 EXTRAS = {"kubernetes": "live", "aiohttp": "live", "psutil": "live", "streamlit": "app"}
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args, passed_on = parser.parse_known_args(argv)
-    if passed_on and args.command is not _dashboard:
-        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
-    args.passed_on = passed_on
     try:
-        return args.command(args)
+        return _dispatch(argv)
     except InputError as error:
         print(f"servetwin: error: {error}", file=sys.stderr)
         return 2
@@ -48,6 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"servetwin: error: this command needs the {extra} extra: pip install 'servetwin[{extra}]'",
               file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # every writer stages its output, so an interrupted command leaves none
+        print("\nservetwin: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
+    """Parse and run; only `dashboard` takes arguments of its own (Streamlit's), the rest refuse unknown ones."""
+    parser = _parser()
+    args, passed_on = parser.parse_known_args(argv)
+    if passed_on and args.command is not _dashboard:
+        parser.error(f"unrecognized arguments: {' '.join(passed_on)}")
+    args.passed_on = passed_on
+    return args.command(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     _scenario_arguments(run)
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
-    run.add_argument("--out", type=Path, metavar="DIR", help="write time series, events and summary here")
+    outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar (none either when stderr is not a terminal)")
@@ -95,44 +107,89 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     overrides.add_argument(parser)
 
 
-def _load(args: argparse.Namespace, **fields: Any) -> Scenario:
-    """The scenario named on the command line with `--set` and the given fields applied."""
+def _load(args: argparse.Namespace, **fields: Any) -> tuple[Path, dict[str, Any], Scenario]:
+    """The scenario named on the command line, with `--set` and `fields` applied: (its file, the overrides, it)."""
     from twin.config.loader import load_scenario
 
-    return load_scenario(bundled.scenario_file(args.scenario), {**dict(args.set), **fields})
+    path, applied = bundled.scenario_file(args.scenario), {**dict(args.set), **fields}
+    return path, applied, load_scenario(path, applied)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    scenario = _load(args)
+    path, applied, scenario = _load(args)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
+    _print_warnings(_static_warnings(path, scenario, applied))
     return 0
+
+
+def _static_warnings(path: Path, scenario: Scenario, applied: dict) -> list[dict]:
+    """What is doomed before any run: trigger queries that select nothing, a profile's assumptions and misfits."""
+    from twin.core import diagnostics, provenance
+
+    return diagnostics.query_warnings(scenario) + provenance.warnings(path, applied)
+
+
+def _print_warnings(found: list[dict]) -> None:
+    from twin.report import text
+
+    for line in text.warnings(found):
+        print(line)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from twin.core import provenance
     from twin.core.run import simulate
+    from twin.core.stop import Stop
 
-    scenario = _load(args, **({"duration_s": args.duration} if args.duration else {}))
+    path, applied, scenario = _load(args, **({"duration_s": args.duration} if args.duration else {}))
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    if args.out is not None:
+        outputs.folder(args.out, command="run", force=args.force)
     started = time.perf_counter()
-    with Progress(scenario.duration_s, "s simulated", quiet=args.quiet) as progress:
-        result = simulate(scenario, progress=lambda now: progress.update(now, _speed(now, progress.elapsed_s)))
+    stop = Stop()
+    with _first_interrupt_stops(stop), Progress(scenario.duration_s, "s simulated", quiet=args.quiet) as progress:
+        result = simulate(scenario, stop=stop,
+                          progress=lambda now: progress.update(now, _speed(now, progress.elapsed_s)))
     result.summary.wall_s = time.perf_counter() - started
-    if args.out:
-        write_outputs(args.out, scenario, result)
+    result.summary.warnings += provenance.warnings(path, applied)
+    if not result.complete:
+        print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
+              f"simulated; summary so far below, no output written", file=sys.stderr)
+    elif args.out is not None:
+        write_outputs(args.out, scenario, result, force=args.force)
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
-    return 0
+    return 0 if result.complete else INTERRUPTED
 
 
-def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
-    """Write everything into a temporary folder first, then move it in place: never a half-written result."""
+def _speed(simulated_s: float, wall_s: float) -> str:
+    return f"{simulated_s / max(wall_s, 1e-9):,.0f}x real time"
+
+
+@contextlib.contextmanager
+def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
+    """The first Ctrl-C ends the simulation at the next event (its summary is still printed); a second one quits."""
+    def first(_signal, _frame) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.request()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False) -> None:
+    """Everything a run has to say, as one folder that appears complete or not at all."""
     import yaml
 
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".servetwin-", dir=directory.parent))
-    try:
+    with outputs.staged_folder(directory, command="run", force=force) as staging:
         (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
         (staging / "scenario.resolved.yaml").write_text(
             yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
@@ -144,11 +201,6 @@ def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
                 log.writelines(json.dumps(decision.to_json()) + "\n" for decision in result.decisions)
         if result.records is not None:
             result.records.to_csv(staging / "requests.csv", index=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _dashboard(args: argparse.Namespace) -> int:
@@ -162,40 +214,14 @@ def _dashboard(args: argparse.Namespace) -> int:
     try:
         return server.wait()
     except KeyboardInterrupt:  # Streamlit got the same Ctrl-C and shuts down: let it finish
-        return server.wait()
+        server.wait()
+        return INTERRUPTED
 
 
 def _human(summary: dict) -> str:
-    latency = summary["latency_ms"]
-    errors = summary["errors"]
-    kinds = ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total" and v)
-    cost = summary["cost"]
-    lines = [
-        f"scenario {summary['scenario']} (seed {summary['seed']}): {summary['simulated_s']:g} s simulated "
-        f"in {summary['wall_s']:.2f} s",
-        f"  requests     {summary['requests']}  throughput {summary['throughput_rps']:.1f} req/s",
-        "  latency ms   " + "  ".join(f"{k} {_fmt(v)}" for k, v in latency.items()),
-        f"  errors       {errors['total']}" + (f" ({kinds})" if kinds else ""),
-        f"  utilisation  cpu {_pct(summary['cpu_util'])}  gpu {_pct(summary['gpu_util'])}  "
-        f"load avg {_fmt(summary['load_avg'])}",
-        f"  cost         ${cost['total_usd']:.4f}  (${_fmt(cost['usd_per_million'])} per million inferences)",
-        f"  SLO          {summary['slo']['violation_minutes']:.1f} min violated (p95 > "
-        f"{summary['slo']['latency_p95_ms']:g} ms or errors > {100 * summary['slo']['max_error_ratio']:g} %)"
-        + (f"; {summary['decisions']} autoscaler decisions" if summary["decisions"] else ""),
-    ]
-    return "\n".join(lines)
+    from twin.report import text
 
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
-def _speed(simulated_s: float, wall_s: float) -> str:
-    return f"{simulated_s / max(wall_s, 1e-9):,.0f}x real time"
+    return text.summary(summary)
 
 
 if __name__ == "__main__":
