@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -78,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     _scenario_arguments(validate)
     validate.set_defaults(command=_validate)
+    _import_arguments(commands.add_parser(
+        "import", help="write a scenario from kubectl or helm manifests, a config.properties and a profile",
+        description="Build a scenario from `kubectl get deploy,hpa,scaledobject,nodes -o yaml` output (or `helm "
+                    "template` output beside `kubectl get nodes -o yaml`), TorchServe's config.properties and a "
+                    "model profile. Every assumption is printed and heads the written file."))
     dashboard = commands.add_parser("dashboard", help="start the Streamlit dashboard (needs the app extra)",
                                     description="Start the dashboard; other arguments go to `streamlit run`, e.g. "
                                                 "--server.port 8502 --server.headless true.")
@@ -113,6 +119,55 @@ def _load(args: argparse.Namespace, **fields: Any) -> tuple[Path, dict[str, Any]
 
     path, applied = bundled.scenario_file(args.scenario), {**dict(args.set), **fields}
     return path, applied, load_scenario(path, applied)
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifests", nargs="+", metavar="MANIFESTS",
+                        help="YAML files: a kubectl List, a multi-document stream, single objects")
+    parser.add_argument("--profile", required=True, help="a profile file, or a bundled profile by name "
+                                                         "(roberta-base-go_emotions-a100-80gb, ...)")
+    parser.add_argument("--config-properties", type=Path, metavar="FILE", help="TorchServe's config.properties")
+    parser.add_argument("--deployment", metavar="NAME", help="the TorchServe Deployment, when there are several")
+    parser.add_argument("--duration", type=_positive, default=600.0, metavar="S", help="simulated seconds (600)")
+    outputs.add_arguments(parser, metavar="FILE", help="the scenario file to write (a new file)")
+    parser.set_defaults(command=_import)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from twin.config import properties
+    from twin.config.loader import load_scenario, read_objects
+    from twin.importer import scenario as importer
+
+    out = outputs.file(args.out, force=args.force)
+    objects = [(str(path), obj) for path in args.manifests for obj in read_objects(Path(path))]
+    settings = properties.model_settings(args.config_properties)[0] if args.config_properties else {}
+    imported = importer.scenario(
+        objects, profile=_profile_reference(args.profile, out.parent), deployment=args.deployment,
+        config_properties=_relative(args.config_properties, out.parent) if args.config_properties else None,
+        duration_s=args.duration, workers=settings.get("min_workers"))
+    with outputs.staged_file(out) as staging:
+        staging.write_text(importer.render(imported))
+        scenario = load_scenario(staging)  # it runs from where it will live: its references resolve from there
+    for line in imported.assumptions:
+        print(f"servetwin import: {line}", file=sys.stderr)
+    print(f"wrote {args.out}: what the import assumed or left out heads it (above, too); "
+          f"`servetwin run {args.out}` runs it")
+    _print_warnings(_static_warnings(out, scenario, {}))
+    return 0
+
+
+def _profile_reference(text: str, base: Path) -> str:
+    """As a scenario beside `base` names it: a bundled profile by its name, a file by its path from there."""
+    if Path(text).is_file():
+        return _relative(Path(text), base)
+    if bundled.profile_file(text) is None:
+        raise InputError(text, "--profile", "a profile file or a bundled profile: "
+                         + ", ".join(bundled.profile_names()), "no such file")
+    return text
+
+
+def _relative(path: Path, base: Path) -> str:
+    return os.path.relpath(path.resolve(), base.resolve())
 
 
 def _validate(args: argparse.Namespace) -> int:

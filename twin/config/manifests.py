@@ -13,23 +13,35 @@ from twin.errors import InputError
 
 def deployment_fields(manifest: Any, source: str, pools: list[str]) -> dict[str, Any]:
     """The scenario's `deployment` fields a real apps/v1 Deployment determines."""
-    if not isinstance(manifest, dict) or manifest.get("kind") != "Deployment":
-        raise InputError(source, "kind", "an apps/v1 Deployment", repr(_kind(manifest)))
-    spec = _mapping(manifest, "spec", source)
-    template = _mapping(_mapping(spec, "template", source, "spec"), "spec", source, "spec.template")
-    containers = template.get("containers")
-    if not isinstance(containers, list) or not containers or not isinstance(containers[0], dict):
-        raise InputError(source, "spec.template.spec.containers", "a list of containers", repr(containers))
-    resources = containers[0].get("resources") or {}
+    template = pod_spec(manifest, source)
+    resources = serving_container(template).get("resources") or {}
     fields: dict[str, Any] = {
-        "name": (manifest.get("metadata") or {}).get("name", "torchserve"),
-        "pods": spec.get("replicas", 1),
+        "name": name_of(manifest) or "torchserve",
+        "pods": manifest["spec"].get("replicas", 1),
         "resources": {"requests": resources.get("requests") or {}, "limits": resources.get("limits") or {}},
     }
     selected = [v for v in (template.get("nodeSelector") or {}).values() if v in pools]
     if selected:
         fields["node_pool"] = selected[0]
     return fields
+
+
+def pod_spec(manifest: Any, source: str) -> dict:
+    """A Deployment's pod template spec, checked to hold containers."""
+    if not isinstance(manifest, dict) or manifest.get("kind") != "Deployment":
+        raise InputError(source, "kind", "an apps/v1 Deployment", repr(_kind(manifest)))
+    spec = _mapping(manifest, "spec", source)
+    template = _mapping(_mapping(spec, "template", source, "spec"), "spec", source, "spec.template")
+    containers = template.get("containers")
+    if not isinstance(containers, list) or not containers or not all(isinstance(c, dict) for c in containers):
+        raise InputError(source, "spec.template.spec.containers", "a list of containers", repr(containers))
+    return template
+
+
+def serving_container(template: dict) -> dict:
+    """The container running TorchServe: the one whose image names it (a sidecar may come first), else the first."""
+    containers = template["containers"]
+    return next((c for c in containers if "torchserve" in str(c.get("image", ""))), containers[0])
 
 
 def objects(documents: list[Any]) -> list[Any]:
@@ -45,7 +57,7 @@ def pick(found: list[Any], kind: str, source: str, *, target: str | None = None)
     A file of one object returns it as is, for its own parser to judge."""
     if len(found) == 1:
         return found[0]
-    candidates = [o for o in found if _kind(o) == kind and not _owned_by_keda(o)]
+    candidates = [o for o in found if _kind(o) == kind and not owned_by_keda(o)]
     if target is not None and len(candidates) > 1:
         candidates = [o for o in candidates if target_name(o) == target]
     if len(candidates) == 1:
@@ -69,7 +81,8 @@ def target_name(manifest: Any) -> str:
     return str(((manifest.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
 
 
-def _owned_by_keda(manifest: Any) -> bool:
+def owned_by_keda(manifest: Any) -> bool:
+    """An HPA KEDA generated for a ScaledObject (`keda-hpa-<name>`): KEDA's, not the user's."""
     owners = (manifest.get("metadata") or {}).get("ownerReferences") or []
     return any(isinstance(o, dict) and o.get("kind") == "ScaledObject" for o in owners)
 
