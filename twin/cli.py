@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # every writer stages its output, so an interrupted command leaves none
         print("\nservetwin: interrupted; nothing half-written was left behind", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the reader left (`| head`): say nothing more, and let exit's flush say nothing either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _dispatch(argv: Sequence[str] | None) -> int:

@@ -125,3 +125,11 @@ def test_dashboard_starts_streamlit_on_the_app(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    command = subprocess.Popen([sys.executable, "-m", "twin", "run", "default", "--duration", "15"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    command.stdout.close()  # as `servetwin run ... | head -0` does
+    stderr = command.stderr.read().decode()
+    assert command.wait(timeout=120) == 1 and stderr == ""
