@@ -10,9 +10,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from twin import outputs
+from twin.config import values
 from twin.errors import InputError
 from twin.progress import Progress
 
@@ -48,9 +49,9 @@ def add_commands(subparsers) -> None:
                                     formatter_class=formatter, epilog=assumptions)
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
     outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
-    predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
-    predict.add_argument("--replications", type=int, help="seeds averaged per run (random pinning of users to pods; "
-                                                          "default 5)")
+    predict.add_argument("--seed", type=values.seed, default=1, help="first seed (same seed, same table)")
+    predict.add_argument("--replications", type=values.replications,
+                         help="seeds averaged per run (random pinning of users to pods; default 5)")
     predict.add_argument("--profiles", type=Path, nargs="+", metavar="DIR",
                          help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
                               "the same model and accelerator wins")
@@ -62,8 +63,8 @@ def add_commands(subparsers) -> None:
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
     outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt")
-    check.add_argument("--replications", type=int, help="seeds averaged per run (default 5)")
-    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    check.add_argument("--replications", type=values.replications, help="seeds averaged per run (default 5)")
+    check.add_argument("--jobs", type=values.processes, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
     _quiet(check)
     check.set_defaults(command=_check)
@@ -117,10 +118,8 @@ def _calibrate(args) -> int:
             in_sample[o.id] = (o, simulate_run(o.run.config, o.setup, profile))
             progress.advance()
     sources = [p for p in (args.runs, args.resources) if p]
-    with outputs.staged_folder(args.out, command="calibrate", force=args.force) as staging:
-        written = write_profiles(result, readings, sources=sources, out_dir=staging, in_sample=in_sample)
-    for path in written:
-        print(f"wrote {Path(args.out) / path.name}")
+    _write_folder(args, "calibrate", lambda staging: write_profiles(result, readings, sources=sources,
+                                                                     out_dir=staging, in_sample=in_sample))
     print(format_parameters(result))
     return 0
 
@@ -139,7 +138,7 @@ def _predict(args) -> int:
     from calibration.profiles import BUNDLED, load_profiles
     from calibration.readers import read_runs
 
-    out = outputs.file(args.out, force=args.force)
+    out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
     folders = args.profiles or [BUNDLED]
     profiles = {key: profile for folder in folders for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
@@ -171,8 +170,13 @@ def _check(args) -> int:
                                jobs=args.jobs, progress=progress.step)
     print(format_report(report))
     if args.out is not None:
-        with outputs.staged_folder(args.out, command="check", force=args.force) as staging:
-            written = write_report(report, staging)
-        for path in written:
-            print(f"wrote {Path(args.out) / path.name}")
+        _write_folder(args, "check", lambda staging: write_report(report, staging))
     return 0
+
+
+def _write_folder(args, command: str, write: Callable[[Path], list[Path]]) -> None:
+    """`write` fills a staging folder that becomes --out when complete; the files are named where they now are."""
+    with outputs.staged_folder(args.out, command=command, force=args.force) as staging:
+        written = write(staging)
+    for path in written:
+        print(f"wrote {Path(args.out) / path.name}")

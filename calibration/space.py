@@ -24,6 +24,8 @@ from twin.config.schema import ModelProfile
 
 Key = tuple[str, str]  # (model, accelerator)
 SERVICE, OUTSIDE, SPREAD = "service_ms", "frontend_ms", "demand_cv"
+# What an own profile's throughput and latency cannot tell apart, left at plain values (module docstring).
+OWN_ASSUMED = ("cpu_threads", "parallel_regions", "gpu_busy_fraction", "gpu_ms_per_extra_item")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 
 
@@ -69,8 +71,11 @@ class Space:
         return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
-        fields, _ = P.measured_fields(key, memory)
-        return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields)
+        if key in P.STUDY_KEYS:
+            return P.profile(key, theta, memory)
+        fields, _, assumed = P.measured_fields(key, memory)
+        return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields,
+                            assumed=tuple(sorted({*assumed, *OWN_ASSUMED})))
 
 
 def own_name(key: Key, field: str) -> str:

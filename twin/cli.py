@@ -15,11 +15,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Sequence
 
 import twin
 from twin import outputs
-from twin.config import bundled, overrides
+from twin.config import bundled, overrides, values
 from twin.errors import InputError
 from twin.live import live_cli, observe_cli
 from twin.progress import Progress
@@ -38,7 +38,7 @@ INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(argv)
-    except InputError as error:
+    except (InputError, UsageError) as error:
         print(f"servetwin: error: {error}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as error:
@@ -56,6 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class UsageError(Exception):
+    """A flag or argument argparse refused: printed as one line like every other input error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _dispatch(argv: Sequence[str] | None) -> int:
     """Parse and run; only `dashboard` takes arguments of its own (Streamlit's), the rest refuse unknown ones."""
     parser = _parser()
@@ -67,13 +76,14 @@ def _dispatch(argv: Sequence[str] | None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
+    parser = _Parser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
     parser.add_argument("--version", action="version", version=f"servetwin {twin.__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="simulate a scenario and print its summary")
     _scenario_arguments(run)
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
+    run.add_argument("--seed", type=values.seed, help="override the scenario's seed")
+    run.add_argument("--duration", type=values.duration, metavar="S",
+                     help="override the simulated duration (seconds)")
     outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true",
@@ -100,16 +110,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="a scenario file, or the name of a bundled one (default, "
                                          "questions/workers-vs-pods-2x4, ...)")
@@ -131,7 +131,8 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
                                                          "(roberta-base-go_emotions-a100-80gb, ...)")
     parser.add_argument("--config-properties", type=Path, metavar="FILE", help="TorchServe's config.properties")
     parser.add_argument("--deployment", metavar="NAME", help="the TorchServe Deployment, when there are several")
-    parser.add_argument("--duration", type=_positive, default=600.0, metavar="S", help="simulated seconds (600)")
+    parser.add_argument("--duration", type=values.duration, default=600.0, metavar="S",
+                        help="simulated seconds (600)")
     outputs.add_arguments(parser, metavar="FILE", help="the scenario file to write (a new file)")
     parser.set_defaults(command=_import)
 
@@ -175,6 +176,7 @@ def _relative(path: Path, base: Path) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     path, applied, scenario = _load(args)
+    _warn(path, scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
     _print_warnings(_static_warnings(path, scenario, applied))
@@ -186,6 +188,14 @@ def _static_warnings(path: Path, scenario: Scenario, applied: dict) -> list[dict
     from twin.core import diagnostics, provenance
 
     return diagnostics.query_warnings(scenario) + provenance.warnings(path, applied)
+
+
+def _warn(path: Path, scenario: Scenario) -> None:
+    """A legal but doomed what-if runs; the user hears why it will go badly, one line each on stderr."""
+    from twin.config import feasibility
+
+    for note in feasibility.warnings(scenario):
+        print(f"servetwin: warning: {path}: {note}", file=sys.stderr)
 
 
 def _print_warnings(found: list[dict]) -> None:
@@ -203,6 +213,7 @@ def _run(args: argparse.Namespace) -> int:
     path, applied, scenario = _load(args, **({"duration_s": args.duration} if args.duration else {}))
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    _warn(path, scenario)
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
     started = time.perf_counter()

@@ -73,7 +73,8 @@ def test_every_simulation_command_runs_without_the_extras(tmp_path):
 
 def test_a_missing_extra_is_one_line_naming_it(tmp_path):
     result, stderr = _without_extras(["live", "settings.yaml"], ["replay", "d.jsonl", "--settings", "s.yaml"],
-                                     ["observe", "--url", "u", "--management-url", "m", "--model", "x", "--out", "o"],
+                                     ["observe", "--url", "http://127.0.0.1:9", "--management-url", "http://127.0.0.1:9",
+                                      "--model", "x", "--out", "o"],
                                      ["dashboard"], cwd=tmp_path)
     live = "servetwin: error: this command needs the live extra: pip install 'servetwin[live]'"
     app = "servetwin: error: this command needs the app extra: pip install 'servetwin[app]'"
@@ -84,7 +85,7 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path):
 
 def test_help_loads_none_of_the_numerical_stack():
     probe = ("import sys\nfrom twin.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'pydantic', 'simpy') "
+             "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'simpy', 'kubernetes') "
              "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "COMMAND" in done.stdout and "dashboard" in done.stdout and "import" in done.stdout

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import yaml
-
 
 def add_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", type=assignment, action="append", default=[], metavar="PATH=VALUE",
@@ -20,6 +18,8 @@ def add_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def assignment(text: str) -> tuple[str, Any]:
+    import yaml  # only when a --set is given: --help stays quick
+
     path, equals, value = text.partition("=")
     if not equals or not path.strip():
         raise argparse.ArgumentTypeError(f"expected PATH=VALUE such as deployment.pods=3, got {text!r}")

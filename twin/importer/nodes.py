@@ -7,8 +7,8 @@ NVIDIA k8s-device-plugin v0.20 and GFD labels (nvidia.com/gpu.product, .count, .
 .sharing-strategy, mig.strategy; MIG "mixed" resources nvidia.com/mig-<profile>; "-SHARED" product suffix).
 Modelled: nodes grouped into pools by their pool label (GKE, EKS, AKS, Karpenter) or instance type; nodes the
 Deployment cannot use (cordoned, an untolerated NoSchedule/NoExecute taint, a nodeSelector they fail) left out;
-exclusive, time-sliced and MIG GPUs. Not modelled: node affinity beyond nodeSelector, PreferNoSchedule, MPS (read as
-time-slicing), prices (kubectl shows none).
+exclusive, time-sliced, MPS and MIG GPUs. Not modelled: node affinity beyond nodeSelector, PreferNoSchedule, prices
+(kubectl shows none).
 """
 from __future__ import annotations
 
@@ -146,10 +146,9 @@ def _shared(labels: dict, units: int, node: dict, notes: list[str]) -> tuple[int
     replicas = int(labels.get("nvidia.com/gpu.replicas", 1))
     strategy = labels.get("nvidia.com/gpu.sharing-strategy", "none")
     count = int(labels.get("nvidia.com/gpu.count", max(1, units // max(replicas, 1))))
-    if strategy == "mps":
-        notes.append(f"node {_name(node)}: MPS sharing read as time-slicing (the twin has no MPS model)")
     if replicas > 1 or strategy in ("time-slicing", "mps"):
-        return count, {"mode": "time-slicing", "replicas": max(replicas, units // count)}
+        mode = "mps" if strategy == "mps" else "time-slicing"
+        return count, {"mode": mode, "replicas": max(replicas, units // count)}
     return count, {"mode": "exclusive"}
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from twin import outputs
-from twin.config import bundled, overrides
+from twin.config import bundled, overrides, values
 from twin.progress import Progress
 
 
@@ -27,8 +27,10 @@ def add_commands(subparsers: Any) -> None:
 def _execution(parser: argparse.ArgumentParser) -> None:
     outputs.add_arguments(parser, force=False, help="a new or empty results folder, or this same command's own: "
                                                     "an interrupted run resumes in it")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="local processes")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) instead")
+    parser.add_argument("--workers", type=values.processes, default=os.cpu_count() or 1, metavar="N",
+                        help="local processes")
+    parser.add_argument("--scheduler", type=values.scheduler, metavar="ADDRESS",
+                        help="a Dask scheduler (tcp://host:8786) instead")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (none either when stderr is not a terminal)")
 
