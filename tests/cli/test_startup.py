@@ -85,7 +85,7 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path):
 
 def test_help_loads_none_of_the_numerical_stack():
     probe = ("import sys\nfrom twin.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'simpy', 'kubernetes') "
+             "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'pydantic', 'simpy', 'kubernetes') "
              "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "COMMAND" in done.stdout and "dashboard" in done.stdout and "import" in done.stdout
