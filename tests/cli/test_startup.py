@@ -72,9 +72,9 @@ def test_every_simulation_command_runs_without_the_extras(tmp_path):
 
 
 def test_a_missing_extra_is_one_line_naming_it(tmp_path):
+    url = "http://127.0.0.1:9"
     result, stderr = _without_extras(["live", "settings.yaml"], ["replay", "d.jsonl", "--settings", "s.yaml"],
-                                     ["observe", "--url", "http://127.0.0.1:9", "--management-url", "http://127.0.0.1:9",
-                                      "--model", "x", "--out", "o"],
+                                     ["observe", "--url", url, "--management-url", url, "--model", "x", "--out", "o"],
                                      ["dashboard"], cwd=tmp_path)
     live = "servetwin: error: this command needs the live extra: pip install 'servetwin[live]'"
     app = "servetwin: error: this command needs the app extra: pip install 'servetwin[app]'"
@@ -85,8 +85,8 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path):
 
 def test_help_loads_none_of_the_numerical_stack():
     probe = ("import sys\nfrom twin.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'pydantic', 'simpy', 'kubernetes') "
-             "if m in sys.modules))")
+             "heavy = ('numpy', 'pandas', 'scipy', 'plotly', 'dask', 'pydantic', 'simpy', 'kubernetes')\n"
+             "print(sorted(m for m in heavy if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert "COMMAND" in done.stdout and "dashboard" in done.stdout and "import" in done.stdout
     assert done.stdout.splitlines()[-1] == "[]"
