@@ -77,3 +77,23 @@ def test_run_draws_progress_on_a_terminal_only():
     assert "s simulated" not in shown.stdout.decode().splitlines()[1]  # the answer on stdout stays clean
     piped = _run("--duration", "15", stderr=subprocess.PIPE)
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_calibration_work_reports_its_progress(tmp_path):
+    from calibration import cli as calibration_cli
+    from calibration.check import leave_one_out
+    from calibration.fit import fit
+    from calibration.predict import predict_rows
+    from calibration.profiles import BUNDLED, load_profiles
+    from tests.cli.test_startup import _calibration_runs
+
+    runs = _calibration_runs(tmp_path / "runs.csv", {"A10-ROB-GPU-1p1w-u1", "A10-ROB-GPU-1p1w-u10"})
+    obs, readings = calibration_cli._inputs(runs, None)
+    rounds, folds, rows = [], [], []
+    full = fit(obs, readings, rounds=2, seeds=1, progress=lambda done, total: rounds.append((done, total)))
+    leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1,
+                  progress=lambda done, total: folds.append((done, total)))
+    predict_rows([o.run.config for o in obs], load_profiles(BUNDLED), replications=1,
+                 progress=lambda done, total: rows.append((done, total)))
+    assert rounds[-1] == (2, 2) and len(rounds) <= 2  # a fit that converges early jumps to the end
+    assert folds == [(1, 2), (2, 2)] and rows == [(1, 2), (2, 2)]
