@@ -80,6 +80,9 @@ def _deployment(objects: list[tuple[str, Any]], name: str | None, notes: list[st
 def _deployment_fields(manifest: dict, source: str, template: dict, pools: list[str], config_properties: str | None,
                        notes: list[str]) -> dict[str, Any]:
     fields = manifests.deployment_fields(manifest, source, pools)
+    if "replicas" not in manifest["spec"]:
+        notes.append("deployment.pods: 1, Kubernetes' default, as spec.replicas is not set (an autoscaler sets it in "
+                     "the cluster)")
     container = manifests.serving_container(template)
     if len(template["containers"]) > 1:
         notes.append(f"deployment.resources: those of container {container.get('name')!r}; the other containers' "
