@@ -115,3 +115,40 @@ def test_several_deployments_in_a_stream_must_be_named(tmp_path):
         load_scenario(tmp_path / "s.yaml")
     assert raised.value.source.endswith("helm-template.yaml") and "deployment.name" in raised.value.expected
     assert "'detr-metrics-proxy'" in raised.value.got and "'detr-torchserve'" in raised.value.got
+
+
+def _node(name: str, labels: dict, capacity: dict, **spec) -> tuple[str, dict]:
+    return "nodes.yaml", {"kind": "Node", "metadata": {"name": name, "labels": labels}, "spec": spec,
+                          "status": {"capacity": {"cpu": "8", "memory": "64Gi", **capacity}}}
+
+
+@pytest.mark.parametrize("labels, capacity, gpus", [
+    ({"nvidia.com/gpu.count": "1", "nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB",
+      "nvidia.com/mig.strategy": "mixed"}, {"nvidia.com/mig-3g.40gb": "2"}, {"count": 1, "memory_gib": 80.0,
+                                        "sharing": {"mode": "mig", "mig_profiles": ["3g.40gb", "3g.40gb"]}}),
+    ({"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-40GB-MIG-1g.5gb", "nvidia.com/mig.strategy": "single",
+      "nvidia.com/gpu.memory": "4864"}, {"nvidia.com/gpu": "14"},
+     {"count": 2, "memory_gib": 40.0, "sharing": {"mode": "mig", "mig_profiles": ["1g.5gb"] * 7}}),
+    ({"nvidia.com/gpu.count": "2", "nvidia.com/gpu.replicas": "3", "nvidia.com/gpu.sharing-strategy": "mps",
+      "nvidia.com/gpu.product": "NVIDIA-L4-SHARED", "nvidia.com/gpu.memory": "23034"}, {"nvidia.com/gpu": "6"},
+     {"count": 2, "memory_gib": 23034 / 1024, "sharing": {"mode": "mps", "replicas": 3}}),
+])
+def test_gpus_as_the_device_plugin_advertises_them(labels, capacity, gpus):
+    from twin.importer import nodes
+
+    (pool,) = nodes.node_pools([_node("n", {"agentpool": "gpu", **labels}, capacity)], {}, [])
+    assert {k: pool["gpus"][k] for k in gpus} == gpus
+
+
+def test_nodes_the_pods_cannot_use_are_left_out_with_the_reason():
+    from twin.importer import nodes
+
+    taint = {"key": "dedicated", "value": "infer", "effect": "NoSchedule"}
+    found = [_node("a", {"agentpool": "gpu"}, {}, taints=[taint]),
+             _node("b", {"agentpool": "gpu"}, {}, unschedulable=True),
+             _node("c", {"agentpool": "gpu"}, {}, taints=[taint])]
+    notes: list[str] = []
+    (pool,) = nodes.node_pools(found, {"tolerations": [{"key": "dedicated", "operator": "Exists"}]}, notes)
+    assert pool["count"] == 2 and any("node b of pool gpu left out: cordoned" in n for n in notes)
+    with pytest.raises(InputError):  # Equal with another value does not tolerate it
+        nodes.node_pools(found[:1], {"tolerations": [{"key": "dedicated", "value": "train"}]}, [])
