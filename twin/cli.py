@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Sequence
 
 import twin
-from twin import outputs
+from twin import cli_reports, outputs
 from twin.config import bundled, overrides, values
 from twin.errors import InputError
 from twin.live import live_cli, observe_cli
@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar (none either when stderr is not a terminal)")
+    cli_reports.add_run_report(run)
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     _scenario_arguments(validate)
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                                     description="Start the dashboard; other arguments go to `streamlit run`, e.g. "
                                                 "--server.port 8502 --server.headless true.")
     dashboard.set_defaults(command=_dashboard)
+    cli_reports.add_compare(commands)
     observe_cli.add_command(commands)
     live_cli.add_commands(commands)
     sweep_cli.add_commands(commands)
@@ -216,6 +218,7 @@ def _run(args: argparse.Namespace) -> int:
     _warn(path, scenario)
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
+    report = cli_reports.report_target(args)
     started = time.perf_counter()
     stop = Stop()
     with _first_interrupt_stops(stop), Progress(scenario.duration_s, "s simulated", quiet=args.quiet) as progress:
@@ -226,8 +229,11 @@ def _run(args: argparse.Namespace) -> int:
     if not result.complete:
         print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
               f"simulated; summary so far below, no output written", file=sys.stderr)
-    elif args.out is not None:
-        write_outputs(args.out, scenario, result, force=args.force)
+    else:
+        if args.out is not None:
+            write_outputs(args.out, scenario, result, force=args.force)
+        if report is not None:
+            cli_reports.write_run(report, scenario, result)
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
     return 0 if result.complete else INTERRUPTED

@@ -46,6 +46,7 @@ def _sweep(args: argparse.Namespace) -> int:
           f"{args.out}/runs.csv, {args.out}/points.csv")
     for _, row in failed.head(5).iterrows():
         print(f"  failed run {row['run']} {dict((f, row[f]) for f in sweep.fields)}: {row['error']}")
+    _report(args.out, lambda pages: pages.sweep(tables.points, sweep.fields, Path(args.sweep).stem))
     return 0
 
 
@@ -55,10 +56,22 @@ def _optimize(args: argparse.Namespace) -> int:
     question = optimize.load_question(bundled.scenario_file(args.question))
     answer = optimize.optimize(question, args.out, workers=args.workers, scheduler=args.scheduler,
                                progress=_progress(args))
-    print(optimize.describe(question, answer))
+    described = optimize.describe(question, answer)
+    print(described)
     print(f"candidates: {args.out}/candidates.csv, Pareto front: {args.out}/pareto.csv"
           + (f", to apply: {args.out}/chosen/" if answer.params is not None else ""))
+    _report(args.out, lambda pages: pages.optimize(answer.candidates, list(question.search),
+                                                   Path(args.question).stem, described))
     return 0
+
+
+def _report(out: str | Path, document) -> None:
+    """report.html in the command's own results folder: the same figures as the dashboard's Sweep tab."""
+    from twin.report import html, pages  # plotting loads only when a report is written
+
+    path = Path(out) / "report.html"
+    html.write(path, document(pages))
+    print(f"report: {path}")
 
 
 def _progress(args: argparse.Namespace) -> Callable[[int, int, int], None]:
