@@ -1,25 +1,34 @@
 # Two entry points, both idempotent: `make demo` and `make test` (see README).
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+BASE := $(VENV)/.installed-base
+TEST := $(VENV)/.installed-test
 
 .PHONY: demo test bench system-deps
 
-$(STAMP): pyproject.toml
+$(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+# The demo needs only the base install (every simulation command); the tests add the live adapter, the dashboard,
+# a real TorchServe and a browser.
+$(BASE): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(TEST): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BASE)
 	$(VENV)/bin/servetwin run scenarios/default.yaml
 
 system-deps:
 	bash scripts/install-system-deps
 
 # pytest exits 5 when it collects nothing; that is not a failure of the suite.
-test: $(STAMP) system-deps
+test: $(TEST) system-deps
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
-bench: $(STAMP)
+bench: $(BASE)
 	$(PY) benchmarks/reference.py

@@ -13,6 +13,7 @@ import csv
 import math
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -62,8 +63,10 @@ def _mean_abs(errors: list[float]) -> float:
 
 
 def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, replications: int = 5,
-                  rounds: int = 2, seeds: int = 3, jobs: int = 1) -> Report:
-    """Every fold, on `jobs` processes (folds are independent: the same table whatever the number)."""
+                  rounds: int = 2, seeds: int = 3, jobs: int = 1,
+                  progress: Callable[[int, int], None] | None = None) -> Report:
+    """Every fold, on `jobs` processes (folds are independent: the same table whatever the number); `progress`
+    hears (runs done, runs) as folds end."""
     started = time.perf_counter()
     folds, alone = [], []
     for index, left_out in enumerate(obs):
@@ -74,10 +77,15 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
         else:
             folds.append(_FoldTask(left_out, rest, readings, full, replications, rounds, seeds))
     if jobs > 1 and len(folds) > 1:
-        done = parallel.ordered(_run_fold, [(fold,) for fold in folds], processes=min(jobs, len(folds)))
+        finished = parallel.unordered(_run_fold, [(fold,) for fold in folds], processes=min(jobs, len(folds)))
     else:
-        done = [_run_fold(task) for task in folds]
-    return Report(tuple(done), time.perf_counter() - started, tuple(alone))
+        finished = enumerate(map(_run_fold, folds))
+    done: dict[int, Fold] = {}
+    for index, fold in finished:
+        done[index] = fold
+        if progress:
+            progress(len(alone) + len(done), len(obs))
+    return Report(tuple(done[i] for i in range(len(folds))), time.perf_counter() - started, tuple(alone))
 
 
 @dataclass(frozen=True)

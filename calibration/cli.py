@@ -1,7 +1,8 @@
 """`servetwin calibrate | predict | check`: the calibration commands, registered on the servetwin parser.
 
 twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.command(args) -> int` (0 = success,
-2 = bad input: a message on stderr, no traceback).
+2 = bad input: a message on stderr, no traceback). Handlers import the fitting and the twin when they run, so that
+`servetwin --help` stays quick.
 """
 from __future__ import annotations
 
@@ -9,30 +10,39 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from calibration.check import format_report, leave_one_out, write_report
-from calibration.fit import Fit, fit, observations
-from calibration.mapping import ASSUMPTIONS
-from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, simulate_run, write_predictions
-from calibration.profiles import BUNDLED, load_profiles, write_profiles
-from calibration.readers import read_resources, read_runs
-from calibration.readings import gather
 from twin import outputs
 from twin.config import values
 from twin.errors import InputError
+from twin.progress import Progress
+
+if TYPE_CHECKING:
+    from calibration.fit import Fit
 
 DATA = Path(__file__).parent / "data"
+ASSUMPTIONS_TITLE = "assumptions for blank cells:"
+
+
+class _WithAssumptions(argparse.RawDescriptionHelpFormatter):
+    """Help whose epilog lists calibration.mapping's assumptions, imported only when the help is shown."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == ASSUMPTIONS_TITLE:
+            from calibration.mapping import ASSUMPTIONS
+
+            text = "\n".join([ASSUMPTIONS_TITLE, *(f"  - {a}" for a in ASSUMPTIONS)])
+        super().add_text(text)
 
 
 def add_commands(subparsers) -> None:
-    formatter = argparse.RawDescriptionHelpFormatter
-    assumptions = "assumptions for blank cells:\n" + "\n".join(f"  - {a}" for a in ASSUMPTIONS)
+    formatter, assumptions = _WithAssumptions, ASSUMPTIONS_TITLE
     calibrate = subparsers.add_parser("calibrate", help="fit model profiles to measured load-test runs",
                                       formatter_class=formatter, epilog=assumptions)
     calibrate.add_argument("--runs", type=Path, required=True, help="runs.csv with measured results")
     calibrate.add_argument("--resources", type=Path, help="resources.csv readings (constraints and memory)")
     outputs.add_arguments(calibrate, help="new folder for the profile YAML files")
+    _quiet(calibrate)
     calibrate.set_defaults(command=_calibrate)
 
     predict = subparsers.add_parser("predict", help="predict load-test runs with the twin",
@@ -40,11 +50,12 @@ def add_commands(subparsers) -> None:
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
     outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
     predict.add_argument("--seed", type=values.seed, default=1, help="first seed (same seed, same table)")
-    predict.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS,
-                         help="seeds averaged per run (random pinning of users to pods)")
-    predict.add_argument("--profiles", type=Path, nargs="+", default=[BUNDLED], metavar="DIR",
+    predict.add_argument("--replications", type=values.replications,
+                         help="seeds averaged per run (random pinning of users to pods; default 5)")
+    predict.add_argument("--profiles", type=Path, nargs="+", metavar="DIR",
                          help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
                               "the same model and accelerator wins")
+    _quiet(predict)
     predict.set_defaults(command=_predict)
 
     check = subparsers.add_parser("check", help="leave-one-out cross-validation over the calibration runs",
@@ -52,13 +63,23 @@ def add_commands(subparsers) -> None:
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
     outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt")
-    check.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS)
+    check.add_argument("--replications", type=values.replications, help="seeds averaged per run (default 5)")
     check.add_argument("--jobs", type=values.processes, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
+    _quiet(check)
     check.set_defaults(command=_check)
 
 
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (none either when stderr is not a terminal)")
+
+
 def _inputs(runs_path: Path, resources_path: Path | None):
+    from calibration.fit import observations
+    from calibration.readers import read_resources, read_runs
+    from calibration.readings import gather
+
     runs = read_runs(runs_path)
     readings = gather(read_resources(resources_path) if resources_path else (), runs)
     obs, skipped = observations(runs)
@@ -79,14 +100,23 @@ def _guarded(handler):
 
 @_guarded
 def _calibrate(args) -> int:
+    from calibration.fit import fit
+    from calibration.predict import simulate_run
+    from calibration.profiles import write_profiles
+
     outputs.folder(args.out, command="calibrate", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
     if not obs:
         print("error: no run with a measured throughput and latency to fit", file=sys.stderr)
         return 2
-    result = fit(obs, readings)
-    in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, result.space.profile(o.setup.profile_key, result.theta,
-                                                                                     readings.memory))) for o in obs}
+    with Progress(0, "fit rounds", quiet=args.quiet) as progress:
+        result = fit(obs, readings, progress=progress.step)
+    in_sample = {}
+    with Progress(len(obs), "runs simulated with the fit", quiet=args.quiet) as progress:
+        for o in obs:
+            profile = result.space.profile(o.setup.profile_key, result.theta, readings.memory)
+            in_sample[o.id] = (o, simulate_run(o.run.config, o.setup, profile))
+            progress.advance()
     sources = [p for p in (args.runs, args.resources) if p]
     _write_folder(args, "calibrate", lambda staging: write_profiles(result, readings, sources=sources,
                                                                      out_dir=staging, in_sample=in_sample))
@@ -104,10 +134,17 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
+    from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, write_predictions
+    from calibration.profiles import BUNDLED, load_profiles
+    from calibration.readers import read_runs
+
     out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
-    profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
+    folders = args.profiles or [BUNDLED]
+    profiles = {key: profile for folder in folders for key, profile in load_profiles(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
-    rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications)
+    with Progress(len(configs), "runs predicted", quiet=args.quiet) as progress:
+        rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications or DEFAULT_REPLICATIONS,
+                            progress=progress.step)
     with outputs.staged_file(out) as staging:
         write_predictions(rows, staging)
     for row in rows:
@@ -119,11 +156,18 @@ def _predict(args) -> int:
 
 @_guarded
 def _check(args) -> int:
+    from calibration.check import format_report, leave_one_out, write_report
+    from calibration.fit import fit
+    from calibration.predict import DEFAULT_REPLICATIONS
+
     if args.out is not None:
         outputs.folder(args.out, command="check", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
-    full = fit(obs, readings)
-    report = leave_one_out(obs, readings, full=full, replications=args.replications, jobs=args.jobs)
+    with Progress(0, "rounds of the fit to every run", quiet=args.quiet) as progress:
+        full = fit(obs, readings, progress=progress.step)
+    with Progress(len(obs), "runs left out, refitted and predicted", quiet=args.quiet) as progress:
+        report = leave_one_out(obs, readings, full=full, replications=args.replications or DEFAULT_REPLICATIONS,
+                               jobs=args.jobs, progress=progress.step)
     print(format_report(report))
     if args.out is not None:
         _write_folder(args, "check", lambda staging: write_report(report, staging))

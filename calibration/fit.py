@@ -11,6 +11,7 @@ log-parameters at the optimum, scaled by the misfit when the runs disagree more 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,9 +136,9 @@ def _bounds(space: Space) -> tuple[np.ndarray, np.ndarray]:
 
 def fit(obs: list[Observation], readings: Readings, *, space: Space | None = None,
         start: dict[str, float] | None = None, corrections: dict[str, tuple[float, float]] | None = None,
-        rounds: int = 3, seeds: int = 3) -> Fit:
+        rounds: int = 3, seeds: int = 3, progress: Callable[[int, int], None] | None = None) -> Fit:
     """Fit to `obs` in `space` (default: the space their profiles need); `space`, `start` and `corrections` let a
-    leave-one-out fold begin from the full fit."""
+    leave-one-out fold begin from the full fit; `progress` hears (rounds done, rounds) as each round ends."""
     space = space or space_for((o.setup.profile_key, o.run.result.avg_response_ms) for o in obs)
     corrections = dict(corrections or {})
     u = np.log([(start or {}).get(p.name, p.initial) for p in space.parameters])
@@ -147,7 +148,10 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
         moved = float(np.max(np.abs(result.x - u)))
         u = result.x
         corrections = _twin_corrections(space, obs, u, readings, seeds=seeds)
-        if moved < 0.02 and round_ > 1:
+        converged = moved < 0.02 and round_ > 1
+        if progress:
+            progress(rounds if converged else round_, rounds)
+        if converged:
             break
     theta = space.as_dict(np.exp(u))
     low, high, covariance = _ranges(space, result)

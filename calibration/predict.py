@@ -12,7 +12,7 @@ import math
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from calibration.mapping import MappingError, Setup, scenario_for, setup_of
 from calibration.readers import RunConfig
@@ -61,21 +61,28 @@ def simulate_run(config: RunConfig, setup: Setup, profile: ModelProfile, *, seed
 
 
 def predict_rows(configs: list[RunConfig], profiles: Mapping[tuple[str, str], ModelProfile], *, seed: int = 1,
-                 replications: int = DEFAULT_REPLICATIONS) -> list[Prediction]:
+                 replications: int = DEFAULT_REPLICATIONS,
+                 progress: Callable[[int, int], None] | None = None) -> list[Prediction]:
+    """One prediction per configuration, or its reason in `note`; `progress` hears (rows done, rows)."""
     rows = []
     for config in configs:
-        try:
-            setup = setup_of(config)
-        except MappingError as error:
-            rows.append(Prediction(id=config.id, note=str(error)))
-            continue
-        profile = profiles.get(setup.profile_key)
-        if profile is None:
-            rows.append(Prediction(id=config.id, note=f"{config.id}: no profile for {setup.profile_key[0]} on "
-                                                      f"{setup.profile_key[1]}"))
-            continue
-        rows.append(simulate_run(config, setup, profile, seed=seed, replications=replications))
+        rows.append(_predict_row(config, profiles, seed=seed, replications=replications))
+        if progress:
+            progress(len(rows), len(configs))
     return rows
+
+
+def _predict_row(config: RunConfig, profiles: Mapping[tuple[str, str], ModelProfile], *, seed: int,
+                 replications: int) -> Prediction:
+    try:
+        setup = setup_of(config)
+    except MappingError as error:
+        return Prediction(id=config.id, note=str(error))
+    profile = profiles.get(setup.profile_key)
+    if profile is None:
+        return Prediction(id=config.id, note=f"{config.id}: no profile for {setup.profile_key[0]} on "
+                                             f"{setup.profile_key[1]}")
+    return simulate_run(config, setup, profile, seed=seed, replications=replications)
 
 
 def twin_estimates(items: list[tuple[RunConfig, Setup]], profiles: Mapping[tuple[str, str], ModelProfile], *,

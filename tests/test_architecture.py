@@ -11,17 +11,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # (group, rank) by module prefix; the longest prefix wins. A module may import a lower rank, or its own group.
 LAYERS = {
     "app": ("surface", 5), "calibration": ("surface", 5), "twin.cli": ("surface", 5),
+    "twin.__main__": ("surface", 5),
     "twin.live": ("orchestration", 4), "twin.sweep": ("orchestration", 4),
     "twin.core": ("assembly", 3),
     "twin.workload": ("components", 2), "twin.torchserve": ("components", 2), "twin.gpu": ("components", 2),
     "twin.k8s": ("components", 2), "twin.metrics": ("components", 2),
     "twin.control": ("control", 2),
-    "twin.kernel": ("kernel", 1), "twin.report": ("reports", 1),
+    "twin.kernel": ("kernel", 1), "twin.progress": ("terminal", 1), "twin.report": ("reports", 1),
     "twin.policies": ("pure", 0), "twin.config": ("pure", 0), "twin.metrics.promql": ("pure", 0),
     "twin.metrics.tsdb": ("pure", 0), "twin.ports": ("pure", 0), "twin.errors": ("pure", 0),
-    "twin.theory": ("pure", 0), "twin": ("pure", 0),
+    "twin.theory": ("pure", 0), "twin.importer": ("pure", 0), "twin": ("pure", 0),
 }
-WALL_CLOCK_ALLOWED = ("twin.live", "twin.sweep", "twin.cli", "calibration", "app")
+WALL_CLOCK_ALLOWED = ("twin.live", "twin.sweep", "twin.cli", "twin.progress", "calibration", "app")
 
 
 def layer(module: str) -> tuple[str, int]:

@@ -1,0 +1,3 @@
+"""ServeTwin: a discrete-event digital twin of TorchServe on Kubernetes (see README.md and docs/design.md)."""
+
+__version__ = "0.1.0"  # the package's version: pyproject.toml reads it from here

@@ -1,4 +1,4 @@
-"""Shared pieces of the scenario schema, and the limits that keep a run finite.
+"""Shared pieces of the scenario schema, with the limits that keep a run finite (twin.config.limits).
 
 Every number is finite (`allow_inf_nan=False`: `.inf` and `.nan` are YAML floats, never a duration or a rate), and a
 number is never a YAML boolean (`duration_s: true` would otherwise read as 1).
@@ -11,19 +11,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from twin.config.limits import (MAX_BATCH_SIZE, MAX_DURATION_S, MAX_GPUS_PER_NODE, MAX_MEMORY_GIB,  # noqa: F401
+                                MAX_NODES, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS)
+
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 
-# Limits, each with its reason. Sizes beyond them take hours or all memory, or do not exist in Kubernetes.
-MAX_DURATION_S = 366 * 86400  # a simulated year; the soak benchmark runs a week
-MAX_PODS = 150_000  # Kubernetes "Considerations for large clusters": at most 150,000 pods
-MAX_NODES = 5_000  # same page: at most 5,000 nodes
-MAX_USERS = 100_000  # each user is a connection held for the whole run; JMeter engines hold a few thousand
-MAX_WORKERS = 1_024  # TorchServe workers per model on one pod, each a Python process
-MAX_VCPUS = 1_024  # larger than any cloud VM (the largest offer under 900 vCPUs)
-MAX_MEMORY_GIB = 32_768  # 32 TiB, the largest cloud VMs
-MAX_GPUS_PER_NODE = 64
-MAX_BATCH_SIZE = 65_536  # TorchServe's batchSize; larger batches exist in no serving setup
 Duration = Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_DURATION_S)]
 

@@ -16,7 +16,7 @@ from twin.config.base import NonNegativeFloat, PositiveFloat, Strict
 class Metrics(Strict):
     """Prometheus scraping TorchServe (:8082/metrics), the kubelet (cAdvisor) and DCGM."""
 
-    scrape_interval_s: PositiveFloat = 15.0
+    scrape_interval_s: PositiveFloat = Field(15.0, description="Prometheus' scrape_interval for every target")
     lookback_delta_s: PositiveFloat = Field(300.0, description="--query.lookback-delta")
     retention_s: PositiveFloat = Field(3600.0, description="samples kept for queries (memory stays bounded)")
 
@@ -24,8 +24,10 @@ class Metrics(Strict):
 class Manifest(Strict):
     """A Kubernetes object, inline or read from `path` (the loader reads the file into `object`)."""
 
-    path: str | None = None
-    object: dict[str, Any] | None = None
+    path: str | None = Field(None, description="the manifest's file, relative to the scenario (from a helm template "
+                             "stream or kubectl List, the object of the right kind)")
+    object: dict[str, Any] | None = Field(None, description="the object itself, inline (read from path when path is "
+                                          "given)")
     source: str = Field("<inline>", description="where the object came from, for error messages")
 
     @model_validator(mode="after")
@@ -36,24 +38,26 @@ class Manifest(Strict):
 
 
 class Hpa(Strict):
-    manifest: Manifest
+    manifest: Manifest = Field(description="an autoscaling/v2 HorizontalPodAutoscaler")
     queries: dict[str, str] = Field(default_factory=dict, description="PromQL per Pods/Object/External metric "
                                     "name, as a Prometheus adapter's rules would serve it")
-    sync_period_s: PositiveFloat = 15.0
-    tolerance: NonNegativeFloat = 0.1
-    downscale_stabilization_s: NonNegativeFloat = 300.0
+    sync_period_s: PositiveFloat = Field(15.0, description="--horizontal-pod-autoscaler-sync-period")
+    tolerance: NonNegativeFloat = Field(0.1, description="--horizontal-pod-autoscaler-tolerance: a change of the "
+                                        "ratio below it is ignored")
+    downscale_stabilization_s: NonNegativeFloat = Field(
+        300.0, description="--horizontal-pod-autoscaler-downscale-stabilization (when behavior sets none)")
 
 
 class Keda(Strict):
-    manifest: Manifest
-    hpa_sync_period_s: PositiveFloat = 15.0
+    manifest: Manifest = Field(description="a keda.sh/v1alpha1 ScaledObject")
+    hpa_sync_period_s: PositiveFloat = Field(15.0, description="sync period of the HPA that KEDA generates")
 
 
 class WorkerAutoscaling(Strict):
     """Scale TorchServe workers per pod through the management API (the policy in twin.policies.workers)."""
 
     policy: dict[str, Any] = Field(default_factory=dict, description="fields of the worker policy's spec")
-    period_s: PositiveFloat = 15.0
+    period_s: PositiveFloat = Field(15.0, description="how often the worker policy runs")
     resize_memory: bool = Field(True, description="resize pod memory in place as workers change")
     window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of the in-service metric")
 
@@ -65,18 +69,20 @@ class ClusterAutoscaling(Strict):
 
 
 class Autoscaling(Strict):
-    hpa: Hpa | None = None
-    keda: Keda | None = None
-    workers: WorkerAutoscaling | None = None
-    cluster: ClusterAutoscaling | None = None
+    hpa: Hpa | None = Field(None, description="an HPA scaling the Deployment")
+    keda: Keda | None = Field(None, description="a KEDA ScaledObject scaling the Deployment")
+    workers: WorkerAutoscaling | None = Field(None, description="TorchServe worker autoscaling in each pod")
+    cluster: ClusterAutoscaling | None = Field(None, description="the Cluster Autoscaler adding and removing nodes")
     decision_log: bool = Field(True, description="record every controller action (decisions.jsonl with --out)")
 
 
 class NodeGroupLimits(Strict):
     """Cluster Autoscaler limits and timings of a node pool."""
 
-    min_count: int = Field(0, ge=0, le=base.MAX_NODES)
-    max_count: int = Field(10, ge=0, le=base.MAX_NODES)
+    min_count: int = Field(0, ge=0, le=base.MAX_NODES, description="nodes the Cluster Autoscaler keeps at least "
+                           "(--nodes min)")
+    max_count: int = Field(10, ge=0, le=base.MAX_NODES, description="nodes the Cluster Autoscaler grows the pool to "
+                           "at most (--nodes max)")
     provision_s: NonNegativeFloat = Field(180.0, description="from request to the node registering")
     gpu_ready_s: NonNegativeFloat = Field(90.0, description="driver and device plugin until GPUs are allocatable")
 

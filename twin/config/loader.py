@@ -11,8 +11,8 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
-from twin.config import controllers, feasibility, manifests, properties, trace
-from twin.config.reading import Lines, read_yaml
+from twin.config import bundled, controllers, feasibility, manifests, properties, trace
+from twin.config.reading import Lines, read_documents, read_yaml
 from twin.config.schema import ModelConfig, ModelProfile, Scenario
 from twin.errors import InputError
 
@@ -44,6 +44,11 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     controllers.check(scenario, str(path), lines)
     feasibility.check(scenario, str(path), lines)
     return scenario
+
+
+def read_objects(path: Path) -> list[Any]:
+    """Every object in a manifest file: one document, a multi-document stream or a `kind: List`, flattened."""
+    return manifests.objects(read_documents(path))
 
 
 def validate(model: type[BaseModel], data: Any, *, source: str, lines: Lines, prefix: tuple = ()) -> Any:
@@ -130,8 +135,11 @@ def _resolve_model(model: Any, base: Path, source: Path, lines: Lines) -> Any:
     overrides = {k: v for k, v in model.items() if k != "profile"}
     profile_path = base / str(model["profile"])
     if not profile_path.is_file():
-        raise InputError(str(source), "model.profile", "an existing profile file",
-                         repr(str(model["profile"])), lines.get(("model", "profile")))
+        profile_path = bundled.profile_file(str(model["profile"]))
+    if profile_path is None:
+        raise InputError(str(source), "model.profile", "a profile file or a bundled profile: "
+                         + ", ".join(bundled.profile_names()), repr(str(model["profile"])),
+                         lines.get(("model", "profile")))
     profile_data, profile_lines = read_yaml(profile_path)
     if isinstance(profile_data, dict) and "profile" in profile_data:
         profile_data = profile_data["profile"]  # calibrated files keep provenance beside the profile
@@ -168,13 +176,14 @@ def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
                                   referenced_from=(str(source), line))
 
 
-def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines) -> tuple[Any, str]:
+def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines, *, kind: str,
+                   target: str | None) -> tuple[Any, str]:
+    """The object of `kind` in the file `reference` names (scaling `target`, when the file holds several)."""
     path = base / str(reference)
     if not path.is_file():
         raise InputError(str(source), ".".join(map(str, field)), "an existing manifest file", repr(str(reference)),
                          lines.get(field))
-    data, _ = read_yaml(path)
-    return data, str(path)
+    return manifests.pick(read_objects(path), kind, str(path), target=target), str(path)
 
 
 def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Lines) -> None:
@@ -182,7 +191,8 @@ def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Li
     deployment = data.get("deployment")
     if not isinstance(deployment, dict) or "manifest" not in deployment:
         return
-    manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines)
+    manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines,
+                                     kind="Deployment", target=deployment.get("name"))
     pools = [p.get("name") for p in data.get("node_pools") or [] if isinstance(p, dict)]
     data["deployment"] = {**manifests.deployment_fields(manifest, where, pools), **deployment}
 
@@ -191,13 +201,16 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
     autoscaling = data.get("autoscaling")
     if not isinstance(autoscaling, dict):
         return
-    for kind in ("hpa", "keda"):
+    deployment = data.get("deployment")
+    target = deployment.get("name") if isinstance(deployment, dict) else None  # the one they scale, among several
+    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
         section = autoscaling.get(kind)
         manifest = section.get("manifest") if isinstance(section, dict) else None
         if isinstance(manifest, str):
             manifest = {"path": manifest}
         if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
             field = ("autoscaling", kind, "manifest")
-            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines)
+            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
+                                                                    kind=manifest_kind, target=target)
         if manifest is not None:
             section["manifest"] = manifest

@@ -1,5 +1,9 @@
 """Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA and KEDA objects
-read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time."""
+read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
+
+A manifest file may hold one object, a multi-document stream (`helm template`) or a `kind: List` (`kubectl get -o
+yaml`): the object of the wanted kind is picked from it, by name when there are several.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -9,23 +13,82 @@ from twin.errors import InputError
 
 def deployment_fields(manifest: Any, source: str, pools: list[str]) -> dict[str, Any]:
     """The scenario's `deployment` fields a real apps/v1 Deployment determines."""
-    if not isinstance(manifest, dict) or manifest.get("kind") != "Deployment":
-        raise InputError(source, "kind", "an apps/v1 Deployment", repr(_kind(manifest)))
-    spec = _mapping(manifest, "spec", source)
-    template = _mapping(_mapping(spec, "template", source, "spec"), "spec", source, "spec.template")
-    containers = template.get("containers")
-    if not isinstance(containers, list) or not containers or not isinstance(containers[0], dict):
-        raise InputError(source, "spec.template.spec.containers", "a list of containers", repr(containers))
-    resources = containers[0].get("resources") or {}
+    template = pod_spec(manifest, source)
+    resources = serving_container(template).get("resources") or {}
     fields: dict[str, Any] = {
-        "name": (manifest.get("metadata") or {}).get("name", "torchserve"),
-        "pods": spec.get("replicas", 1),
+        "name": name_of(manifest) or "torchserve",
+        "pods": manifest["spec"].get("replicas", 1),
         "resources": {"requests": resources.get("requests") or {}, "limits": resources.get("limits") or {}},
     }
     selected = [v for v in (template.get("nodeSelector") or {}).values() if v in pools]
     if selected:
         fields["node_pool"] = selected[0]
     return fields
+
+
+def pod_spec(manifest: Any, source: str) -> dict:
+    """A Deployment's pod template spec, checked to hold containers."""
+    if not isinstance(manifest, dict) or manifest.get("kind") != "Deployment":
+        raise InputError(source, "kind", "an apps/v1 Deployment", repr(_kind(manifest)))
+    spec = _mapping(manifest, "spec", source)
+    template = _mapping(_mapping(spec, "template", source, "spec"), "spec", source, "spec.template")
+    containers = template.get("containers")
+    if not isinstance(containers, list) or not containers or not all(isinstance(c, dict) for c in containers):
+        raise InputError(source, "spec.template.spec.containers", "a list of containers", repr(containers))
+    return template
+
+
+def serving_container(template: dict) -> dict:
+    """The container running TorchServe: the one whose image names it (a sidecar may come first), else the first."""
+    containers = template["containers"]
+    return next((c for c in containers if "torchserve" in str(c.get("image", ""))), containers[0])
+
+
+def objects(documents: list[Any]) -> list[Any]:
+    """The objects of a YAML stream: `kind: List` items flattened, empty documents (a helm template's comments)
+    dropped."""
+    return [item for document in documents if document is not None
+            for item in (document.get("items") or [] if _is_list(document) else [document])]
+
+
+def pick(found: list[Any], kind: str, source: str, *, target: str | None = None) -> Any:
+    """The one object of `kind` in a file; `target` (the Deployment's name) chooses among several: a Deployment by
+    its name, an autoscaler by its scaleTargetRef. HPAs that KEDA generated for a ScaledObject are not candidates.
+    A file of one object returns it as is, for its own parser to judge."""
+    if len(found) == 1:
+        return found[0]
+    candidates = [o for o in found if _kind(o) == kind and not owned_by_keda(o)]
+    if target is not None and len(candidates) > 1:
+        candidates = [o for o in candidates if target_name(o) == target]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        kinds = sorted({str(_kind(o)) for o in found})
+        raise InputError(source, "kind", f"a {kind} among the file's objects", ", ".join(kinds) or "no object")
+    names = ", ".join(repr(name_of(o)) for o in candidates)
+    raise InputError(source, "metadata.name", f"one {kind} (name the Deployment in deployment.name)",
+                     f"{len(candidates)}: {names}")
+
+
+def name_of(manifest: Any) -> str:
+    return str((manifest.get("metadata") or {}).get("name", ""))
+
+
+def target_name(manifest: Any) -> str:
+    """A Deployment's own name; the name of the object an autoscaler scales."""
+    if _kind(manifest) == "Deployment":
+        return name_of(manifest)
+    return str(((manifest.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
+
+
+def owned_by_keda(manifest: Any) -> bool:
+    """An HPA KEDA generated for a ScaledObject (`keda-hpa-<name>`): KEDA's, not the user's."""
+    owners = (manifest.get("metadata") or {}).get("ownerReferences") or []
+    return any(isinstance(o, dict) and o.get("kind") == "ScaledObject" for o in owners)
+
+
+def _is_list(document: Any) -> bool:
+    return isinstance(document, dict) and str(document.get("kind", "")).endswith("List") and "items" in document
 
 
 def _kind(manifest: Any) -> Any:

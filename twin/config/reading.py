@@ -102,13 +102,37 @@ def parse_yaml(text: str, *, source: str) -> tuple[Any, Lines]:
         finally:
             loader.dispose()
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(source, "", "valid YAML", str(getattr(error, "problem", None) or error),
-                         mark.line + 1 if mark else None) from None
+        raise _yaml_error(error, source) from None
     lines: Lines = {}
     if node is not None:
         _collect_lines(node, (), lines)
     return data, lines
+
+
+def read_documents(path: str | os.PathLike[str]) -> list[Any]:
+    """Every document of a YAML stream (`helm template` output, manifests joined by `---`), with the same checks."""
+    source = os.fspath(path)
+    text = read_text(path)
+    try:
+        _check_depth(text, source)
+        loader = _UniqueKeyLoader(text)
+        try:
+            documents = []
+            while loader.check_node():
+                node = loader.get_node()
+                _check_size(node, source)
+                documents.append(loader.construct_document(node))
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        raise _yaml_error(error, source) from None
+    return documents
+
+
+def _yaml_error(error: yaml.YAMLError, source: str) -> InputError:
+    mark = getattr(error, "problem_mark", None)
+    return InputError(source, "", "valid YAML", str(getattr(error, "problem", None) or error),
+                      mark.line + 1 if mark else None)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

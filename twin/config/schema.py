@@ -50,10 +50,12 @@ class GpuSharing(Strict):
 
 
 class GpuSpec(Strict):
-    model: str = "NVIDIA A100 80GB PCIe"
-    count: int = Field(1, ge=1, le=base.MAX_GPUS_PER_NODE)
-    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)] = 80.0
-    sharing: GpuSharing = GpuSharing()
+    model: str = Field("NVIDIA A100 80GB PCIe", description="the board as nvidia-smi names it; its device model "
+                       "(twin/gpu/sharing.py) gives the sharing defaults")
+    count: int = Field(1, ge=1, le=base.MAX_GPUS_PER_NODE, description="physical GPUs in each node")
+    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)] = Field(
+        80.0, description="memory of each GPU: workers that do not fit fail to start, as CUDA OOM does")
+    sharing: GpuSharing = Field(GpuSharing(), description="how the device plugin exposes each GPU to pods")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="device time left to kernels while contexts alternate; default: the device model's "
                           "(twin/gpu/sharing.py) or a calibrated profile's")
@@ -62,21 +64,23 @@ class GpuSpec(Strict):
 
 
 class NodePool(Strict):
-    name: str
+    name: str = Field(description="the pool's name, as a Deployment's nodeSelector names it")
     count: int = Field(1, ge=0, le=base.MAX_NODES, description="nodes at the start")
-    vcpus: Annotated[float, Field(gt=0, le=base.MAX_VCPUS)]
-    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)]
+    vcpus: Annotated[float, Field(gt=0, le=base.MAX_VCPUS)] = Field(description="vCPUs of each node (capacity)")
+    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)] = Field(
+        description="memory of each node (capacity)")
     allocatable_cpu: PositiveFloat | None = Field(None, description="default: vcpus")
     allocatable_memory_gib: PositiveFloat | None = Field(None, description="default: memory_gib")
-    price_per_hour: NonNegativeFloat = 0.0
-    gpus: GpuSpec | None = None
+    price_per_hour: NonNegativeFloat = Field(0.0, description="price of one node for one hour, for the summary's cost")
+    gpus: GpuSpec | None = Field(None, description="the GPUs of each node; none: a CPU-only pool")
     image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
     system_memory_mib: NonNegativeFloat = Field(0.0, description="memory the OS, kubelet and daemons use")
     background_threads: NonNegativeFloat = Field(0.0, description="busy threads of other processes on each node")
     sched_slice_ms: PositiveFloat | None = Field(
         None, description="how long a descheduled thread waits for its core; default: Linux CFS's minimum "
                           "granularity, 0.75 ms x (1 + log2 min(vcpus, 8))")
-    autoscaling: NodeGroupLimits = NodeGroupLimits()
+    autoscaling: NodeGroupLimits = Field(NodeGroupLimits(), description="Cluster Autoscaler limits and timings of "
+                                         "this pool")
 
     @model_validator(mode="after")
     def _allocatable_within_capacity(self) -> "NodePool":
@@ -92,8 +96,10 @@ class NodePool(Strict):
 class Resources(Strict):
     """Container requests and limits as Kubernetes quantities."""
 
-    requests: dict[str, str | float] = {}
-    limits: dict[str, str | float] = {}
+    requests: dict[str, str | float] = Field({}, description="requests (cpu, memory, nvidia.com/gpu) as Kubernetes "
+                                             "quantities: what scheduling reserves")
+    limits: dict[str, str | float] = Field({}, description="limits as Kubernetes quantities: a container above its "
+                                           "memory limit is OOM-killed")
 
     @field_validator("requests", "limits")
     @classmethod
@@ -134,28 +140,36 @@ class Resources(Strict):
 class ReadinessProbe(Strict):
     check: Literal["ping", "workers"] = Field(
         "ping", description="ping: TorchServe /ping (frontend up); workers: every worker of the model READY")
-    initial_delay_s: NonNegativeFloat = 0.0
-    period_s: PositiveFloat = 10.0
+    initial_delay_s: NonNegativeFloat = Field(0.0, description="initialDelaySeconds: wait after the container starts "
+                                              "before the first probe")
+    period_s: PositiveFloat = Field(10.0, description="periodSeconds: time between probes")
 
 
 class PodStartup(Strict):
     schedule_s: NonNegativeFloat = Field(1.0, description="scheduler and kubelet pick-up")
     image_pull_s: NonNegativeFloat = Field(60.0, description="first pull of the serving image on a node")
-    container_start_s: NonNegativeFloat = 2.0
+    container_start_s: NonNegativeFloat = Field(2.0, description="container runtime start once the image is on the "
+                                                "node")
     frontend_start_s: NonNegativeFloat = Field(1.5, description="TorchServe JVM up and answering /ping")
-    readiness: ReadinessProbe = ReadinessProbe()
-    termination_grace_s: NonNegativeFloat = 30.0
+    readiness: ReadinessProbe = Field(ReadinessProbe(), description="the readiness probe: when a started pod joins "
+                                      "the Service")
+    termination_grace_s: NonNegativeFloat = Field(30.0, description="terminationGracePeriodSeconds: how long a "
+                                                  "terminating pod may finish its requests")
 
 
 class ModelConfig(Strict):
     """TorchServe's per-model settings (model-config.yaml / config.properties `models=`)."""
 
-    min_workers: int = Field(1, ge=0, le=base.MAX_WORKERS)
+    min_workers: int = Field(1, ge=0, le=base.MAX_WORKERS, description="minWorkers: workers each pod starts "
+                             "(server-wide: default_workers_per_model)")
     max_workers: int | None = Field(None, ge=0, le=base.MAX_WORKERS, description="default: min_workers")
-    batch_size: int = Field(1, ge=1, le=base.MAX_BATCH_SIZE)
-    max_batch_delay_ms: NonNegativeFloat = 100.0
-    response_timeout_s: PositiveFloat = 120.0
-    job_queue_size: int = Field(100, ge=1, le=10_000_000)
+    batch_size: int = Field(1, ge=1, le=base.MAX_BATCH_SIZE, description="batchSize: requests the frontend gathers "
+                            "into one batch for a worker")
+    max_batch_delay_ms: NonNegativeFloat = Field(100.0, description="maxBatchDelay: the longest a batch waits to fill")
+    response_timeout_s: PositiveFloat = Field(120.0, description="responseTimeout: a worker busy longer on one batch "
+                                              "is restarted and the batch fails")
+    job_queue_size: int = Field(100, ge=1, le=10_000_000, description="job_queue_size: requests queued for the model; "
+                                "beyond it the frontend answers 503")
 
     @model_validator(mode="after")
     def _max_at_least_min(self) -> "ModelConfig":
@@ -168,12 +182,13 @@ class ModelConfig(Strict):
 
 class TorchServe(Strict):
     config_properties: str | None = Field(None, description="path of a real config.properties, read verbatim")
-    model: ModelConfig = ModelConfig()
+    model: ModelConfig = Field(ModelConfig(), description="the model's settings; fields written here win over "
+                               "config.properties")
 
 
 class Deployment(Strict):
-    name: str = "torchserve"
-    pods: int = Field(1, ge=0, le=base.MAX_PODS)
+    name: str = Field("torchserve", description="the Deployment's name, which its pods' names start with")
+    pods: int = Field(1, ge=0, le=base.MAX_PODS, description="replicas at the start")
     initial_state: Literal["ready", "cold"] = Field(
         "ready", description="ready: the first pods are up with workers loaded at t=0, as before a load test; "
                              "cold: they start from scratch (schedule, pull, start, load)")
@@ -181,9 +196,9 @@ class Deployment(Strict):
         None, ge=0, description="of `pods`, how many are up at t=0 while the rest start from scratch, as when a "
                                 "load test begins during a scale-up; default: all (ready) or none (cold)")
     node_pool: str | None = Field(None, description="nodeSelector on one pool; default: any pool")
-    resources: Resources = Resources()
-    startup: PodStartup = PodStartup()
-    torchserve: TorchServe = TorchServe()
+    resources: Resources = Field(Resources(), description="the TorchServe container's requests and limits")
+    startup: PodStartup = Field(PodStartup(), description="what a new pod goes through before it serves")
+    torchserve: TorchServe = Field(TorchServe(), description="TorchServe's configuration in each pod")
 
     @model_validator(mode="after")
     def _ready_within_pods(self) -> "Deployment":
@@ -201,8 +216,10 @@ class Deployment(Strict):
 class ModelProfile(Strict):
     """Service demands and memory of one model on one accelerator (calibration writes these)."""
 
-    name: str = "model"
-    device: Literal["gpu", "cpu"] = "gpu"
+    name: str = Field("model", description="the model's name; series carry it unless config.properties registers "
+                      "another")
+    device: Literal["gpu", "cpu"] = Field("gpu", description="where a worker computes: gpu (its pod's GPU share) or "
+                                          "cpu")
     cpu_ms: NonNegativeFloat = Field(description="CPU time per request on an idle node (pre/post-processing)")
     cpu_threads: PositiveFloat | Literal["cores"] = Field(
         1.0, description="threads a request keeps busy while on the CPU: the worker's torch intra-op pool "
@@ -217,13 +234,15 @@ class ModelProfile(Strict):
                          "overlaps other processes' kernels")
     frontend_ms: NonNegativeFloat = Field(0.0, description="frontend and network time outside the worker")
     frontend_cpu_ms: NonNegativeFloat = Field(0.0, description="core-ms of the JVM frontend per request")
-    demand_distribution: Literal["deterministic", "exponential", "lognormal"] = "lognormal"
+    demand_distribution: Literal["deterministic", "exponential", "lognormal"] = Field(
+        "lognormal", description="how each request's CPU and GPU demands vary around their means")
     demand_cv: NonNegativeFloat = Field(0.2, description="coefficient of variation for lognormal demands")
     gpu_memory_mib: NonNegativeFloat = Field(0.0, description="GPU memory of a worker that has served")
     gpu_memory_idle_mib: NonNegativeFloat | None = Field(None, description="after load, before serving")
-    worker_rss_mib: NonNegativeFloat = 2000.0
-    frontend_rss_mib: NonNegativeFloat = 200.0
-    load_time_s: NonNegativeFloat = 5.0
+    worker_rss_mib: NonNegativeFloat = Field(2000.0, description="host memory of one worker process")
+    frontend_rss_mib: NonNegativeFloat = Field(200.0, description="host memory of a pod's TorchServe frontend (the "
+                                               "JVM)")
+    load_time_s: NonNegativeFloat = Field(5.0, description="time a worker takes to load the model before it is READY")
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
         0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
@@ -251,7 +270,7 @@ class ModelRef(Strict):
 class Window(Strict):
     """When a workload group sends: from start_s to stop_s."""
 
-    start_s: Seconds = 0.0
+    start_s: Seconds = Field(0.0, description="when the group starts sending")
     stop_s: Duration | None = Field(None, description="default: end of the scenario")
 
     @model_validator(mode="after")
@@ -262,18 +281,21 @@ class Window(Strict):
 
 
 class OpenLoopBase(Window):
-    network_rtt_ms: NonNegativeFloat = 0.0
+    network_rtt_ms: NonNegativeFloat = Field(0.0, description="round trip between client and Service, added to every "
+                                             "response")
 
 
 class Closed(Window):
     """A JMeter thread group: each user loops request → response → think, on one keep-alive connection."""
 
-    type: Literal["closed"]
-    users: int = Field(ge=1, le=base.MAX_USERS)
-    ramp_up_s: NonNegativeFloat = 0.0
-    think_time_s: NonNegativeFloat = 0.0
-    think_distribution: Literal["constant", "exponential"] = "constant"
-    network_rtt_ms: NonNegativeFloat = 0.0
+    type: Literal["closed"] = Field(description="closed: a JMeter-like thread group")
+    users: int = Field(ge=1, le=base.MAX_USERS, description="threads, each with one keep-alive connection to one pod")
+    ramp_up_s: NonNegativeFloat = Field(0.0, description="time over which the users start, evenly (JMeter's ramp-up)")
+    think_time_s: NonNegativeFloat = Field(0.0, description="pause between a response and the user's next request")
+    think_distribution: Literal["constant", "exponential"] = Field(
+        "constant", description="constant (JMeter's Constant Timer) or exponential pauses")
+    network_rtt_ms: NonNegativeFloat = Field(0.0, description="round trip between client and Service, added to every "
+                                             "response")
     reconnect_delay_s: NonNegativeFloat = Field(1.0, description="wait after a refused connection")
     connection_ttl_s: PositiveFloat | None = Field(
         None, description="a connection is not reused beyond this age, so its user is balanced anew (JMeter's "
@@ -281,20 +303,20 @@ class Closed(Window):
 
 
 class Poisson(OpenLoopBase):
-    type: Literal["poisson"]
-    rate_rps: NonNegativeFloat
+    type: Literal["poisson"] = Field(description="poisson: open-loop arrivals at a constant rate")
+    rate_rps: NonNegativeFloat = Field(description="mean arrival rate")
 
 
 class Step(Strict):
-    at_s: NonNegativeFloat
-    rate_rps: NonNegativeFloat
+    at_s: NonNegativeFloat = Field(description="when this rate begins")
+    rate_rps: NonNegativeFloat = Field(description="arrival rate from then on")
 
 
 class Steps(OpenLoopBase):
     """Piecewise-constant Poisson rate; each step holds until the next."""
 
-    type: Literal["steps"]
-    steps: tuple[Step, ...] = Field(min_length=1)
+    type: Literal["steps"] = Field(description="steps: open-loop arrivals at a piecewise-constant rate")
+    steps: tuple[Step, ...] = Field(min_length=1, description="the rates, in time order")
 
     @field_validator("steps")
     @classmethod
@@ -306,33 +328,34 @@ class Steps(OpenLoopBase):
 
 
 class Burst(Strict):
-    at_s: NonNegativeFloat
-    duration_s: PositiveFloat
-    rate_rps: NonNegativeFloat
+    at_s: NonNegativeFloat = Field(description="when the burst begins")
+    duration_s: PositiveFloat = Field(description="how long it lasts")
+    rate_rps: NonNegativeFloat = Field(description="arrival rate added to the base during it")
 
 
 class Bursts(OpenLoopBase):
-    type: Literal["bursts"]
-    base_rps: NonNegativeFloat
-    bursts: tuple[Burst, ...] = Field(min_length=1)
+    type: Literal["bursts"] = Field(description="bursts: a base rate with bursts on top")
+    base_rps: NonNegativeFloat = Field(description="arrival rate outside the bursts")
+    bursts: tuple[Burst, ...] = Field(min_length=1, description="the bursts (they add up where they overlap)")
 
 
 class Diurnal(OpenLoopBase):
     """rate(t) = mean_rps · (1 + amplitude · cos(2π (t − peak_at_s) / period_s))."""
 
-    type: Literal["diurnal"]
-    mean_rps: NonNegativeFloat
-    amplitude: Annotated[float, Field(ge=0, le=1)] = 0.5
-    period_s: PositiveFloat = 86400.0
-    peak_at_s: NonNegativeFloat = 50400.0
+    type: Literal["diurnal"] = Field(description="diurnal: a daily cycle of the arrival rate")
+    mean_rps: NonNegativeFloat = Field(description="mean arrival rate over a cycle")
+    amplitude: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.5, description="swing around the mean, as a fraction of it (0: flat, 1: down to zero)")
+    period_s: PositiveFloat = Field(86400.0, description="length of one cycle")
+    peak_at_s: NonNegativeFloat = Field(50400.0, description="time of the peak within the cycle (50400 s: 14:00)")
 
 
 class Trace(OpenLoopBase):
     """Replay of request timestamps (seconds) from a CSV file."""
 
-    type: Literal["trace"]
-    path: str
-    column: str = "timestamp"
+    type: Literal["trace"] = Field(description="trace: replayed request timestamps")
+    path: str = Field(description="CSV file of timestamps, relative to the scenario")
+    column: str = Field("timestamp", description="the column holding the timestamps (seconds)")
     time_scale: PositiveFloat = Field(1.0, description="multiply gaps by this (0.5 = twice as fast)")
 
 
@@ -343,8 +366,9 @@ class Slo(Strict):
     """A service-level objective judged second by second: a second violates it when its p95 latency or its error
     ratio is above the limit."""
 
-    latency_p95_ms: PositiveFloat = 500.0
-    max_error_ratio: Annotated[float, Field(ge=0, le=1)] = 0.01
+    latency_p95_ms: PositiveFloat = Field(500.0, description="p95 latency above which a second violates the SLO")
+    max_error_ratio: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.01, description="errors per request above which a second violates the SLO")
 
 
 class Outputs(Strict):
@@ -352,19 +376,21 @@ class Outputs(Strict):
 
 
 class Scenario(Strict):
-    name: str = "scenario"
-    description: str = ""
+    name: str = Field("scenario", description="the scenario's name, in summaries and result tables")
+    description: str = Field("", description="one line on what the scenario asks")
     seed: int = Field(1, ge=0, description="numpy's SeedSequence takes a non-negative integer")
-    duration_s: Duration
+    duration_s: Duration = Field(description="simulated time")
     warmup_s: NonNegativeFloat = Field(0.0, description="excluded from the summary")
-    node_pools: tuple[NodePool, ...] = Field(min_length=1)
-    deployment: Deployment = Deployment()
-    model: ModelProfile
-    workload: tuple[Workload, ...] = Field(min_length=1)
-    outputs: Outputs = Outputs()
-    metrics: Metrics = Metrics()
-    autoscaling: Autoscaling = Autoscaling()
-    slo: Slo = Slo()
+    node_pools: tuple[NodePool, ...] = Field(min_length=1, description="the cluster's nodes, by pool")
+    deployment: Deployment = Field(Deployment(), description="the TorchServe Deployment")
+    model: ModelProfile = Field(description="the model profile: its fields inline, or {profile: FILE or a bundled "
+                                "profile's name, overrides}")
+    workload: tuple[Workload, ...] = Field(min_length=1, description="one workload group, or a list of them running "
+                                           "side by side")
+    outputs: Outputs = Field(Outputs(), description="what a run records beyond the summary")
+    metrics: Metrics = Field(Metrics(), description="the Prometheus pipeline the autoscalers read")
+    autoscaling: Autoscaling = Field(Autoscaling(), description="the controllers that scale pods, workers and nodes")
+    slo: Slo = Field(Slo(), description="the objective whose violated minutes the summary counts")
 
     @field_validator("workload", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ import urllib.parse
 from functools import partial
 from typing import Callable, TypeVar
 
-from twin.config import base
+from twin.config import limits
 
 T = TypeVar("T")
 MAX_SEED = 2**64 - 1  # numpy's SeedSequence takes any non-negative integer; a 64-bit one is plenty
@@ -86,9 +86,9 @@ def flag(check: Callable[[str], T], name: str) -> Callable[[str], T]:
 
 # The flags the commands share, each with its range.
 seed = flag(partial(number, low=0, high=MAX_SEED, whole=True, what="a seed"), "seed")
-duration = flag(partial(number, low=0, high=base.MAX_DURATION_S, low_open=True, what="a number of seconds"),
+duration = flag(partial(number, low=0, high=limits.MAX_DURATION_S, low_open=True, what="a number of seconds"),
                 "duration")
-seconds = flag(partial(number, low=0, high=base.MAX_DURATION_S, what="a number of seconds"), "seconds")
+seconds = flag(partial(number, low=0, high=limits.MAX_DURATION_S, what="a number of seconds"), "seconds")
 replications = flag(partial(number, low=1, high=1000, whole=True, what="a number of replications"), "replications")
 processes = flag(partial(number, low=1, high=1024, whole=True, what="a number of processes"), "processes")
 speed = flag(partial(number, low=0, high=1e6, low_open=True, what="a time compression"), "speed")

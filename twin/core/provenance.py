@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from twin.config import bundled
 from twin.config.reading import read_yaml
 from twin.config.schema import ModelProfile
 
@@ -29,6 +30,7 @@ def warnings(scenario_path: Path, overrides: Mapping[str, Any] | None = None) ->
     if reference is None:
         return [_hand_set("the inline profile", set())]
     path = Path(scenario_path).parent / str(reference)
+    path = path if path.is_file() else bundled.profile_file(str(reference)) or path  # a bundled one by name
     document, _ = read_yaml(path)
     provenance = document.get("provenance") if isinstance(document, dict) else None
     if not isinstance(provenance, dict):

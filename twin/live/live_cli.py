@@ -13,18 +13,14 @@ from collections import Counter
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from twin import outputs
 from twin.config import values
-from twin.config.loader import load_scenario
-from twin.core.control_plane import policy_steps
-from twin.live.connect import Connection, connect
-from twin.live.observe import write_csv
-from twin.live.replay import Replay, read_decisions
-from twin.live.runner import LiveLoop
-from twin.live.settings import load_settings
-from twin.live.shadow import COLUMNS, Shadow, TrafficReader
+
+if TYPE_CHECKING:  # the commands import their network clients when they run (the live extra)
+    from twin.live.connect import Connection
+    from twin.live.shadow import Shadow
 
 
 def add_commands(subparsers: Any) -> None:
@@ -50,6 +46,14 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _live(args: argparse.Namespace) -> int:
+    from twin.config.loader import load_scenario
+    from twin.core.control_plane import policy_steps
+    from twin.live.connect import connect
+    from twin.live.observe import write_csv
+    from twin.live.runner import LiveLoop
+    from twin.live.settings import load_settings
+    from twin.live.shadow import COLUMNS
+
     settings = load_settings(args.settings)
     scenario = load_scenario(settings.path(settings.scenario))
     steps = policy_steps(scenario.autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s)
@@ -79,6 +83,10 @@ def _live(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from twin.live.connect import connect
+    from twin.live.replay import Replay, read_decisions
+    from twin.live.settings import load_settings
+
     decisions = read_decisions(args.decisions)
     outputs.folder(args.out, command="replay", resume=True)
     connection = connect(load_settings(args.settings), mode=args.mode)
@@ -97,6 +105,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _shadow(connection: Connection) -> Shadow:
+    from twin.live.shadow import Shadow, TrafficReader
+
     settings = connection.settings
     wanted = settings.shadow
     return Shadow(scenario_path=settings.path(settings.scenario), horizons_s=wanted.horizons_s,

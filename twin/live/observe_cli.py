@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin import outputs
 from twin.config import values
-from twin.config.base import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
-from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, observe
-from twin.live.torchserve_api import read_keys
+from twin.config.limits import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
+
+if TYPE_CHECKING:  # the command imports its HTTP client when it runs (the live extra)
+    from twin.live.observe import ObserveResult
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -56,6 +57,8 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, observe
+
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
@@ -86,6 +89,8 @@ def _report(result: ObserveResult) -> str:
 
 def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """(inference, management) bearer keys: from key_file.json, or one token for both, or none."""
+    from twin.live.torchserve_api import read_keys
+
     if args.token_file is None:
         return args.token, args.token
     return read_keys(args.token_file)

@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from twin import outputs
-from twin.config import values
-from twin.sweep import execute, optimize, spec
+from twin.config import bundled, overrides, values
+from twin.progress import Progress
 
 
 def add_commands(subparsers: Any) -> None:
     sweep = subparsers.add_parser("sweep", help="run a batch of scenarios (grid, sample, replications)")
-    sweep.add_argument("sweep", type=Path, help="sweep YAML")
+    sweep.add_argument("sweep", help="sweep YAML, or a bundled one by name (sweeps/pods-by-workers)")
+    overrides.add_argument(sweep)
     _execution(sweep)
     sweep.set_defaults(command=_sweep)
     best = subparsers.add_parser("optimize", help="cheapest configuration that meets the SLO, and the Pareto front")
-    best.add_argument("question", type=Path, help="optimisation question YAML")
+    best.add_argument("question", help="optimisation question YAML, or a bundled one by name "
+                                        "(questions/optimize-keda-workers)")
     _execution(best)
     best.set_defaults(command=_optimize)
 
@@ -31,13 +31,16 @@ def _execution(parser: argparse.ArgumentParser) -> None:
                         help="local processes")
     parser.add_argument("--scheduler", type=values.scheduler, metavar="ADDRESS",
                         help="a Dask scheduler (tcp://host:8786) instead")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (none either when stderr is not a terminal)")
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    sweep = spec.load_sweep(args.sweep)
+    from twin.sweep import execute, spec
+
+    sweep = spec.load_sweep(bundled.scenario_file(args.sweep), fixed=dict(args.set))
     tables = execute.run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
-                               progress=None if args.quiet else Bar().update)
+                               progress=_progress(args))
     failed = tables.runs[tables.runs["status"] != "ok"]
     print(f"{len(tables.runs)} runs ({len(failed)} failed) at {len(tables.points)} points -> "
           f"{args.out}/runs.csv, {args.out}/points.csv")
@@ -48,9 +51,11 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    question = optimize.load_question(args.question)
+    from twin.sweep import optimize
+
+    question = optimize.load_question(bundled.scenario_file(args.question))
     answer = optimize.optimize(question, args.out, workers=args.workers, scheduler=args.scheduler,
-                               progress=None if args.quiet else Bar().update)
+                               progress=_progress(args))
     described = optimize.describe(question, answer)
     print(described)
     print(f"candidates: {args.out}/candidates.csv, Pareto front: {args.out}/pareto.csv"
@@ -69,16 +74,12 @@ def _report(out: str | Path, document) -> None:
     print(f"report: {path}")
 
 
-class Bar:
-    """Runs done of the total on stderr, with failures, once the work takes more than a moment."""
+def _progress(args: argparse.Namespace) -> Callable[[int, int, int], None]:
+    """The executor's (done, total, failed) callback drawing one progress line."""
+    progress = Progress(0, "runs", quiet=args.quiet)
 
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def update(self, done: int, total: int, failed: int) -> None:
-        if time.perf_counter() - self.started < 1.0 and done < total:
-            return
-        bar = "#" * int(30 * done / max(total, 1))
-        end = "\n" if done == total else ""
-        print(f"\r[{bar:<30}] {done}/{total} runs" + (f", {failed} failed" if failed else ""), end=end,
-              file=sys.stderr, flush=True)
+    def update(done: int, total: int, failed: int) -> None:
+        progress.step(done, total, f"{failed} failed" if failed else "")
+        if done == total:
+            progress.close()
+    return update

@@ -121,15 +121,25 @@ class Run:
     params: dict[str, Any]
 
 
-def load_sweep(path: str | Path) -> Sweep:
+def load_sweep(path: str | Path, *, fixed: dict[str, Any] | None = None) -> Sweep:
+    """The sweep in `path`; `fixed` values (`--set`) join every point, as fields the sweep does not vary."""
     data, lines = reading.read_yaml(path)
     sweep = validate(Sweep, data, source=str(path), lines=lines).model_copy(update={"source": str(path)})
     if not sweep.base_path.is_file():
         raise InputError(str(path), "base", "an existing scenario file", repr(sweep.base), lines.get(("base",)))
     check_size(sweep, lines)
+    if fixed:
+        sweep = _with_fixed(sweep, fixed)
     for index, params in enumerate(points(sweep)):
         check_point(sweep, params, where=f"point {index}", lines=lines)
     return sweep
+
+
+def _with_fixed(sweep: Sweep, fixed: dict[str, Any]) -> Sweep:
+    varied = sorted(set(fixed) & {*sweep.fields, *(["duration_s"] if sweep.duration_s else [])})
+    if varied:
+        raise InputError(sweep.source, varied[0], "a field the sweep does not vary", f"--set {varied[0]}")
+    return sweep.model_copy(update={"points_": [{**fixed, **point} for point in sweep.points_ or [{}]]})
 
 
 def check_size(sweep: Sweep, lines: reading.Lines) -> None:
