@@ -116,6 +116,7 @@ def read_documents(path: str | os.PathLike[str]) -> list[Any]:
     try:
         _check_depth(text, source)
         loader = _UniqueKeyLoader(text)
+        loader.source = source
         try:
             documents = []
             while loader.check_node():
