@@ -18,9 +18,10 @@ _NOT_SCENARIOS = ("manifests", "profiles")  # folders of files that scenarios re
 
 
 def scenario_file(text: str) -> Path:
-    """`text` if it names a file, else the bundled scenario (or sweep, or question) of that name."""
+    """`text` if it names something on disk (the reader says what is wrong with a folder or a device), else the
+    bundled scenario (or sweep, or question) of that name."""
     path = Path(text)
-    if path.is_file():
+    if text and path.exists():
         return path
     name = text.removeprefix("scenarios/")  # the README's paths work from any folder
     named = SCENARIOS / (name if name.endswith(".yaml") else f"{name}.yaml")
