@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator, NoReturn, Sequence
 import twin
 from twin import cli_reports, outputs
 from twin.config import bundled, overrides, values
-from twin.errors import InputError
+from twin.errors import InputError, Stalled
 from twin.live import live_cli, observe_cli
 from twin.progress import Progress
 from twin.sweep import cli as sweep_cli
@@ -48,6 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"servetwin: error: this command needs the {extra} extra: pip install 'servetwin[{extra}]'",
               file=sys.stderr)
         return 2
+    except Stalled as error:  # a livelock in the model: one line to report, not a hang and not a traceback
+        print(f"servetwin: internal error, please report it: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # every writer stages its output, so an interrupted command leaves none
         print("\nservetwin: interrupted; nothing half-written was left behind", file=sys.stderr)
         return INTERRUPTED

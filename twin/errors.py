@@ -21,3 +21,7 @@ class InputError(Exception):
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} expected {self.expected}, got {self.got}"
+
+
+class Stalled(RuntimeError):
+    """Simulated time stopped advancing: the model is livelocked (a bug of ours, never a user's mistake)."""

@@ -10,14 +10,11 @@ from heapq import heappop, heappush
 
 import simpy
 
+from twin.errors import Stalled
 from twin.kernel import timer
 
 _AFTER_NORMAL = 2  # simpy's priorities: URGENT 0, NORMAL 1
 STALL_EVENTS = 1_000_000  # far more events than any legitimate instant holds (every pod and user starting at once)
-
-
-class Stalled(RuntimeError):
-    """Simulated time stopped advancing: the model is livelocked."""
 
 
 def run_until(env: simpy.Environment, end: float, *, stall_events: int = STALL_EVENTS) -> None:
