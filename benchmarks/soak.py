@@ -8,7 +8,7 @@ allowance plus what the per-second time series needs (an output, one row a simul
 would be state kept per request (10 B a request is ~360 MiB over the week). Prints the figures, the process's peak RSS
 among them, and exits 1 when an invariant fails.
 
-Run: `python benchmarks/soak.py` (a week; about 3.5 min of CPU per simulated day on one core) or `--days 1`.
+Run: `python benchmarks/soak.py` (a week; about 2.5 min of CPU per simulated day on one core, measured) or `--days 1`.
 """
 from __future__ import annotations
 
