@@ -18,6 +18,9 @@ POLICY = WorkerPolicy(min_workers=1, max_workers=6, target_utilization=0.5, tole
     (PodWorkers("p", 2, 0, None), None, "metric missing"),
     (PodWorkers("p", 2, 0, 3.0, gpu_free_mib=2500), 3, "limited by GPU memory"),
     (PodWorkers("p", 4, 0, 0.4), 1, "in-service requests below target"),  # first sync: nothing to stabilise on
+    # hysteresis: 0.95 in service would put 2 workers at 0.95 of target (in noise of scaling back up), 3 at 0.63
+    (PodWorkers("p", 4, 0, 0.95), 3, "in-service requests below target"),
+    (PodWorkers("p", 2, 0, 0.48), None, "held"),  # 1 worker would run at 0.96 of target: held at 2
 ])
 def test_one_decision(pod, expected, reason):
     decisions, _ = reconcile(POLICY, WorkerState(), [pod], now=0.0)

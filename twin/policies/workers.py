@@ -4,8 +4,8 @@ Signal: the mean number of requests in service in a pod, by Little's law from To
 (rate(ts_inference_latency_microseconds) − rate(ts_queue_latency_microseconds)) / 10^6 — TorchServe exports no busy
 gauge or worker count (pytorch/serve #714, #2101). With batching, requests in service overstate busy workers by up to
 the batch size. Rule: desired = ceil(in_service / target_utilization), kept within a tolerance band, clamped to
-[min, max], at most `max_step_up` more per decision, a scale-down only to the highest recommendation of the
-stabilisation window, and nothing while workers are still loading (TorchServe scales asynchronously).
+[min, max], at most `max_step_up` more per decision, a scale-down only to a count that runs `tolerance` below target
+(hysteresis, so noise on the rate does not undo it) and to the highest recommendation of the stabilisation window, and nothing while workers are still loading (TorchServe scales asynchronously).
 Memory: frontend + workers × worker RSS × (1 + margin), rounded up to 64 MiB, as request and limit.
 """
 from __future__ import annotations
@@ -73,6 +73,12 @@ def reconcile(policy: WorkerPolicy, state: WorkerState, pods: list[PodWorkers], 
     return decisions, replace(state, history=history)
 
 
+def _hysteresis_floor(policy: WorkerPolicy, in_service: float) -> int:
+    """The fewest workers that run at least `tolerance` below target: a scale-down to fewer would put the pod within
+    noise of scaling straight back up (at constant load the 1-minute rate's noise made pods cycle 1 -> 2 -> 1)."""
+    return math.ceil(in_service / (policy.target_utilization * (1 - policy.tolerance)) - 1e-9)
+
+
 def _recommend(policy: WorkerPolicy, pod: PodWorkers) -> tuple[int, str]:
     if pod.starting:
         return pod.workers, "workers still loading"
@@ -82,6 +88,10 @@ def _recommend(policy: WorkerPolicy, pod: PodWorkers) -> tuple[int, str]:
     if abs(ratio - 1) <= policy.tolerance:
         return pod.workers, "within tolerance"
     desired = max(policy.min_workers, min(policy.max_workers, math.ceil(pod.in_service / policy.target_utilization)))
+    if desired < pod.workers:
+        desired = min(pod.workers, max(desired, _hysteresis_floor(policy, pod.in_service)))
+        if desired == pod.workers:
+            return pod.workers, "fewer workers would sit at the edge of the tolerance band"
     desired = min(desired, pod.workers + policy.max_step_up)
     reason = "in-service requests above target" if desired > pod.workers else "in-service requests below target"
     if desired > pod.workers and policy.gpu_memory_per_worker_mib > 0 and pod.gpu_free_mib is not None:
