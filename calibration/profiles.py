@@ -14,6 +14,7 @@ from typing import Mapping
 
 import yaml
 
+from calibration import intervals
 from calibration import parameters as P
 from calibration.fit import Fit, Observation
 from calibration.mapping import A10, A100, CPU
@@ -43,9 +44,6 @@ THIN = {
 
 FIXED_STUDY = "cpu_threads (1 on GPU nodes, the node's vCPUs on CPU), demand lognormal cv 0.2, load_time_s default " \
               "(not measured)"
-FIXED_OWN = "the service time is all on the row's device (the runs cannot split CPU from GPU time); cpu_threads 1, " \
-            "no CPU oversubscription penalty, timeslice_efficiency 1, demand lognormal cv 0.2, load_time_s default " \
-            "(none of these is identified by throughput and latency alone)"
 NO_MEMORY = "no readings: memory fields and load time are the schema's defaults"
 
 
@@ -85,11 +83,15 @@ def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sampl
                   + "), resource readings as utilisation-law constraints, surrogate search confirmed by the twin "
                     "(space mapping)",
         "uncertainty": "parameters_95pct: linearised (Laplace) covariance of the log-parameters at the optimum, "
-                       "scaled by the misfit; derived fields by the delta method",
+                       "scaled by the misfit; derived fields by the delta method. prediction_spread: the covariance "
+                       "of the fitted fields' logs and the fit's misfit, from which `predict` draws its 90 % "
+                       "intervals (calibration/intervals.py)",
         "fit_quality": {"rms_log_error_all_runs": round(fit.rms_log_error, 4), "runs_of_this_profile": runs},
         "parameters_95pct": {name: _range(value, low, high) for name, (value, low, high)
                              in fit.field_ranges(key).items()},
-        "fixed": FIXED_STUDY if key in P.STUDY_KEYS else FIXED_OWN,
+        "prediction_spread": intervals.spread_of(fit, key).as_dict(),
+        "fixed": FIXED_STUDY if key in P.STUDY_KEYS else "; ".join(
+            [*fit.space.assumed(key), "demand lognormal", "load_time_s default unless observed"]),
         "memory": memory_notes or [NO_MEMORY],
         "data": THIN.get(key) or f"{len(runs)} runs of this model on {key[1]}",
     }
@@ -117,9 +119,27 @@ def _rounded(fields: dict) -> dict:
 
 def load_profiles(directory: Path = BUNDLED) -> dict[tuple[str, str], ModelProfile]:
     """Every profile file in `directory`, keyed by (model, accelerator) from its provenance."""
-    profiles = {}
+    return {key: ModelProfile(**document["profile"]) for key, document in _documents(directory).items()}
+
+
+def load_spreads(directory: Path = BUNDLED) -> dict[tuple[str, str], intervals.Spread]:
+    """The fit's uncertainty of every profile in `directory`: its prediction_spread, else (an older file) its 95 %
+    ranges field by field with the fit's rms log error as the misfit."""
+    out = {}
+    for key, document in _documents(directory).items():
+        provenance = document["provenance"]
+        if "prediction_spread" in provenance:
+            out[key] = intervals.Spread.from_dict(provenance["prediction_spread"])
+        elif "parameters_95pct" in provenance:
+            misfit = provenance.get("fit_quality", {}).get("rms_log_error_all_runs", 0.0)
+            out[key] = intervals.from_ranges(provenance["parameters_95pct"], misfit)
+    return out
+
+
+def _documents(directory: Path) -> dict[tuple[str, str], dict]:
+    documents = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         document = yaml.safe_load(path.read_text())
         provenance = document["provenance"]
-        profiles[(provenance["model"], provenance["accelerator"])] = ModelProfile(**document["profile"])
-    return profiles
+        documents[(provenance["model"], provenance["accelerator"])] = document
+    return documents

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, observe
+from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, StepResult, observe
 from twin.live.torchserve_api import read_keys
 
 
@@ -46,6 +46,8 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     node.add_argument("--node-ram-gb", type=float)
     node.add_argument("--device", choices=("cpu", "gpu"))
     node.add_argument("--pods", type=int, default=1)
+    parser.add_argument("--quiet", action="store_true", help="no progress line per step (none when stderr is not "
+                                                              "a terminal either)")
     parser.set_defaults(command=run_command)
     return parser
 
@@ -60,8 +62,9 @@ def run_command(args: argparse.Namespace) -> int:
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
                              node_vcpus=args.node_vcpus, node_ram_gb=args.node_ram_gb, device=args.device,
                              pods=args.pods))
+    progress = None if args.quiet or not sys.stderr.isatty() else _progress
     try:
-        result = observe(config)
+        result = observe(config, progress)
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
@@ -72,14 +75,31 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(done: int, total: int, step: StepResult) -> None:
+    print(f"[{done}/{total}] {_line(step)}{_host(step)}", file=sys.stderr, flush=True)
+
+
 def _report(result: ObserveResult) -> str:
     lines = [f"{len(result.steps)} step(s) in {result.wall_s:.0f} s -> {result.out_dir}"]
-    for step in result.steps:
-        load = step.load
-        own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
-        lines.append(f"  {step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  "
-                     f"p95 {load.p95_ms:.1f} ms  errors {load.error_pct:.1f}%{own}")
+    lines += [f"  {_line(step)}{_host(step)}" for step in result.steps]
     return "\n".join(lines)
+
+
+def _line(step: StepResult) -> str:
+    load = step.load
+    own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
+    return (f"{step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  p95 {load.p95_ms:.1f} ms  "
+            f"errors {load.error_pct:.1f}%{own}")
+
+
+def _host(step: StepResult) -> str:
+    """The machine beside the step: a busy neighbour explains a slow step."""
+    host = step.host
+    if host is None or host.load_1m is None:
+        return ""
+    cpu = "" if host.host_cpu_pct is None else f", host CPU {host.host_cpu_pct:.0f} %"
+    server = "" if host.server_cpu_pct is None else f" (server {host.server_cpu_pct:.0f} %)"
+    return f"  [load {host.load_1m:.2f}{cpu}{server}]"
 
 
 def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:

@@ -1,0 +1,99 @@
+"""90 % prediction intervals: what the fit does not know, what the seed decides, and what the model gets wrong.
+
+A measurement differs from the twin's prediction for three reasons:
+  - the parameters: the fit's covariance of its log-parameters (calibration/fit.py), carried to the profile's fields
+    by the delta method (`Spread`) and written into the profile's provenance, so `predict` needs no refit;
+  - the seed: which users land on which pod, the service-time draws;
+  - the model's misfit and the measurement's own noise: the fit's rms log error over the runs it fitted, scaled by
+    √(n / (n − k)) for the k parameters it spent on n residuals. That is an in-sample figure, so an interval is
+    only as honest as the fit is general: `servetwin check` measures its coverage on runs the fit did not see.
+The twin runs once per draw of the profile's fields, each draw with its own seed, so one ensemble holds the first two;
+the interval is log-normal about the prediction: log y ± z₀.₉₅ · √(variance of the ensemble's logs + misfit²).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from twin.config.schema import ModelProfile
+
+if TYPE_CHECKING:
+    from calibration.fit import Fit
+
+Z90 = 1.6448536269514722  # the standard normal's 95th percentile: a two-sided 90 % interval
+DEFAULT_DRAWS = 12
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How uncertain one profile is: the covariance of its fitted fields' logs and the fit's misfit (log sd)."""
+
+    fields: tuple[str, ...] = ()
+    log_covariance: tuple[tuple[float, ...], ...] = ()
+    misfit_sd: float = 0.0
+
+    def draws(self, profile: ModelProfile, count: int, rng: np.random.Generator) -> list[ModelProfile]:
+        """`count` profiles with the fitted fields drawn jointly (log-normal about `profile`'s values)."""
+        if not self.fields:
+            return [profile] * count
+        steps = rng.multivariate_normal(np.zeros(len(self.fields)), np.array(self.log_covariance), size=count,
+                                        method="eigh")
+        return [profile.model_copy(update={name: _bounded(name, getattr(profile, name) * math.exp(step))
+                                           for name, step in zip(self.fields, row)}) for row in steps]
+
+    def as_dict(self) -> dict:
+        return {"fields": list(self.fields), "misfit_log_sd": round(self.misfit_sd, 5),
+                "log_covariance": [[float(f"{v:.5g}") for v in row] for row in self.log_covariance]}
+
+    @classmethod
+    def from_dict(cls, document: dict) -> Spread:
+        return cls(tuple(document["fields"]), tuple(tuple(row) for row in document["log_covariance"]),
+                   float(document["misfit_log_sd"]))
+
+
+def spread_of(fit: Fit, key: tuple[str, str]) -> Spread:
+    """The Spread of a fitted profile."""
+    values, covariance = fit.field_covariance(key)
+    residuals, parameters = 2 * len(fit.used), len(fit.space.names)
+    misfit = fit.rms_log_error * math.sqrt(residuals / max(1, residuals - parameters))
+    return Spread(tuple(values), tuple(map(tuple, covariance.tolist())), misfit)
+
+
+def from_ranges(ranges: dict[str, dict], misfit_sd: float) -> Spread:
+    """A Spread from a profile's 95 % ranges alone (profiles written before the covariance was kept): each field on
+    its own, which overstates the spread where fitted fields trade off against each other."""
+    fields = [name for name, r in ranges.items() if "low" in r and r["low"] > 0]
+    sd = [math.log(ranges[name]["high"] / ranges[name]["low"]) / (2 * 1.96) for name in fields]
+    return Spread(tuple(fields), tuple(tuple(s * s if i == j else 0.0 for j, s in enumerate(sd))
+                                       for i, _ in enumerate(sd)), misfit_sd)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A 90 % interval."""
+
+    low: float
+    high: float
+
+    def holds(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+def band(center: float, ensemble: list[float], misfit_sd: float) -> Band:
+    """The interval about `center` from the ensemble's spread (parameters and seeds) and the misfit."""
+    logs = np.log([v for v in ensemble if v > 0])
+    variance = float(np.var(logs, ddof=1)) if len(logs) > 1 else 0.0
+    half = Z90 * math.sqrt(variance + misfit_sd ** 2)
+    return Band(center * math.exp(-half), center * math.exp(half))
+
+
+def _bounded(name: str, value: float) -> float:
+    """A drawn value kept within the schema's own limits for the field (timeslice_efficiency <= 1, say)."""
+    for limit in ModelProfile.model_fields[name].metadata:
+        top = getattr(limit, "le", None)
+        if top is not None:
+            value = min(value, top)
+    return value
