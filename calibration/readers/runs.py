@@ -20,7 +20,7 @@ CONFIG_COLUMNS = (
 )
 RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms", "error_pct",
                   "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct", "client_cpu_pct")
-_SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", *RESULT_COLUMNS))
+_SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", "background_threads", *RESULT_COLUMNS))
 # column -> (minimum, integer)
 _CONFIG_NUMBERS = {
     "node_vcpus": (1, True), "node_ram_gb": (0, False), "pods": (1, True), "workers_per_pod": (1, True),
@@ -50,6 +50,8 @@ class RunConfig:
     batch_size: int | None
     max_batch_delay_ms: float | None
     remarks: Mapping[str, str] = field(default_factory=dict)  # column -> text after the leading value
+    # runnable threads of other work on the node during the run (`servetwin observe` estimates it); blank: none
+    background_threads: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def _config(row: _csv.Row) -> RunConfig:
     return RunConfig(
         id=row.required_text("id"), date=_date(row, remarks), cloud_vm=row.text("cloud_vm"),
         gpu_model=row.text("gpu_model"), gpu_partition=row.text("gpu_partition"), model=row.text("model"),
-        device=device, remarks=remarks, **numbers,
+        device=device, remarks=remarks, background_threads=row.number("background_threads", minimum=0), **numbers,
     )
 
 

@@ -30,8 +30,8 @@ import psutil  # a dependency of torchserve itself
 
 from tests.support.ts_models import ALL_MODELS, ENCODER4, QUIET_LOG_CONFIG, SLEEPY, TINY_ENCODER, build_models
 
-__all__ = ["ALL_MODELS", "ENCODER4", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError", "TorchServeUrls",
-           "build_models"]
+__all__ = ["ALL_MODELS", "ENCODER4", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError",
+           "TorchServeUrls", "build_models"]
 
 SLEEP_ENV = "SERVETWIN_SLEEP_MS"
 _PORT_NAMES = ("inference", "management", "metrics", "grpc_inference", "grpc_management")
@@ -187,6 +187,9 @@ class RealTorchServe:
                  f"&initial_workers={workers}&synchronous=false")
         self._request("POST", f"{self.urls.management}/models?{query}", api="management")
         return self.scale(name, workers, timeout_s=self.start_timeout_s)
+
+    def unregister(self, name: str) -> None:
+        self._request("DELETE", f"{self.urls.management}/models/{name}", api="management")
 
     def auth_headers(self, api: str = "inference") -> dict[str, str]:
         """Bearer header for `api` ("inference" or "management"); empty when token auth is off."""

@@ -63,6 +63,9 @@ class NodePool(Strict):
     gpus: GpuSpec | None = None
     image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
     autoscaling: NodeGroupLimits = NodeGroupLimits()
+    background_threads: NonNegativeFloat = Field(
+        0.0, description="runnable threads of other work sharing each node's CPUs (its load average beyond the "
+                         "model's own); each takes a fair share of the cores")
 
 
 class Resources(Strict):

@@ -3,7 +3,9 @@
 Fidelity ledger — upstream: Kubernetes scheduler NodeResourcesFit, NVIDIA device plugin, Linux CFS.
 Modelled: allocatable cpu/memory/extended resources against the sum of pod requests; CPU as processor sharing over
 the vCPUs (a request keeps `cpu_threads` cores busy; when busy threads outnumber cores every thread slows in
-proportion, times a calibrated oversubscription penalty); the node's memory as the sum of its pods' RSS, with the
+proportion, times a calibrated oversubscription penalty for the model's own threads beyond the cores); other work
+sharing the node as `background_threads` runnable threads that take their fair share (CFS gives every runnable thread
+an equal share: Documentation/scheduler/sched-design-CFS.rst, "an ideal, precise multi-tasking CPU"); the node's memory as the sum of its pods' RSS, with the
 kernel's OOM killer taking the pod furthest above its request when the node runs out; the serving image cached after
 the first pull. Not modelled: CPU limits (CFS quota), system daemons' load, NUMA, hugepages, disk.
 """
@@ -18,14 +20,17 @@ from twin.kernel.ps import SharedProcessor
 MIB = 1024 * 1024
 
 
-def cpu_speed(vcpus: float, threads: float, penalty: float):
-    """Per-job speed with n jobs on the CPUs (1.0 = as on an idle node)."""
+def cpu_speed(vcpus: float, threads: float, penalty: float, background: float = 0.0):
+    """Per-job speed with n jobs on the CPUs (1.0 = as on an idle node): each runnable thread's fair share of the
+    cores, `background` threads of other work included, slowed by the penalty where the model's own threads
+    outnumber the cores."""
 
     def speed_of(n: int) -> float:
-        busy = n * threads
+        own = n * threads
+        busy = own + background
         if busy <= vcpus:
             return 1.0
-        return vcpus / busy / (1.0 + penalty * (busy / vcpus - 1.0))
+        return vcpus / busy / (1.0 + penalty * max(0.0, own / vcpus - 1.0))
 
     return speed_of
 
@@ -50,9 +55,10 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
-        threads = profile.cpu_threads
-        self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, threads, profile.cpu_oversubscription_penalty),
-                                   lambda n: min(n * threads, pool.vcpus))
+        threads, background = profile.cpu_threads, pool.background_threads
+        self.cpu = SharedProcessor(
+            env, cpu_speed(pool.vcpus, threads, profile.cpu_oversubscription_penalty, background),
+            lambda n: n * threads * min(1.0, pool.vcpus / max(1e-9, n * threads + background)))
 
     @property
     def accelerators(self):

@@ -5,7 +5,9 @@ Fidelity ledger (upstream: Linux /proc as psutil 5 reads it; htop 3 conventions)
   and uninterruptible tasks, `os.getloadavg`); CPU use over the step in % of one core (htop's convention: 200 % is
   two busy cores) for the whole host, for the TorchServe server's processes (the JVM listening on the inference port
   and its descendants, the Python workers) and for this process (the load generator). What is left over is other
-  work sharing the node: a busy neighbour shows in the data instead of silently slowing the server.
+  work sharing the node: a busy neighbour shows in the data instead of silently slowing the server, and
+  `background_threads` estimates it as runnable threads: the load average's share in proportion to the CPU the other
+  work took (under fair sharing every runnable thread gets an equal share, so threads split as their CPU does).
 - Only for a server on this machine (a loopback URL) whose processes this user can see; otherwise the server's share
   is blank. Not modelled: per-core readings, steal time, processes that start during the step.
 psutil comes with the `live` extra; without it only the load average is recorded.
@@ -27,6 +29,13 @@ class HostUse:
     host_cpu_pct: float | None
     server_cpu_pct: float | None
     client_cpu_pct: float | None
+
+    @property
+    def background_threads(self) -> float | None:
+        if None in (self.load_1m, self.host_cpu_pct, self.server_cpu_pct) or self.host_cpu_pct <= 0:
+            return None
+        others = max(0.0, self.host_cpu_pct - self.server_cpu_pct - (self.client_cpu_pct or 0.0))
+        return self.load_1m * others / self.host_cpu_pct
 
 
 class HostProbe:

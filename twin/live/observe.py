@@ -10,7 +10,8 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apa
   time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
   `ts_inference_requests_total` (which also counts 503 rejections). Beside every step, what the machine did
   (twin/live/host.py): its load average, and the CPU of the host, of the server's processes and of the load
-  generator, so a node shared with other work is visible in the data. A line per step reports progress.
+  generator, so a node shared with other work is visible in the data; from them the other work's runnable threads
+  (`background_threads`, a configuration column the twin's node takes). A line per step reports progress.
 - Not modelled: several pods behind one Service (the management API answers for the pod it reaches: `pods` is
   copied from the node description, not measured), warm-up steps, GPU readings, think time.
 Bounded: every step stops at its duration, every scale at `scale_timeout_s`. Atomic: everything is staged in a
@@ -38,7 +39,7 @@ RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcp
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",
                "max_batch_delay_ms", "throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms",
                "error_pct", "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
-               "client_cpu_pct", "notes")
+               "client_cpu_pct", "background_threads", "notes")
 STEP_COLUMNS = ("id", "workers_ready_after", "requests", "errors", "p50_response_ms", "p95_response_ms",
                 "p99_response_ms", "max_response_ms", "ts_requests", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SOURCE = "observe"
@@ -281,7 +282,7 @@ def _run_row(config: ObserveConfig, step: StepResult, today: str) -> dict[str, o
 def _host_cells(host: HostUse | None) -> dict[str, float | None]:
     host = host or HostUse(None, None, None, None)
     return {"host_load_1m": host.load_1m, "host_cpu_pct": host.host_cpu_pct, "server_cpu_pct": host.server_cpu_pct,
-            "client_cpu_pct": host.client_cpu_pct}
+            "client_cpu_pct": host.client_cpu_pct, "background_threads": host.background_threads}
 
 
 def _step_row(step: StepResult) -> dict[str, object]:
