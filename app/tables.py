@@ -12,7 +12,7 @@ from calibration.predict import Prediction
 from calibration.readers import Run
 from twin.errors import InputError
 
-STATISTICS = (".mean", ".ci_low", ".ci_high")
+STATISTICS = (".mean", ".ci_low", ".ci_high", ".pi90_low", ".pi90_high")
 NOT_PARAMETERS = {"run", "point", "replication", "replications", "seed", "status", "error", "failed", "feasible",
                   "pareto"}
 SHADOW = ("time_s", "horizon_s", "predicted_throughput_rps", "observed_throughput_rps", "predicted_latency_ms",
