@@ -24,7 +24,6 @@ import math
 import statistics
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from calibration.fit import Fit, Observation, fit
 from calibration.parameters import STUDY_KEYS
 from calibration.predict import simulate_run, with_interval
 from calibration.readings import Readings
+from twin import parallel
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,7 @@ def grouped(obs: list[Observation], readings: Readings, *, replications: int = 5
 def _report(tasks: list[_Task], jobs: int, protocol: str) -> Report:
     started = time.perf_counter()
     if jobs > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(min(jobs, len(tasks))) as pool:
-            done = list(pool.map(_run_fold, tasks))
+        done = parallel.ordered(_run_fold, [(task,) for task in tasks], processes=min(jobs, len(tasks)))
     else:
         done = [_run_fold(task) for task in tasks]
     folds = tuple(f for predicted, _ in done for f in predicted)

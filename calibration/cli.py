@@ -21,6 +21,7 @@ from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, simulate_run
 from calibration.profiles import BUNDLED, load_profiles, load_spreads, write_profiles
 from calibration.readers import read_resources, read_runs
 from calibration.readings import gather
+from twin import outputs
 from twin.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -36,13 +37,13 @@ def add_commands(subparsers) -> None:
                                       formatter_class=formatter, epilog=assumptions)
     calibrate.add_argument("--runs", type=Path, required=True, help="runs.csv with measured results")
     calibrate.add_argument("--resources", type=Path, help="resources.csv readings (constraints and memory)")
-    calibrate.add_argument("--out", type=Path, required=True, help="folder for the profile YAML files")
+    outputs.add_arguments(calibrate, help="new folder for the profile YAML files")
     calibrate.set_defaults(command=_calibrate)
 
     predict = subparsers.add_parser("predict", help="predict load-test runs with the twin",
                                     formatter_class=formatter, epilog=assumptions)
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
-    predict.add_argument("--out", type=Path, required=True, help="CSV: id, throughput_rps, avg_response_ms, ...")
+    outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
     predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
     predict.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS,
                          help="seeds averaged per run (random pinning of users to pods)")
@@ -57,7 +58,8 @@ def add_commands(subparsers) -> None:
                                   formatter_class=formatter, epilog=assumptions)
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
-    check.add_argument("--out", type=Path, help="folder for loo.csv and loo.txt (and grouped.csv, grouped.txt)")
+    outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt (and grouped.csv, "
+                                                       "grouped.txt)")
     check.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
     check.add_argument("--groups", action="store_true",
                        help="also leave out whole families (a profile's runs above its lowest user count, a "
@@ -95,6 +97,7 @@ def _guarded(handler):
 
 @_guarded
 def _calibrate(args) -> int:
+    outputs.folder(args.out, command="calibrate", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
     if not obs:
         print("error: no run with a measured throughput and latency to fit", file=sys.stderr)
@@ -103,8 +106,10 @@ def _calibrate(args) -> int:
     in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, result.space.profile(o.setup.profile_key, result.theta,
                                                                                      readings.memory))) for o in obs}
     sources = [p for p in (args.runs, args.resources) if p]
-    for path in write_profiles(result, readings, sources=sources, out_dir=args.out, in_sample=in_sample):
-        print(f"wrote {path}")
+    with outputs.staged_folder(args.out, command="calibrate", force=args.force) as staging:
+        written = write_profiles(result, readings, sources=sources, out_dir=staging, in_sample=in_sample)
+    for path in written:
+        print(f"wrote {Path(args.out) / path.name}")
     print(format_parameters(result))
     for key in result.space.own:
         print(f"assumed for {key[0]} on {key[1]} (no run identifies them): {', '.join(result.space.assumed(key))}")
@@ -125,12 +130,14 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
+    out = outputs.file(args.out, force=args.force)
     profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
     spreads = {key: spread for folder in args.profiles for key, spread in load_spreads(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications, spreads=spreads,
                         draws=args.draws)
-    write_predictions(rows, args.out)
+    with outputs.staged_file(out) as staging:
+        write_predictions(rows, staging)
     for row in rows:
         if row.note:
             print(f"not predicted: {row.note}", file=sys.stderr)
@@ -140,6 +147,8 @@ def _predict(args) -> int:
 
 @_guarded
 def _check(args) -> int:
+    if args.out is not None:
+        outputs.folder(args.out, command="check", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
     full = fit(obs, readings)
     reports = [leave_one_out(obs, readings, full=full, replications=args.replications, jobs=args.jobs,
@@ -149,7 +158,9 @@ def _check(args) -> int:
     for report in reports:
         print(format_report(report) + "\n")
     print(format_side_by_side(reports))
-    for report in reports if args.out else ():
-        for path in write_report(report, args.out):
-            print(f"wrote {path}")
+    if args.out is not None:
+        with outputs.staged_folder(args.out, command="check", force=args.force) as staging:
+            written = [path for report in reports for path in write_report(report, staging)]
+        for path in written:
+            print(f"wrote {Path(args.out) / path.name}")
     return 0

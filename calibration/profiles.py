@@ -20,7 +20,9 @@ from calibration.fit import Fit, Observation
 from calibration.mapping import A10, A100, CPU
 from calibration.predict import Prediction
 from calibration.readings import Readings
+from twin.config import loader, reading
 from twin.config.schema import ModelProfile
+from twin.errors import InputError
 
 BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
@@ -118,28 +120,39 @@ def _rounded(fields: dict) -> dict:
 
 
 def load_profiles(directory: Path = BUNDLED) -> dict[tuple[str, str], ModelProfile]:
-    """Every profile file in `directory`, keyed by (model, accelerator) from its provenance."""
-    return {key: ModelProfile(**document["profile"]) for key, document in _documents(directory).items()}
+    """Every profile file in `directory`, keyed by (model, accelerator) from its provenance; a folder that is
+    missing, a file, or holds no profile is a user error, not an empty table."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "", "a folder of profile YAML files",
+                         "a file" if directory.exists() else "no such folder")
+    profiles = dict(_profile(path) for path in sorted(directory.glob("*.yaml")))
+    if not profiles:
+        raise InputError(str(directory), "", "at least one profile YAML file (*.yaml)", "none")
+    return profiles
+
+
+def _profile(path: Path) -> tuple[tuple[str, str], ModelProfile]:
+    document, lines = reading.read_yaml(path)
+    provenance = document.get("provenance") if isinstance(document, dict) else None
+    keys = provenance and (provenance.get("model"), provenance.get("accelerator"))
+    if not keys or not all(isinstance(key, str) for key in keys):
+        raise InputError(str(path), "provenance", "a mapping with model and accelerator names",
+                         repr(provenance)[:60], lines.get(("provenance",)))
+    profile_lines = {key[1:]: line for key, line in lines.items() if key[:1] == ("profile",)}
+    return keys, loader.validate(ModelProfile, document.get("profile"), source=str(path), lines=profile_lines)
 
 
 def load_spreads(directory: Path = BUNDLED) -> dict[tuple[str, str], intervals.Spread]:
-    """The fit's uncertainty of every profile in `directory`: its prediction_spread, else (an older file) its 95 %
-    ranges field by field with the fit's rms log error as the misfit."""
+    """The fit's uncertainty of every profile in `directory` (read after `load_profiles` checked the files): its
+    prediction_spread, else (an older file) its 95 % ranges field by field with the fit's rms log error as misfit."""
     out = {}
-    for key, document in _documents(directory).items():
-        provenance = document["provenance"]
+    for path in sorted(Path(directory).glob("*.yaml")):
+        provenance = yaml.safe_load(path.read_text())["provenance"]
+        key = (provenance["model"], provenance["accelerator"])
         if "prediction_spread" in provenance:
             out[key] = intervals.Spread.from_dict(provenance["prediction_spread"])
         elif "parameters_95pct" in provenance:
             misfit = provenance.get("fit_quality", {}).get("rms_log_error_all_runs", 0.0)
             out[key] = intervals.from_ranges(provenance["parameters_95pct"], misfit)
     return out
-
-
-def _documents(directory: Path) -> dict[tuple[str, str], dict]:
-    documents = {}
-    for path in sorted(Path(directory).glob("*.yaml")):
-        document = yaml.safe_load(path.read_text())
-        provenance = document["provenance"]
-        documents[(provenance["model"], provenance["accelerator"])] = document
-    return documents

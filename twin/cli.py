@@ -4,32 +4,55 @@ A user mistake prints one line (file:line: field: expected …, got …) and exi
 """
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
+import signal
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import Sequence
+import threading
 
-import yaml
 
-from twin.config.loader import load_scenario
-from twin.config.schema import Scenario
-from twin.core.run import Result, simulate
-from twin.errors import InputError
-from twin.live import live_cli, observe_cli
-from twin.sweep import cli as sweep_cli
+def _quit_while_starting(_signal, _frame) -> None:
+    print("\nservetwin: interrupted", file=sys.stderr)
+    raise SystemExit(130)  # quietly: nothing has been done yet
+
+
+# The imports below take a second or more; a Ctrl-C meanwhile ends the command without a traceback.
+_MAIN = threading.current_thread() is threading.main_thread()
+_BEFORE = signal.signal(signal.SIGINT, _quit_while_starting) if _MAIN else None
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Iterator, Sequence  # noqa: E402
+
+import yaml  # noqa: E402
+
+from twin import outputs  # noqa: E402
+from twin.config.loader import load_scenario  # noqa: E402
+from twin.config.schema import Scenario  # noqa: E402
+from twin.core.run import Result, simulate  # noqa: E402
+from twin.core.stop import Stop  # noqa: E402
+from twin.errors import InputError  # noqa: E402
+from twin.live import live_cli, observe_cli  # noqa: E402
+from twin.sweep import cli as sweep_cli  # noqa: E402
+
+if _MAIN:
+    signal.signal(signal.SIGINT, _BEFORE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         return args.command(args)
     except InputError as error:
         print(f"servetwin: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # every writer stages its output, so an interrupted command leaves none
+        print("\nservetwin: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return INTERRUPTED
+
+
+INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path)
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
-    run.add_argument("--out", type=Path, metavar="DIR", help="write time series, events and summary here")
+    outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(command=_run)
@@ -69,7 +92,22 @@ def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
+    _print_warnings(_static_warnings(args.scenario, scenario, {}))
     return 0
+
+
+def _static_warnings(path: Path, scenario: Scenario, overrides: dict) -> list[dict]:
+    """What is doomed before any run: trigger queries that select nothing, a profile's assumptions and misfits."""
+    from twin.core import diagnostics, provenance
+
+    return diagnostics.query_warnings(scenario) + provenance.warnings(path, overrides)
+
+
+def _print_warnings(found: list[dict]) -> None:
+    from twin.report import text
+
+    for line in text.warnings(found):
+        print(line)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -77,23 +115,48 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    if args.out is not None:
+        outputs.folder(args.out, command="run", force=args.force)
     bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
-    result = simulate(scenario, progress=bar.update)
+    stop = Stop()
+    with _first_interrupt_stops(stop):
+        result = simulate(scenario, progress=bar.update, stop=stop)
     result.summary.wall_s = time.perf_counter() - started
     bar.close()
-    if args.out:
-        write_outputs(args.out, scenario, result)
+    from twin.core import provenance
+
+    result.summary.warnings += provenance.warnings(args.scenario, overrides)
+    if not result.complete:
+        print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
+              f"simulated; summary so far below, no output written", file=sys.stderr)
+    elif args.out is not None:
+        write_outputs(args.out, scenario, result, force=args.force)
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
-    return 0
+    return 0 if result.complete else INTERRUPTED
 
 
-def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
-    """Write everything into a temporary folder first, then move it in place: never a half-written result."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".servetwin-", dir=directory.parent))
+@contextlib.contextmanager
+def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
+    """The first Ctrl-C ends the simulation at the next event (its summary is still printed); a second one quits."""
+    def first(_signal, _frame) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        stop.request()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    previous = signal.signal(signal.SIGINT, first)
     try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False) -> None:
+    """Everything a run has to say, as one folder that appears complete or not at all."""
+    with outputs.staged_folder(directory, command="run", force=force) as staging:
         (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
         (staging / "scenario.resolved.yaml").write_text(
             yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
@@ -105,40 +168,12 @@ def write_outputs(directory: Path, scenario: Scenario, result: Result) -> None:
                 log.writelines(json.dumps(decision.to_json()) + "\n" for decision in result.decisions)
         if result.records is not None:
             result.records.to_csv(staging / "requests.csv", index=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.rename(directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _human(summary: dict) -> str:
-    latency = summary["latency_ms"]
-    errors = summary["errors"]
-    kinds = ", ".join(f"{k} {v}" for k, v in errors.items() if k != "total" and v)
-    cost = summary["cost"]
-    lines = [
-        f"scenario {summary['scenario']} (seed {summary['seed']}): {summary['simulated_s']:g} s simulated "
-        f"in {summary['wall_s']:.2f} s",
-        f"  requests     {summary['requests']}  throughput {summary['throughput_rps']:.1f} req/s",
-        "  latency ms   " + "  ".join(f"{k} {_fmt(v)}" for k, v in latency.items()),
-        f"  errors       {errors['total']}" + (f" ({kinds})" if kinds else ""),
-        f"  utilisation  cpu {_pct(summary['cpu_util'])}  gpu {_pct(summary['gpu_util'])}  "
-        f"load avg {_fmt(summary['load_avg'])}",
-        f"  cost         ${cost['total_usd']:.4f}  (${_fmt(cost['usd_per_million'])} per million inferences)",
-        f"  SLO          {summary['slo']['violation_minutes']:.1f} min violated (p95 > "
-        f"{summary['slo']['latency_p95_ms']:g} ms or errors > {100 * summary['slo']['max_error_ratio']:g} %)"
-        + (f"; {summary['decisions']} autoscaler decisions" if summary["decisions"] else ""),
-    ]
-    return "\n".join(lines)
+    from twin.report import text
 
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
+    return text.summary(summary)
 
 
 class _ProgressBar:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from twin.config import reading
 from twin.errors import InputError
 
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -26,17 +27,9 @@ def file_error(source: str, *, expected: str, got: str) -> InputError:
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """The file's text (UTF-8, BOM tolerated); a missing or binary file is an InputError, not an OSError."""
-    source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8-sig", newline="") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise file_error(source, expected="an existing file", got="no such file") from None
-    except IsADirectoryError:
-        raise file_error(source, expected="a file", got="a directory") from None
-    except UnicodeDecodeError as exc:
-        raise file_error(source, expected="UTF-8 text", got=f"undecodable byte at offset {exc.start}") from None
+    """The file's text (UTF-8, BOM tolerated) through the one reading boundary: a missing, binary or mis-encoded
+    file is an InputError, not an OSError. A JTL of a long load test may be large: up to 4 GiB."""
+    return reading.read_text(path, max_bytes=4 * 2**30)
 
 
 def parse_float(text: str) -> float | None:
@@ -141,6 +134,8 @@ def parse_rows(text: str, spec: TableSpec, *, source: str) -> list[Row]:
             raise InputError(source=source, line=line, field="", expected=f"{len(header)} cells, as in {shape}",
                              got=f"{len(cells)} cells")
         rows.append(Row(source=source, line=line, cells=dict(zip(header, cells))))
+    if not rows:  # a header alone would give an empty table, and every command on it would do nothing
+        raise file_error(source, expected="at least one data row after the header", got="a header only")
     return rows
 
 

@@ -47,10 +47,7 @@ class ReportRow:
 
 
 def read_jmeter_report(path: str | os.PathLike[str]) -> tuple[ReportRow, ...]:
-    rows = _csv.read_rows(path, _SPEC)
-    if not rows:
-        raise _csv.file_error(os.fspath(path), expected="at least one label row", got="a header only")
-    return tuple(_report_row(row) for row in rows)
+    return tuple(_report_row(row) for row in _csv.read_rows(path, _SPEC))
 
 
 def _report_row(row: _csv.Row) -> ReportRow:

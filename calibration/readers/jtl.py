@@ -54,10 +54,7 @@ def read_jtl(
     """Every sample of a CSV JTL, in file order (JMeter writes them as they complete)."""
     spec = _csv.TableSpec(required=_REQUIRED, optional=_OPTIONAL,
                           allow_unknown=True, headerless=DEFAULT_COLUMNS, delimiter=delimiter)
-    rows = _csv.read_rows(path, spec)
-    if not rows:
-        raise _csv.file_error(os.fspath(path), expected="at least one sample", got="a header only")
-    return tuple(_sample(row, timestamp_is_start=timestamp_is_start) for row in rows)
+    return tuple(_sample(row, timestamp_is_start=timestamp_is_start) for row in _csv.read_rows(path, spec))
 
 
 def _sample(row: _csv.Row, *, timestamp_is_start: bool) -> Sample:

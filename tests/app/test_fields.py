@@ -31,7 +31,7 @@ def test_a_literal_field_offers_exactly_its_values():
 def test_bounds_come_from_the_field_constraints():
     specs = _specs(load_scenario(DEFAULT))
     batch = specs["deployment.torchserve.model.batch_size"]
-    assert (batch.kind, batch.minimum, batch.exclusive_minimum, batch.maximum) == ("int", 1, False, None)
+    assert (batch.kind, batch.minimum, batch.exclusive_minimum, batch.maximum) == ("int", 1, False, 65_536)
     ratio = specs["slo.max_error_ratio"]
     assert (ratio.kind, ratio.minimum, ratio.maximum) == ("float", 0, 1)
     timeout = specs["deployment.torchserve.model.response_timeout_s"]

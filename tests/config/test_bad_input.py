@@ -65,7 +65,7 @@ def test_broken_yaml_names_the_line(tmp_path):
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(InputError, match="expected a readable file"):
+    with pytest.raises(InputError, match="expected an existing file"):
         load_scenario(tmp_path / "nope.yaml")
 
 

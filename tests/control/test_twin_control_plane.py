@@ -122,3 +122,14 @@ def test_anticipatory_node_scaling_buys_slo_minutes_with_money():
     assert first_node[1] < first_node[0]  # ahead of the pods going Pending
     assert ahead.summary.slo["violation_minutes"] < reactive.summary.slo["violation_minutes"]
     assert ahead.summary.cost["total_usd"] > reactive.summary.cost["total_usd"]
+
+
+@pytest.mark.parametrize("annotation, replicas", [({"autoscaling.keda.sh/paused-replicas": "2"}, [2]),
+                                                  ({"autoscaling.keda.sh/paused": "true"}, [])])
+def test_a_paused_scaledobject_holds_its_count_through_the_burst(annotation, replicas):
+    """handlePause: the loop and the HPA stop; paused-replicas is set once, `paused` keeps the count it had."""
+    spec = load_scenario(SCENARIOS / "keda-burst.yaml", overrides={
+        "duration_s": 400, "autoscaling.keda.manifest.object.metadata.annotations": annotation})
+    result = simulate(spec)
+    assert [d.value["replicas"] for d in result.decisions] == replicas
+    assert {d.controller for d in result.decisions} <= {"keda"}

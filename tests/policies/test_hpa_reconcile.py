@@ -23,6 +23,7 @@ SETTINGS = replace(TEST_SETTINGS, legacy_scale_up_factor=8.0)
 QPS = MetricSpec(MetricKey(PODS, "qps"), MetricTarget(AVERAGE_VALUE, average_value_milli=15_000))
 EXTERNAL_QPS = MetricKey(EXTERNAL, "qps", LabelSelector())
 FAILING_EXTERNAL = MetricSpec(EXTERNAL_QPS, MetricTarget(VALUE, value_milli=1000))
+CHEDDAR = MetricSpec(MetricKey("CheddarCheese", ""), MetricTarget(VALUE, value_milli=1))  # an unknown source type
 OK = {"AbleToScale": (True, "SucceededRescale"), "ScalingActive": (True, "ValidMetricFound"),
       "ScalingLimited": (False, "DesiredWithinRange")}
 
@@ -77,6 +78,10 @@ CASES = [
          recommendations=(), conditions={"AbleToScale": (True, "SucceededGetScale"),
                                          "ScalingActive": (False, "FailedGetExternalMetric")}),
     Case("TestScaleUpOneMetricEmpty", 2, 6, 3, 4, 30, (300, 400, 500), extra=(FAILING_EXTERNAL,)),
+    Case("TestConditionInvalidSourceType", 2, 6, 3, 3, 0, (20000,), extra=(CHEDDAR,),
+         conditions={"AbleToScale": (True, "SucceededGetScale"), "ScalingActive": (False, "InvalidMetricSourceType")}),
+    Case("TestConditionInvalidSourceType with a valid CPU metric beside it", 2, 6, 3, 5, 30, (300, 500, 700),
+         extra=(CHEDDAR,)),
 ]
 
 

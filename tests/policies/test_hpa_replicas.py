@@ -13,6 +13,8 @@ from twin.policies.hpa.observation import (
     FAILED, PENDING, RUNNING, HPAObservation, MetricSample, MetricValues, PodObservation,
 )
 from twin.policies.hpa.replicas import CalcContext, Tolerances, group_pods, propose
+from twin.policies.hpa.requests import RequestError, pod_request
+from twin.policies.pod_resources import Container
 from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, UTILIZATION, VALUE, LabelSelector,
     MetricKey, MetricSpec, MetricTarget, ObjectRef,
@@ -20,6 +22,7 @@ from twin.policies.hpa.spec import (
 from tests.policies._hpa_fixtures import COOL, HOT, NOW, TEST_SETTINGS, make_pods, milli
 
 T, F = True, False
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 R, P, X = RUNNING, PENDING, FAILED
 DEPLOYMENT = ObjectRef("Deployment", "some-deployment", "apps/v1")
 SELECTOR = LabelSelector(match_labels=(("label", "value"),))
@@ -109,6 +112,17 @@ CASES = [
         start=(HOT, COOL, COOL)),
     cpu("TestReplicaCalcMissingMetricsUnreadyScaleDown", 4, 3, [100, 100, 100], 50, 10, readiness=(F, T, T, T)),
     cpu("TestReplicaCalcDuringRollingUpdateWithMaxSurge", 2, 2, [100, 100], 50, 10, phases=(R, R, R)),
+    cpu("TestReplicaCalcResourceMissingMetrics/scale down: target over 100", 4, 2, [200, 100, 100], 300, 6,
+        requests=(1.0, 1.0, 2.0, 2.0), readiness=(F, T, T, T)),
+    # Upstream's integer rails: replicas saturate at MaxInt32, usage at MaxInt64.
+    metric("TestReplicaCalcObjectMetric/scale up: very large metric saturates replicas to MaxInt32", "object", 3,
+           INT32_MAX, [INT64_MAX], 1, INT64_MAX),
+    metric("TestReplicaCalcExternalPerPodMetric/replica count overflow saturates to MaxInt32", "external_per_pod",
+           1, INT32_MAX, [INT64_MAX], 1, INT64_MAX),
+    metric("TestReplicaCalcExternalPerPodMetric/usage overflow with huge target leaves replicas unchanged",
+           "external_per_pod", 1, 1, [INT64_MAX], INT64_MAX, INT64_MAX),
+    metric("TestReplicaCalcExternalMetric/usage overflow caps at MaxInt64", "external", 3, 3,
+           [INT64_MAX // 2 + 1] * 2, INT64_MAX, INT64_MAX),
     # TestReplicaCalcComputedToleranceAlgImplementation: 10 pods using 150m of ~300m (jittered requests);
     # target int((1/(2·0.9) + .01)·100) = 56 scales to 9, target int((1/(2·0.9) + .004)·100) = 55 stays at 10.
     cpu("TestReplicaCalcComputedToleranceAlgImplementation/scale", 10, 9, [150] * 10, 56, 50,
@@ -292,3 +306,119 @@ def test_average_value_within_tolerance_keeps_status_replicas() -> None:
     observation = HPAObservation(4, 5, (), {spec.key: MetricValues((10.0,))})
     proposal = propose(spec, observation, CalcContext(4, 5, (), Tolerances(), NOW, TEST_SETTINGS))
     assert (proposal.replicas, proposal.usage_milli) == (5, 2000)
+
+
+def _two_container_pods(levels: list[list[int]], *, requests: float = 1.0, names: list[str] | None = None,
+                        count: int | None = None) -> tuple[tuple[PodObservation, ...], dict]:
+    """Upstream's fixture: pods test-pod-i with container1 and container2, each requesting `requests` cores; the
+    metrics API reports levels[i] (milli) per container, under `names[i]` when given (a pod the lister lacks)."""
+    count = len(levels) if count is None else count
+    pods, unlisted = [], {}
+    for i in range(max(count, len(levels))):
+        usage = levels[i] if i < len(levels) else None
+        samples = {} if usage is None else {
+            "cpu": MetricSample(milli(sum(usage))),
+            **{f"container{j + 1}/cpu": MetricSample(milli(u)) for j, u in enumerate(usage)}}
+        name = names[i] if names and i < len(names) else f"test-pod-{i}"
+        if i >= count or name != f"test-pod-{i}":
+            unlisted[name] = samples
+        if i < count:
+            pods.append(PodObservation(
+                f"test-pod-{i}", samples={} if name != f"test-pod-{i}" else samples,
+                containers=(Container("container1", {"cpu": requests}), Container("container2", {"cpu": requests}))))
+    return tuple(pods), unlisted
+
+
+# (upstream case, current, levels per container, container, extra pod names, target %, expected, util %, raw milli)
+CONTAINER_CASES = [
+    ("TestReplicaCalcResourceScale/scale up: container metric", 3, [[1000, 300], [1000, 500], [1000, 700]],
+     "container2", None, 30, 5, 50, 500),
+    ("TestReplicaCalcResourceScale/scale down: container metric", 5,
+     [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]], "container2", None, 50, 3, 28, 280),
+    ("TestReplicaCalcResourceMissingMetrics/superfluous metrics counted", 4,
+     [[4000] * 2, [9500] * 2, [3000] * 2, [7000] * 2, [3200] * 2, [2000] * 2], "", None, 100, 24, 587, 11750),
+    ("TestReplicaCalcResourceMissingMetrics/disjoint pod and metric names", 1, [[100, 100]], "",
+     ["an-older-pod-name"], 100, None, None, None),
+]
+
+
+@pytest.mark.parametrize("case,current,levels,container,names,target,expected,utilization,raw", CONTAINER_CASES,
+                         ids=[c[0] for c in CONTAINER_CASES])
+def test_containers_by_name_and_samples_of_unknown_pods(case, current, levels, container, names, target, expected,
+                                                       utilization, raw) -> None:
+    pods, unlisted = _two_container_pods(levels, names=names, count=current)
+    source = CONTAINER_RESOURCE if container else RESOURCE
+    spec = MetricSpec(MetricKey(source, "cpu", container=container), MetricTarget(UTILIZATION,
+                                                                                  average_utilization=target))
+    observation = HPAObservation(current, current, pods, unlisted_samples=unlisted)
+    ctx = CalcContext(current, current, pods, Tolerances(), NOW, TEST_SETTINGS, unlisted)
+    proposal = propose(spec, observation, ctx)
+    if expected is None:
+        assert proposal.replicas is None and "no metrics returned matched known pods" in proposal.error
+        return
+    assert (proposal.replicas, proposal.utilization, proposal.usage_milli) == (expected, utilization, raw)
+
+
+def test_plain_metric_average_counts_samples_of_pods_the_lister_lacks() -> None:
+    """calcPlainMetricReplicas keeps every sample the custom metrics API returned in its average; the replica count
+    still multiplies by the ready pods the lister knows."""
+    spec = MetricSpec(MetricKey(PODS, "qps"), MetricTarget(AVERAGE_VALUE, average_value_milli=10_000))
+    pods = make_pods(2, metrics=("qps",), levels=[10_000, 10_000])
+    unlisted = {"gone": {"qps": MetricSample(40.0)}}
+    ctx = CalcContext(2, 2, pods, Tolerances(), NOW, TEST_SETTINGS, unlisted)
+    proposal = propose(spec, HPAObservation(2, 2, pods, unlisted_samples=unlisted), ctx)
+    assert (proposal.replicas, proposal.usage_milli) == (4, 20_000)  # mean 20 over 3 samples → ceil(2 · 2)
+
+
+def _requests_pod(containers=(), init=(), pod_level=None) -> PodObservation:
+    return PodObservation("test-pod", containers=tuple(containers), init_containers=tuple(init),
+                          pod_requests=pod_level)
+
+
+C1, C2 = Container("container1", {"cpu": 0.1}), Container("container2", {"cpu": 0.05})
+# TestCalculateRequests and TestCalculatePodRequestsFromContainers_NonExistentContainer (PodLevelResources on).
+REQUEST_CASES = [
+    ("Sum container requests", _requests_pod([C1, C2]), "", 150, ""),
+    ("Pod-level resources override container requests", _requests_pod([C1, C2], pod_level={"cpu": 0.8}), "", 800,
+     ""),
+    ("Fail if at least one of the containers is missing requests", _requests_pod([Container("container1"), C2]), "",
+     None, "missing request for cpu in container container1 of Pod test-pod"),
+    ("Pod-level resources override missing container requests",
+     _requests_pod([Container("container1"), C2], pod_level={"cpu": 0.8}), "", 800, ""),
+    ("Container: only that container", _requests_pod([C1, C2]), "container1", 100, ""),
+    ("Container: only that container, pod-level requests ignored", _requests_pod([C1, C2], pod_level={"cpu": 0.8}),
+     "container1", 100, ""),
+    ("pod with restartable init containers",
+     _requests_pod([C1], [Container("init-container1", {"cpu": 0.02}),
+                          Container("restartable-container1", {"cpu": 0.05}, "Always")]), "", 150, ""),
+    ("NonExistentContainer", _requests_pod([C1]), "non-existent-container", None,
+     "container non-existent-container not found in Pod test-pod"),
+    ("Pod-level requests without the metric's resource", _requests_pod([Container("c")], pod_level={"memory": 1e9}),
+     "", None, "missing pod-level request for cpu in Pod test-pod"),
+]
+
+
+@pytest.mark.parametrize("name,pod,container,expected,error", REQUEST_CASES, ids=[c[0] for c in REQUEST_CASES])
+def test_calculate_requests_matches_upstream(name, pod, container, expected, error) -> None:
+    if expected is None:
+        with pytest.raises(RequestError, match=error):
+            pod_request(pod, "cpu", container)
+        return
+    assert pod_request(pod, "cpu", container) == expected
+
+
+def test_plain_init_container_does_not_count_but_a_sidecar_does_in_utilisation() -> None:
+    """Two pods at 150m of CPU: the 50m sidecar makes the request 150m (100 %), the 2-core init container nothing."""
+    spec = MetricSpec(MetricKey(RESOURCE, "cpu"), MetricTarget(UTILIZATION, average_utilization=50))
+    init = (Container("migrate", {"cpu": 2.0}), Container("proxy", {"cpu": 0.05}, "Always"))
+    pods = tuple(PodObservation(f"p{i}", samples={"cpu": MetricSample(0.15)}, containers=(C1,), init_containers=init)
+                 for i in range(2))
+    proposal = propose(spec, HPAObservation(2, 2, pods), CalcContext(2, 2, pods, Tolerances(), NOW, TEST_SETTINGS))
+    assert (proposal.replicas, proposal.utilization) == (4, 100)
+
+
+def test_unknown_metric_source_type_is_that_metrics_error() -> None:
+    spec = MetricSpec(MetricKey("CheddarCheese", "brie"), MetricTarget(VALUE, value_milli=1))
+    proposal = propose(spec, HPAObservation(3, 3), CalcContext(3, 3, (), Tolerances(), NOW, TEST_SETTINGS))
+    assert proposal.replicas is None and proposal.reason == "InvalidMetricSourceType"
+    assert "CheddarCheese" in proposal.error

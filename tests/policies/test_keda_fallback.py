@@ -200,3 +200,38 @@ def test_prometheus_scalar_result_is_an_error() -> None:
     # ExecutePromQuery unmarshals data.result into a list of samples; a scalar's [t, "v"] pair fails to decode.
     assert isinstance(keda.prometheus_value([1.0], ignore_null_values=True, result_type="scalar"), keda.TriggerError)
     assert "multiple elements" in keda.prometheus_value([1.0, 1.0], ignore_null_values=True).message
+
+
+# testPromQueryResult verbatim: (name, body, HTTP status, ignoreNullValues, expected); None = an error. Then replies
+# upstream's table lacks, read by ExecutePromQuery's rules: a null value keeps Go's -1, a scalar result and a text
+# ParseFloat rejects fail to decode, a finite number out of float64 range is ParseFloat's range error.
+@pytest.mark.parametrize(("name", "body", "status", "ignore", "expected"), [
+    ("no results", "{}", 200, True, 0.0),
+    ("no values", '{"data":{"result":[]}}', 200, True, 0.0),
+    ("no values but shouldn't ignore", '{"data":{"result":[]}}', 200, False, None),
+    ("value is empty list", '{"data":{"result":[{"value": []}]}}', 200, True, 0.0),
+    ("value is empty list but shouldn't ignore", '{"data":{"result":[{"value": []}]}}', 200, False, None),
+    ("valid value", '{"data":{"result":[{"value": ["1", "2"]}]}}', 200, True, 2.0),
+    ("not enough values", '{"data":{"result":[{"value": ["1"]}]}}', 200, True, None),
+    ("multiple results", '{"data":{"result":[{},{}]}}', 200, True, None),
+    ("error status response", "{}", 400, True, None),
+    ("+Inf", '{"data":{"result":[{"value": ["1", "+Inf"]}]}}', 200, True, 0.0),
+    ("+Inf but shouldn't ignore", '{"data":{"result":[{"value": ["1", "+Inf"]}]}}', 200, False, None),
+    ("-Inf", '{"data":{"result":[{"value": ["1", "-Inf"]}]}}', 200, True, 0.0),
+    ("-Inf but shouldn't ignore", '{"data":{"result":[{"value": ["1", "-Inf"]}]}}', 200, False, None),
+    ("NaN", '{"data":{"result":[{"value": ["1", "NaN"]}]}}', 200, True, 0.0),
+    ("NaN but shouldn't ignore", '{"data":{"result":[{"value": ["1", "NaN"]}]}}', 200, False, None),
+    ("null value", '{"data":{"result":[{"value": [1, null]}]}}', 200, False, -1.0),
+    ("scalar result", '{"data":{"resultType":"scalar","result":[1.0, "2"]}}', 200, True, None),
+    ("unparsable value", '{"data":{"result":[{"value": [1, "1_000"]}]}}', 200, True, None),
+    ("out of float64 range", '{"data":{"result":[{"value": [1, "1e400"]}]}}', 200, True, None),
+    ("keys matched case-insensitively", '{"Data":{"Result":[{"Value": [1, "7.5"]}]}}', 200, False, 7.5),
+    ("server unavailable", "", 503, True, None),
+    ("not JSON", "<html>", 200, True, None),
+])
+def test_prometheus_reply_decoding_matches_upstream(name, body, status, ignore, expected) -> None:
+    result = keda.decode_reply(status, body, ignore_null_values=ignore, query="up")
+    if expected is None:
+        assert isinstance(result, keda.TriggerError), name
+    else:
+        assert result == expected, name

@@ -8,6 +8,7 @@ import yaml
 
 from twin.errors import InputError
 from twin.policies.keda import scaled_object as keda
+from twin.policies.keda.manifest import Fallback
 
 PROM = {"serverAddress": "http://prometheus:9090", "query": "sum(ts_queue_latency_microseconds)", "threshold": "100"}
 
@@ -61,6 +62,12 @@ def test_defaults_follow_scaledobject_types_and_executor() -> None:
      {"idleReplicaCount": 0}, "spec.idleReplicaCount"),
     ("webhook: shouldn't validate the so creation when the fallback is wrong",
      {"fallback": {"failureThreshold": -1, "replicas": -3}}, "spec.fallback.failureThreshold"),
+    ("fallback_test: should return error when fallback is enabled but scaledobject has invalid parameter",
+     {"fallback": {"failureThreshold": -3, "replicas": 10}}, "spec.fallback.failureThreshold"),
+    ("TestCheckFallbackValid: negative replicas", {"fallback": {"failureThreshold": 3, "replicas": -1}},
+     "spec.fallback.replicas"),
+    ("CRD: failureThreshold is an int32", {"fallback": {"failureThreshold": 2**31, "replicas": 1}},
+     "spec.fallback.failureThreshold"),
     ("TestCheckFallbackValid: CPU trigger - invalid",
      {"minReplicaCount": 1, "triggers": [cpu()], "fallback": {"failureThreshold": 3, "replicas": 6}}, "spec.fallback"),
     ("webhook: should validate empty triggers in ScaledObject (rejected)", {"triggers": []}, "spec.triggers"),
@@ -229,3 +236,13 @@ spec:
     trigger = spec.triggers[0]
     assert (trigger.name, trigger.metric_type, trigger.threshold) == ("queue", "Value", 50.5)
     assert trigger.use_cached_metrics and trigger.activation_threshold == 1.0
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"failure_threshold": -3, "replicas": 10}, "spec.fallback.failureThreshold"),
+    ({"failure_threshold": 3, "replicas": -1}, "spec.fallback.replicas"),
+    ({"failure_threshold": 3, "replicas": 1, "behavior": "sometimes"}, "spec.fallback.behavior"),
+])
+def test_a_fallback_admission_would_reject_cannot_be_built(fields: dict, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        Fallback(**fields)

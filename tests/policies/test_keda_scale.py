@@ -129,21 +129,34 @@ def test_fallback_past_threshold_counts_as_active() -> None:
     assert state.failures == {"s0-prometheus": 0} and decision.conditions["Fallback"].status == "False"
 
 
-@pytest.mark.parametrize(("annotation", "current", "expected"), [
-    ("0", 2, 0),  # TestScaleToPausedReplicasCount: paused-replicas 0
-    ("2", 2, None),  # already at the paused count
+PAUSED_REPLICAS, PAUSED = "autoscaling.keda.sh/paused-replicas", "autoscaling.keda.sh/paused"
+
+
+@pytest.mark.parametrize(("annotations", "value", "current"), [
+    ({PAUSED_REPLICAS: "0"}, ACTIVE, 2),  # TestScaleToPausedReplicasCount: 2 replicas, paused-replicas 0, active
+    ({PAUSED: "true"}, INACTIVE, 5),  # inactive with min 0 would scale to 0 past the cooldown
+    ({PAUSED: "true"}, ACTIVE, 0),  # active at 0 would wake the target
 ])
-def test_paused_replicas_stop_the_loop(annotation: str, current: int, expected: int | None) -> None:
-    spec = spec_of(annotations={"autoscaling.keda.sh/paused-replicas": annotation})
-    decision, state = step(spec, ACTIVE, current)
-    assert decision.replicas == expected
-    assert decision.conditions["Paused"].status == "True" and "Active" not in decision.conditions
-    assert state == keda.KedaState()
-
-
-def test_paused_without_count_leaves_target_alone() -> None:
-    decision, _ = step(spec_of(annotations={"autoscaling.keda.sh/paused": "true"}), INACTIVE, 5)
+def test_the_executor_returns_early_while_paused(annotations: dict, value: float, current: int) -> None:
+    decision, state = step(spec_of(annotations=annotations), value, current)
     assert decision.replicas is None and decision.conditions["Paused"].status == "True"
+    assert "Active" not in decision.conditions and state == keda.KedaState()
+
+
+@pytest.mark.parametrize(("annotations", "current", "expected"), [
+    ({PAUSED_REPLICAS: "0"}, 2, 0),  # handlePause → scaleTargetToPausedCount
+    ({PAUSED_REPLICAS: "2"}, 2, None),  # already at the paused count
+    ({PAUSED: "true"}, 5, None),  # paused=true without a count: frozen at the count it was paused at
+    ({PAUSED: "false", PAUSED_REPLICAS: "5"}, 2, 5),  # paused-replicas pauses whatever `paused` says
+])
+def test_the_controller_holds_the_paused_count(annotations: dict, current: int, expected: int | None) -> None:
+    decision = keda.pause(spec_of(annotations=annotations), current_replicas=current)
+    assert decision is not None and decision.replicas == expected
+    assert decision.conditions["Paused"].status == "True"
+
+
+def test_not_paused_leaves_the_loop_running() -> None:
+    assert keda.pause(spec_of(annotations={PAUSED: "false"}), current_replicas=3) is None
 
 
 def test_scaling_modifiers_activity_uses_the_composite() -> None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from twin.config import base
 from twin.config.base import NonNegativeFloat, PositiveFloat, Strict
 
 
@@ -74,10 +75,17 @@ class Autoscaling(Strict):
 class NodeGroupLimits(Strict):
     """Cluster Autoscaler limits and timings of a node pool."""
 
-    min_count: int = Field(0, ge=0)
-    max_count: int = Field(10, ge=0)
+    min_count: int = Field(0, ge=0, le=base.MAX_NODES)
+    max_count: int = Field(10, ge=0, le=base.MAX_NODES)
     provision_s: NonNegativeFloat = Field(180.0, description="from request to the node registering")
     gpu_ready_s: NonNegativeFloat = Field(90.0, description="driver and device plugin until GPUs are allocatable")
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> "NodeGroupLimits":
+        """Cluster Autoscaler (and every cloud's node-pool API) refuses a group whose minimum exceeds its maximum."""
+        if self.min_count > self.max_count:
+            raise ValueError(f"min_count: at most max_count ({self.max_count}), got {self.min_count}")
+        return self
 
 
 Kind = Literal["hpa", "keda"]

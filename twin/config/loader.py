@@ -5,22 +5,23 @@ whole scenario, with its profile, config.properties and trace, has validated.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from twin.config import manifests, properties, trace
-from twin.config.schema import ModelProfile, Scenario
+from twin.config.reading import Lines, read_yaml
+from twin.config.schema import ModelConfig, ModelProfile, Scenario
 from twin.errors import InputError
 from twin.policies import anticipatory, workers
 from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
 from twin.policies.hpa import sync as hpa
 from twin.policies.keda import scaled_object as keda
 
-Lines = dict[tuple, int]
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
+_NAMED = re.compile(r"^Value error, (?P<field>[\w./-]+): (?P<expected>.*), got (?P<got>.*)$", re.DOTALL)
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
@@ -48,37 +49,6 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     return scenario
 
 
-def read_yaml(path: Path) -> tuple[Any, Lines]:
-    """The document and a map from field path to its 1-based line."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise InputError(str(path), "", "a readable file", error.strerror or str(error)) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(str(path), "", "valid YAML", str(getattr(error, "problem", error)),
-                         mark.line + 1 if mark else None) from None
-    lines: Lines = {}
-    if node is not None:
-        _collect_lines(node, (), lines)
-    return data, lines
-
-
-def _collect_lines(node: yaml.Node, prefix: tuple, lines: Lines) -> None:
-    lines[prefix] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines[prefix + (key.value,)] = key.start_mark.line + 1
-            _collect_lines(value, prefix + (key.value,), lines)
-            lines[prefix + (key.value,)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _collect_lines(item, prefix + (index,), lines)
-
-
 def validate(model: type[BaseModel], data: Any, *, source: str, lines: Lines, prefix: tuple = ()) -> Any:
     """`model` validated from `data`, or the first problem as an InputError with its line."""
     try:
@@ -102,6 +72,10 @@ def _input_error(error: ValidationError, source: str, lines: Lines, prefix: tupl
         expected, got = "a value (the field is required)", "nothing"
     elif kind == "extra_forbidden":
         expected, got = "a known field (check the spelling)", f"unknown field {loc[-1]!r}"
+    elif (named := _NAMED.match(message)) and isinstance(first.get("input"), dict):
+        # a rule across fields names the field it blames: "stop_s: after start_s (5 s), got 3"
+        loc = loc + tuple(int(p) if p.isdigit() else p for p in named["field"].split("."))
+        field, expected, got = ".".join(str(part) for part in loc), named["expected"], named["got"]
     else:
         expected = message.removeprefix("Value error, ").removeprefix("Input should be ")
         got = repr(first.get("input")) if not isinstance(first.get("input"), dict) else "a mapping"
@@ -181,7 +155,8 @@ def _resolve_torchserve(data: dict, base: Path, source: Path, lines: Lines) -> N
     if not path.is_file():
         raise InputError(str(source), "deployment.torchserve.config_properties", "an existing config.properties",
                          repr(str(reference)), lines.get(("deployment", "torchserve", "config_properties")))
-    from_file = properties.model_settings(path)
+    from_file, file_lines = properties.model_settings(path)
+    validate(ModelConfig, from_file, source=str(path), lines=file_lines)  # the file's own mistakes name the file
     torchserve["model"] = {**from_file, **(torchserve.get("model") or {})}
     torchserve["config_properties"] = str(path)
 

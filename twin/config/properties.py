@@ -3,12 +3,17 @@
 Fidelity ledger — upstream: pytorch/serve 0.12 docs/configuration.md, ConfigManager.java.
 Modelled: job_queue_size, default_response_timeout, default_workers_per_model, and per-model minWorkers,
 maxWorkers, batchSize, maxBatchDelay, responseTimeout, jobQueueSize from `models=`. Other keys are read and ignored.
+The file is ISO-8859-1, as `java.util.Properties.load(InputStream)` reads it (ConfigManager loads it so); `\\uXXXX`
+escapes are decoded as Java does. maxWorkers below minWorkers is refused with the management API's rule.
+Not modelled: whitespace as the key/value separator.
 """
 from __future__ import annotations
 
-import json
+import math
+import re
 from pathlib import Path
 
+from twin.config import reading
 from twin.errors import InputError
 
 # config.properties key (server-wide) -> ModelConfig field
@@ -24,7 +29,7 @@ def read_properties(path: Path) -> dict[str, tuple[str, int]]:
     """key -> (value, line) of a Java properties file (`=` or `:` separators, `#`/`!` comments, `\\` joins)."""
     result: dict[str, tuple[str, int]] = {}
     pending, start = "", 0
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(reading.read_text(path, encoding="iso-8859-1").splitlines(), start=1):
         line = raw.strip()
         if not pending and (not line or line[0] in "#!"):
             continue
@@ -35,7 +40,7 @@ def read_properties(path: Path) -> dict[str, tuple[str, int]]:
             continue
         line, pending = pending + line, ""
         key, _, value = _split(line)
-        result[key] = (value.strip(), start)
+        result[_unescape(key)] = (_unescape(value.strip()), start)
     return result
 
 
@@ -46,31 +51,46 @@ def _split(line: str) -> tuple[str, str, str]:
     return line, "", ""
 
 
-def model_settings(path: Path) -> dict[str, float | int]:
-    """ModelConfig fields from a config.properties; per-model `models=` values win over server defaults."""
+def _unescape(text: str) -> str:
+    return _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def model_settings(path: Path) -> tuple[dict[str, float | int], dict[tuple, int]]:
+    """ModelConfig fields from a config.properties, and each field's line; per-model `models=` values win over
+    server defaults."""
     props = read_properties(path)
     settings: dict[str, float | int] = {}
+    lines: dict[tuple, int] = {}
     for key, field in _SERVER_KEYS.items():
         if key in props:
-            settings[field] = _number(path, key, *props[key])
+            settings[field], lines[(field,)] = _number(path, key, *props[key]), props[key][1]
     if "models" in props:
-        settings.update(_models_json(path, *props["models"]))
-    return settings
+        from_models = _models_json(path, *props["models"])
+        settings.update(from_models)
+        lines.update({(field,): props["models"][1] for field in from_models})
+    return settings, lines
 
 
 def _number(path: Path, key: str, value: str, line: int) -> float | int:
     try:
-        return int(value) if value.lstrip("-").isdigit() else float(value)
+        number = int(value) if value.lstrip("-").isdigit() else float(value)
     except ValueError:
-        raise InputError(str(path), key, "a number", repr(value), line) from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise InputError(str(path), key, "a finite number", repr(value), line)
+    return number
 
 
 def _models_json(path: Path, value: str, line: int) -> dict[str, float | int]:
     try:
-        models = json.loads(value)
+        models = reading.parse_json(value, source=str(path), line=line)
         (versions,) = models.values()
         (config,) = versions.values()
-    except (json.JSONDecodeError, ValueError, AttributeError):
+        config.items()
+    except (InputError, ValueError, AttributeError):
         raise InputError(str(path), "models", 'JSON {"name": {"version": {...}}} for exactly one model',
                          repr(value[:80]), line) from None
     settings = {}

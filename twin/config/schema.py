@@ -9,9 +9,10 @@ from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from twin.config.base import NonNegativeFloat, PositiveFloat, Strict
+from twin.config import base
+from twin.config.base import Duration, NonNegativeFloat, PositiveFloat, Seconds, Strict
 from twin.config.control import Autoscaling, Metrics, NodeGroupLimits
-from twin.config.quantity import parse_quantity
+from twin.config.quantity import exact_quantity, parse_quantity
 
 # MIG profiles of the A100 (NVIDIA MIG user guide, "Supported MIG Profiles"): compute slices of 7, memory in GiB.
 MIG_PROFILES: dict[str, tuple[int, float]] = {
@@ -47,16 +48,16 @@ class GpuSharing(Strict):
 
 class GpuSpec(Strict):
     model: str = "NVIDIA A100 80GB PCIe"
-    count: int = Field(1, ge=1)
-    memory_gib: PositiveFloat = 80.0
+    count: int = Field(1, ge=1, le=base.MAX_GPUS_PER_NODE)
+    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)] = 80.0
     sharing: GpuSharing = GpuSharing()
 
 
 class NodePool(Strict):
     name: str
-    count: int = Field(1, ge=0, description="nodes at the start")
-    vcpus: PositiveFloat
-    memory_gib: PositiveFloat
+    count: int = Field(1, ge=0, le=base.MAX_NODES, description="nodes at the start")
+    vcpus: Annotated[float, Field(gt=0, le=base.MAX_VCPUS)]
+    memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)]
     allocatable_cpu: PositiveFloat | None = Field(None, description="default: vcpus")
     allocatable_memory_gib: PositiveFloat | None = Field(None, description="default: memory_gib")
     price_per_hour: NonNegativeFloat = 0.0
@@ -66,6 +67,16 @@ class NodePool(Strict):
     background_threads: NonNegativeFloat = Field(
         0.0, description="runnable threads of other work sharing each node's CPUs (its load average beyond the "
                          "model's own); each takes a fair share of the cores")
+
+    @model_validator(mode="after")
+    def _allocatable_within_capacity(self) -> "NodePool":
+        """The kubelet's allocatable is capacity minus reservations: never more than the node has."""
+        if self.allocatable_cpu is not None and self.allocatable_cpu > self.vcpus:
+            raise ValueError(f"allocatable_cpu: at most vcpus ({self.vcpus:g}), got {self.allocatable_cpu:g}")
+        if self.allocatable_memory_gib is not None and self.allocatable_memory_gib > self.memory_gib:
+            raise ValueError(f"allocatable_memory_gib: at most memory_gib ({self.memory_gib:g}), "
+                             f"got {self.allocatable_memory_gib:g}")
+        return self
 
 
 class Resources(Strict):
@@ -83,6 +94,28 @@ class Resources(Strict):
             except ValueError:
                 raise ValueError(f"a Kubernetes quantity for {name} such as '500m' or '4Gi', got {value!r}") from None
         return values
+
+    @model_validator(mode="after")
+    def _api_server_rules(self) -> "Resources":
+        """The API server's ValidateResourceRequirements: quantities >= 0, a request at most its limit, and an
+        extended resource (nvidia.com/gpu) whole and with its request equal to its limit."""
+        for kind in ("requests", "limits"):
+            for name, value in getattr(self, kind).items():
+                if exact_quantity(value) < 0:
+                    raise ValueError(f"{kind}.{name}: a quantity >= 0, as the API server requires, got {value!r}")
+                if "/" in name and exact_quantity(value).denominator != 1:
+                    raise ValueError(f"{kind}.{name}: a whole number for an extended resource, got {value!r}")
+        for name, limit in self.limits.items():
+            request = self.requests.get(name)
+            if request is None:
+                continue
+            if exact_quantity(request) > exact_quantity(limit):
+                raise ValueError(f"requests.{name}: at most limits.{name} ({limit!r}), as the API server "
+                                 f"requires, got {request!r}")
+            if "/" in name and exact_quantity(request) != exact_quantity(limit):
+                raise ValueError(f"requests.{name}: equal to limits.{name} ({limit!r}) for an extended resource, "
+                                 f"got {request!r}")
+        return self
 
     def amount(self, kind: Literal["requests", "limits"], name: str) -> float:
         return parse_quantity(getattr(self, kind).get(name, 0))
@@ -107,12 +140,20 @@ class PodStartup(Strict):
 class ModelConfig(Strict):
     """TorchServe's per-model settings (model-config.yaml / config.properties `models=`)."""
 
-    min_workers: int = Field(1, ge=0)
-    max_workers: int | None = Field(None, ge=0, description="default: min_workers")
-    batch_size: int = Field(1, ge=1)
+    min_workers: int = Field(1, ge=0, le=base.MAX_WORKERS)
+    max_workers: int | None = Field(None, ge=0, le=base.MAX_WORKERS, description="default: min_workers")
+    batch_size: int = Field(1, ge=1, le=65_536)
     max_batch_delay_ms: NonNegativeFloat = 100.0
     response_timeout_s: PositiveFloat = 120.0
-    job_queue_size: int = Field(100, ge=1)
+    job_queue_size: int = Field(100, ge=1, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _max_at_least_min(self) -> "ModelConfig":
+        """TorchServe's management API: "max_worker cannot be less than min_worker." (400 Bad Request)."""
+        if self.max_workers is not None and self.max_workers < self.min_workers:
+            raise ValueError(f"max_workers: at least min_workers ({self.min_workers}), as TorchServe requires "
+                             f"(max_worker cannot be less than min_worker), got {self.max_workers}")
+        return self
 
 
 class TorchServe(Strict):
@@ -122,7 +163,7 @@ class TorchServe(Strict):
 
 class Deployment(Strict):
     name: str = "torchserve"
-    pods: int = Field(1, ge=0)
+    pods: int = Field(1, ge=0, le=base.MAX_PODS)
     initial_state: Literal["ready", "cold"] = Field(
         "ready", description="ready: the first pods are up with workers loaded at t=0, as before a load test; "
                              "cold: they start from scratch (schedule, pull, start, load)")
@@ -182,22 +223,31 @@ class ModelRef(Strict):
     profile: str
 
 
-class OpenLoopBase(Strict):
-    start_s: NonNegativeFloat = 0.0
-    stop_s: PositiveFloat | None = Field(None, description="default: end of the scenario")
+class Window(Strict):
+    """When a workload group sends: from start_s to stop_s."""
+
+    start_s: Seconds = 0.0
+    stop_s: Duration | None = Field(None, description="default: end of the scenario")
+
+    @model_validator(mode="after")
+    def _stops_after_start(self) -> "Window":
+        if self.stop_s is not None and self.stop_s <= self.start_s:
+            raise ValueError(f"stop_s: after start_s ({self.start_s:g} s), got {self.stop_s:g}")
+        return self
+
+
+class OpenLoopBase(Window):
     network_rtt_ms: NonNegativeFloat = 0.0
 
 
-class Closed(Strict):
+class Closed(Window):
     """A JMeter thread group: each user loops request → response → think, on one keep-alive connection."""
 
     type: Literal["closed"]
-    users: int = Field(ge=1)
+    users: int = Field(ge=1, le=base.MAX_USERS)
     ramp_up_s: NonNegativeFloat = 0.0
     think_time_s: NonNegativeFloat = 0.0
     think_distribution: Literal["constant", "exponential"] = "constant"
-    start_s: NonNegativeFloat = 0.0
-    stop_s: PositiveFloat | None = None
     network_rtt_ms: NonNegativeFloat = 0.0
     reconnect_delay_s: NonNegativeFloat = Field(1.0, description="wait after a refused connection")
     connection_ttl_s: PositiveFloat | None = Field(
@@ -220,6 +270,14 @@ class Steps(OpenLoopBase):
 
     type: Literal["steps"]
     steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("steps")
+    @classmethod
+    def _in_time_order(cls, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        times = [step.at_s for step in steps]
+        if times != sorted(times):
+            raise ValueError(f"steps in order of at_s, not {times}")
+        return steps
 
 
 class Burst(Strict):
@@ -271,8 +329,8 @@ class Outputs(Strict):
 class Scenario(Strict):
     name: str = "scenario"
     description: str = ""
-    seed: int = 1
-    duration_s: PositiveFloat
+    seed: int = Field(1, ge=0, description="numpy's SeedSequence takes a non-negative integer")
+    duration_s: Duration
     warmup_s: NonNegativeFloat = Field(0.0, description="excluded from the summary")
     node_pools: tuple[NodePool, ...] = Field(min_length=1)
     deployment: Deployment = Deployment()

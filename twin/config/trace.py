@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 
+from twin.config import reading
 from twin.errors import InputError
 
 
@@ -15,14 +17,16 @@ def read_timestamps(path: Path, column: str = "timestamp", *,
     if not path.is_file():
         source, line = referenced_from or (str(path), None)
         raise InputError(source, "workload.path", "an existing CSV trace file", repr(str(path)), line)
-    with path.open(newline="") as handle:
-        rows = csv.reader(handle)
+    rows = csv.reader(io.StringIO(reading.read_text(path), newline=""))
+    try:
         header = next(rows, None)
         if header is None or column not in header:
             raise InputError(str(path), column, f"a header row with a {column!r} column",
                              repr(header) if header else "an empty file", 1)
         index = header.index(column)
-        values = [_seconds(path, column, row, index, number) for number, row in enumerate(rows, start=2) if row]
+        values = [_seconds(path, column, row, index, rows.line_num) for row in rows if row]
+    except csv.Error as error:
+        raise InputError(str(path), "", "well-formed CSV", str(error), rows.line_num) from None
     if not values:
         raise InputError(str(path), column, "at least one timestamp", "none", 2)
     times = np.sort(np.asarray(values, dtype=float))

@@ -1,5 +1,7 @@
 """KEDA as two reconcile steps, as it runs for real: the operator's scale loop every `pollingInterval` (0↔1, idle,
 fallback) and the HPA it generates, which asks KEDA's metrics server for live trigger values at every HPA sync.
+While the ScaledObject is paused the controller holds the paused count, the loop stops and the HPA is gone: its
+syncs do nothing. (A step's spec is fixed for its life, so a pause lasts as long as the step.)
 """
 from __future__ import annotations
 
@@ -31,21 +33,25 @@ class KedaStep:
         """The operator's scale loop: activation, scale to and from zero (or idle), fallback."""
         cluster, metrics = ports.cluster, ports.metrics
         current, _ = cluster.deployment_replicas()
-        ready = sum(1 for p in cluster.pods() if p.ready)
-        self.last, self.state = keda.poll(self.spec, self.state, trigger_results=self._fetch(metrics),
-                                          current_replicas=current, now=now, created_at=self.created_at,
-                                          ready_replicas=ready)
+        paused = keda.pause(self.spec, current_replicas=current)
+        if paused is not None:
+            self.last = paused
+        else:
+            ready = sum(1 for p in cluster.pods() if p.ready)
+            self.last, self.state = keda.poll(self.spec, self.state, trigger_results=self._fetch(metrics),
+                                              current_replicas=current, now=now, created_at=self.created_at,
+                                              ready_replicas=ready)
         replicas = self.last.replicas
         if replicas is None or replicas == current:
             return []
         cluster.scale_deployment(replicas)
-        reason = "active" if self.last.is_active else "inactive past cooldownPeriod"
+        reason = "paused-replicas" if paused else ("active" if self.last.is_active else "inactive past cooldownPeriod")
         return [Decision(now, "keda", "scale_deployment", self.spec.scale_target_ref.name, {"replicas": replicas},
                          reason)]
 
     def sync_hpa(self, now: float, ports: Ports) -> list[Decision]:
         """The generated HPA's sync; it reads the live trigger values through `_served_to_hpa`."""
-        return self.hpa.sync(now, ports)
+        return [] if self.spec.annotations.paused else self.hpa.sync(now, ports)
 
     def _fetch(self, metrics: MetricsPort) -> dict[str, keda.TriggerResult]:
         results: dict[str, keda.TriggerResult] = {}

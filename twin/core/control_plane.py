@@ -9,6 +9,7 @@ from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
 from twin.control.nodes_step import AnticipatoryStep, ClusterAutoscalerStep
 from twin.control.workers_step import WorkersStep
+from twin.core import catalogue
 from twin.core.scraping import Scraper
 from twin.core.twin_ports import TwinPorts
 from twin.kernel.rng import Uniforms
@@ -31,7 +32,8 @@ class ControlPlane:
         twin_ports = TwinPorts(world, self.store, lookback_delta_s=scenario.metrics.lookback_delta_s)
         self.ports = Ports(cluster=twin_ports, torchserve=twin_ports, metrics=twin_ports)
         self.scraper = Scraper(world, self.store, interval_s=scenario.metrics.scrape_interval_s,
-                               uniforms=Uniforms(world.rng("scrape")))
+                               uniforms=Uniforms(world.rng("scrape")),
+                               model_name=catalogue.served_model_name(scenario))
         self.decisions: list[Decision] = []
         self._phases = Uniforms(world.rng("controller-phases"))
         self.steps: dict[str, object] = {}

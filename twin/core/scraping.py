@@ -23,11 +23,28 @@ TORCHSERVE_COUNTERS = (
     ("Requests4XX", "status_4xx"),
     ("Requests5XX", "status_5xx"),
 )
+KUBELET_SERIES = ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")
+DCGM_SERIES = ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED")
+
+
+def torchserve_labels(pod: str, model_name: str) -> dict[str, str]:
+    """TorchServe's own labels (model_name is the registered name) on Prometheus' target labels."""
+    return {"namespace": "default", "pod": pod, "job": "torchserve", "model_name": model_name,
+            "model_version": "default", "hostname": pod}
+
+
+def kubelet_labels(pod: str) -> dict[str, str]:
+    return {"namespace": "default", "pod": pod, "job": "kubelet", "container": "torchserve"}
+
+
+def dcgm_labels(node: str, index: int, device: str) -> dict[str, str]:
+    return {"job": "dcgm-exporter", "Hostname": node, "gpu": str(index), "device": device}
 
 
 class Scraper:
-    def __init__(self, world, store: SeriesStore, *, interval_s: float, uniforms: Uniforms) -> None:
+    def __init__(self, world, store: SeriesStore, *, interval_s: float, uniforms: Uniforms, model_name: str) -> None:
         self.world = world
+        self.model_name = model_name
         self.store = store
         self.interval_s = interval_s
         self.uniforms = uniforms
@@ -55,23 +72,21 @@ class Scraper:
     def _scrape_pod(self, pod) -> bool:
         """One scrape of the pod's targets; False once the pod is gone for good."""
         now = self.world.env.now
-        target = {"namespace": "default", "pod": pod.name}
-        torchserve = {**target, "job": "torchserve", "model_name": self.world.scenario.model.name,
-                      "model_version": "default", "hostname": pod.name}
+        torchserve = torchserve_labels(pod.name, self.model_name)
         server = pod.server
         if server is None:
             self._stale(TORCHSERVE_COUNTERS, torchserve, now)
         else:
             for metric, field in TORCHSERVE_COUNTERS:
                 self.store.append(metric, torchserve, now, getattr(server.counters, field))
-        kubelet = {**target, "job": "kubelet", "container": "torchserve"}
-        gone = pod.phase == "Terminated"
-        if gone:
-            self.store.mark_stale("container_cpu_usage_seconds_total", kubelet, now)
-            self.store.mark_stale("container_memory_working_set_bytes", kubelet, now)
+        kubelet = kubelet_labels(pod.name)
+        cpu, memory = KUBELET_SERIES
+        if pod.phase == "Terminated":
+            self.store.mark_stale(cpu, kubelet, now)
+            self.store.mark_stale(memory, kubelet, now)
             return False
-        self.store.append("container_cpu_usage_seconds_total", kubelet, now, pod.usage.cpu_seconds)
-        self.store.append("container_memory_working_set_bytes", kubelet, now, pod.rss_mib * 2**20)
+        self.store.append(cpu, kubelet, now, pod.usage.cpu_seconds)
+        self.store.append(memory, kubelet, now, pod.rss_mib * 2**20)
         return True
 
     def _stale(self, metrics, labels: dict, now: float) -> None:
@@ -88,7 +103,8 @@ class Scraper:
             then, before = self._gpu_busy.get(accelerator.name, (now, busy))
             self._gpu_busy[accelerator.name] = (now, busy)
             utilisation = 100 * (busy - before) / (now - then) if now > then else 0.0
-            labels = {"job": "dcgm-exporter", "Hostname": node.name, "gpu": str(index), "device": accelerator.name}
-            self.store.append("DCGM_FI_DEV_GPU_UTIL", labels, now, utilisation)
-            self.store.append("DCGM_FI_DEV_FB_USED", labels, now, accelerator.used_mib)
+            labels = dcgm_labels(node.name, index, accelerator.name)
+            util, used = DCGM_SERIES
+            self.store.append(util, labels, now, utilisation)
+            self.store.append(used, labels, now, accelerator.used_mib)
         return True

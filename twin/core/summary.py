@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+from twin.core import diagnostics
 from twin.core.timeseries import utilisation
 from twin.core.usage import Usage, measure
 
@@ -27,6 +28,8 @@ class Summary:
     slo: dict = field(default_factory=dict)
     decisions: int = 0  # controller actions taken
     wall_s: float = 0.0
+    diagnostics: dict = field(default_factory=dict)  # load spread, pending pods, OOM kills, triggers (diagnostics)
+    warnings: list[dict] = field(default_factory=list)  # {code, message}: what went wrong, in plain words
 
     def to_dict(self) -> dict:
         return _finite(asdict(self))
@@ -53,14 +56,16 @@ def summarise(world, start: Usage) -> Summary:
                                                ("max", sketch.high if sketch.count else math.nan))}
     errors = {"total": sum(recorder.errors.values()), **recorder.errors}
     nodes = world.cluster.nodes
+    pods = [_pod(pod, start, end, window) for pod in world.cluster.pods]
+    found, warnings = diagnostics.diagnose(world, pods, window)
     return Summary(
         scenario=world.scenario.name, seed=world.seed, simulated_s=world.env.now, measured_s=window,
         requests=recorder.requests, throughput_rps=sketch.count / window, latency_ms=latency, errors=errors,
         **utilisation(start, end, nodes),
-        nodes=[_node(node, start, end, window) for node in nodes],
-        pods=[_pod(pod, start, end, window) for pod in world.cluster.pods],
+        nodes=[_node(node, start, end, window) for node in nodes], pods=pods,
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
         slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
+        diagnostics=found, warnings=warnings,
     )
 
 
@@ -84,7 +89,7 @@ def _node(node, start: Usage, end: Usage, window: float) -> dict:
         "name": node.name, "pool": node.pool.name, "pods": len(node.pods),
         "cpu_util": (end.node_cpu[node.name] - start.node_cpu.get(node.name, 0.0)) / (window * node.pool.vcpus),
         "load_avg": (end.node_jobs[node.name] - start.node_jobs.get(node.name, 0.0)) / window,
-        "host_memory_mib": node.rss_mib, "host_memory_capacity_mib": node.memory_mib,
+        "host_memory_mib": node.rss_mib, "host_memory_capacity_mib": node.memory_mib, **diagnostics.node_memory(node),
         "gpus": [{"name": a.name, "util": (end.gpu_busy[a.name] - start.gpu_busy.get(a.name, 0.0)) / window,
                   "memory_used_mib": a.used_mib, "memory_peak_mib": a.peak_mib, "memory_capacity_mib": a.memory_mib}
                  for a in node.accelerators],
@@ -99,7 +104,7 @@ def _pod(pod, start: Usage, end: Usage, window: float) -> dict:
         "cpu_cores": (end.pod_cpu[pod.name] - start.pod_cpu.get(pod.name, 0.0)) / window,
         "gpu_busy": (end.pod_gpu[pod.name] - start.pod_gpu.get(pod.name, 0.0)) / window,
         "host_memory_mib": pod.rss_mib, "memory_limit_mib": pod.memory_limit_mib,
-        "workers": len(workers), "gpu_memory_mib": sum(w.gpu_mib for w in workers),
+        "workers": len(workers), "gpu_memory_mib": sum(w.gpu_mib for w in workers), **diagnostics.pod_memory(pod),
     }
 
 

@@ -1,6 +1,7 @@
 """The ports (twin.ports) implemented over the simulated world: what control steps see and do inside the twin."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 from twin.errors import InputError
@@ -11,6 +12,23 @@ from twin.ports import MetricsUnavailable, NodeView, PodView, Sample, WorkersVie
 from twin.torchserve.workers import READY, STARTING
 
 
+@dataclass
+class QueryTally:
+    """What one query answered over a run: how often it was asked, how often it matched a series, its peak."""
+
+    asked: int = 0
+    matched: int = 0
+    peak: float | None = None
+
+    def add(self, values: list[float]) -> None:
+        self.asked += 1
+        finite = [v for v in values if v == v]
+        if values:
+            self.matched += 1
+        if finite:
+            self.peak = max(finite) if self.peak is None else max(self.peak, *finite)
+
+
 class TwinPorts:
     """ClusterPort, TorchServePort and MetricsPort over one World."""
 
@@ -18,6 +36,7 @@ class TwinPorts:
         self.world = world
         self.store = store
         self.lookback_delta_s = lookback_delta_s
+        self.tallies: dict[str, QueryTally] = {}  # by query text, for the run's warnings
 
     # --- ClusterPort ------------------------------------------------------------------------------------------
     def deployment_replicas(self) -> tuple[int, int]:
@@ -84,6 +103,7 @@ class TwinPorts:
                                                     lookback_delta_s=self.lookback_delta_s)
         except InputError as error:
             raise MetricsUnavailable(str(error)) from None
-        if isinstance(result, promql.Scalar):
-            return [Sample({}, result.value)]
-        return [Sample(dict(s.labels), s.value) for s in result]
+        samples = [Sample({}, result.value)] if isinstance(result, promql.Scalar) else \
+            [Sample(dict(s.labels), s.value) for s in result]
+        self.tallies.setdefault(query, QueryTally()).add([s.value for s in samples])
+        return samples

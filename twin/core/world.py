@@ -18,6 +18,7 @@ from twin.core.timeseries import Sampler
 from twin.k8s.cluster import Cluster
 from twin.k8s.node import Node
 from twin.k8s.pod import Pod
+from twin.kernel import loop
 from twin.kernel import request as outcome
 from twin.kernel.request import Request
 from twin.kernel.rng import Draws, Uniforms, stream
@@ -135,12 +136,13 @@ class World:
             self.sampler.sample()
 
     def run(self, until: float | None = None, progress: Callable[[float], None] | None = None) -> None:
-        """Advance the clock to `until` (default: the scenario's end), reporting progress now and then."""
+        """Advance the clock to `until` (default: the scenario's end), reporting progress now and then; what
+        happens at the last instant belongs to the run (the last tick). A livelocked model raises `loop.Stalled`."""
         end = self.scenario.duration_s if until is None else until
         step = max(TICK_S, (end - self.env.now) / 100)
-        while self.env.now < end:
-            self.env.run(until=min(end, self.env.now + step))
+        while True:
+            loop.run_until(self.env, min(end, self.env.now + step))
             if progress is not None:
                 progress(self.env.now)
-        while self.env.peek() <= end:  # what happens at the last instant belongs to the run (the last tick)
-            self.env.step()
+            if self.env.now >= end:
+                return

@@ -101,6 +101,7 @@ class Cluster:
                 pod = self._create_pod(schedule=not ready)
                 if ready and not self._bind(pod, ready=True):
                     self._pending.append(pod)
+                    self.log("pod_unschedulable", pod=pod.name, reason=self.why_unschedulable(pod))
         else:
             for pod in sorted(live, key=self._deletion_cost)[: len(live) - replicas]:
                 self.delete_pod(pod)
@@ -128,7 +129,7 @@ class Cluster:
         pod = event.value
         if pod.phase == PENDING and pod.node is None and not self._bind(pod):
             self._pending.append(pod)
-            self.log("pod_unschedulable", pod=pod.name)
+            self.log("pod_unschedulable", pod=pod.name, reason=self.why_unschedulable(pod))
 
     def _bind(self, pod: Pod, *, ready: bool = False) -> bool:
         pool = self.deployment.node_pool
@@ -144,6 +145,21 @@ class Cluster:
         for pod in list(self._pending):
             if self._bind(pod):
                 self._pending.remove(pod)
+
+    def why_unschedulable(self, pod: Pod) -> str:
+        """The scheduler's FailedScheduling message: each reason a node does not fit, counted over the nodes
+        (kube-scheduler's FitError; a node outside the node selector is filtered before its resources are)."""
+        if not self.nodes:
+            return "no nodes available to schedule pods"
+        pool = self.deployment.node_pool
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            reasons = ["node(s) didn't match Pod's node affinity/selector"] if pool not in (None, node.pool.name) \
+                else [f"Insufficient {r}" for r in node.short_of(pod.requests)]
+            for reason in reasons:
+                counts[reason] = counts.get(reason, 0) + 1
+        listed = ", ".join(f"{count} {reason}" for reason, count in sorted(counts.items()))
+        return f"0/{len(self.nodes)} nodes are available: {listed}."
 
     @property
     def pending_pods(self) -> list[Pod]:

@@ -77,8 +77,12 @@ class Node:
         return self.allocatable.get(resource, 0.0)
 
     def fits(self, requests: dict[str, float]) -> bool:
-        return all(self.requested(name) + amount <= self.allocatable_now(name) + 1e-9
-                   for name, amount in requests.items() if amount > 0)
+        return not self.short_of(requests)
+
+    def short_of(self, requests: dict[str, float]) -> list[str]:
+        """The resources whose free allocatable is below `requests`, in the order requested."""
+        return [name for name, amount in requests.items()
+                if amount > 0 and self.requested(name) + amount > self.allocatable_now(name) + 1e-9]
 
     def free_fraction(self, requests: dict[str, float]) -> float:
         """LeastAllocated score: mean free share of cpu and memory after placing the pod."""

@@ -52,6 +52,7 @@ class Pod:
         self.frontend_up = False
         self.rss_mib = 0.0
         self.restarts = 0
+        self.waiting_reason = ""  # the container's state.waiting.reason: CrashLoopBackOff between restarts
         self.served = 0  # successful responses
         self.usage = ServedWork()
         self.created_at = env.now
@@ -97,6 +98,7 @@ class Pod:
             return
         self.phase = RUNNING
         self.container_started_at = self.env.now
+        self.waiting_reason = ""
         self.hooks.log("container_started", pod=self.name, restarts=self.restarts)
         self._set_rss(self.profile.frontend_rss_mib)
         startup = self.deployment.startup
@@ -169,6 +171,7 @@ class Pod:
         self._stop_container()
         self.restarts = 1 if uptime >= BACKOFF_RESET_S else self.restarts + 1
         backoff = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self.restarts - 1))
+        self.waiting_reason = "CrashLoopBackOff"
         call_later(self.env, backoff, self._container_started, self._container)
 
     def _stop_container(self) -> None:

@@ -4,10 +4,16 @@ All jobs on a resource progress at the same speed `speed(n)` (work units per sec
 The virtual clock `V` is the work every present job has received since the resource was created; a job that
 arrives at `V0` with demand `d` finishes when `V` reaches `V0 + d`. A heap keyed by that finish point gives the
 next completion. When `n` changes, `V` is brought up to date and at most one timer is (re)armed.
+
+Completion is decided in virtual time, never by comparing clock readings: when the timer fires, every job whose
+finish point is within a relative tolerance of `V`, or within what the current speed does in one clock ulp, is done.
+Without the second bound a job left with less work than one ulp of the clock finishes would re-arm a timer that fires
+at the same instant for ever (the clock's resolution coarsens as time grows: 7e-12 s at t = 4e4 s, 2e-9 s at 1e7 s).
 """
 from __future__ import annotations
 
 from heapq import heapify, heappop, heappush
+from math import ulp
 from typing import Any, Callable
 
 import simpy
@@ -117,7 +123,7 @@ class SharedProcessor:
         self._armed_at = _INF
         self._advance()
         heap = self._heap
-        limit = self._virtual + _EPS * max(1.0, abs(self._virtual))
+        limit = self._virtual + max(_EPS * max(1.0, abs(self._virtual)), self._speed * ulp(self._last))
         done, payload = None, None
         if heap and heap[0][0] <= limit:
             _, _, done, payload = heappop(heap)

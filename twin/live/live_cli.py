@@ -2,7 +2,8 @@
 
 Both are safe by default: `live` runs in shadow mode (reads only) unless told `--mode dry-run` or `--mode enact`,
 and `replay` in dry-run unless told `--mode enact`. Output files grow line by line while the run goes on (a live run
-has no end to wait for); the summary comes last.
+has no end to wait for); the summary comes last. `live` wants a new folder (`--force` replaces an earlier live run's);
+`replay` resumes in its own, appending to responses.jsonl.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from twin import outputs
 from twin.config.loader import load_scenario
 from twin.core.control_plane import policy_steps
 from twin.live.connect import Connection, connect
@@ -32,14 +34,16 @@ def add_commands(subparsers: Any) -> None:
                            "none; enact: apply them")
     live.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: run until "
                                                                    "the stop file, SIGTERM or Ctrl-C)")
-    live.add_argument("--out", type=Path, default=Path("servetwin-live"), metavar="DIR")
+    outputs.add_arguments(live, required=False, default="servetwin-live",
+                          help="new folder for decisions, writes, errors and the report (default servetwin-live)")
     live.set_defaults(command=_live)
     replay = subparsers.add_parser("replay", help="replay a decision log against a live cluster")
     replay.add_argument("decisions", type=Path, help="decisions.jsonl from `servetwin run` or `optimize`")
     replay.add_argument("--settings", type=Path, required=True, metavar="FILE", help="live settings YAML")
     replay.add_argument("--mode", choices=("dry-run", "enact"), default="dry-run")
     replay.add_argument("--speed", type=float, default=1.0, metavar="X", help="time compression (2: twice as fast)")
-    replay.add_argument("--out", type=Path, default=Path("servetwin-replay"), metavar="DIR")
+    outputs.add_arguments(replay, required=False, default="servetwin-replay", force=False,
+                          help="folder for responses.jsonl; a stopped replay resumes in it (default servetwin-replay)")
     replay.set_defaults(command=_replay)
 
 
@@ -47,37 +51,42 @@ def _live(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
     scenario = load_scenario(settings.path(settings.scenario))
     steps = policy_steps(scenario.autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s)
+    outputs.folder(args.out, command="live", force=args.force)
     connection = connect(settings, mode=args.mode)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = outputs.claim(args.out, command="live", resume=False, force=args.force)
     shadow = _shadow(connection) if args.mode == "shadow" else None
-    with connection.gate.halt.installed(), (args.out / "decisions.jsonl").open("w") as decisions:
+    with connection.gate.halt.installed(), (out / "decisions.jsonl").open("w") as decisions:
         loop = LiveLoop(steps, connection.ports, connection.gate, tick_s=settings.tick_s,
                         on_tick=shadow.tick if shadow else None,
                         on_decision=lambda d: _line(decisions, d.to_json()))
         loop.run(duration_s=args.duration)
     report = {"mode": args.mode, "decisions": len(loop.decisions), "step_errors": len(loop.errors),
               "writes": _counts(connection), "halted": connection.gate.halt.halted}
-    _write_lines(args.out / "writes.jsonl", [_write_json(w, o) for w, o in connection.gate.outcomes])
-    _write_lines(args.out / "errors.jsonl", [vars(e) for e in loop.errors])
+    _write_lines(out / "writes.jsonl", [_write_json(w, o) for w, o in connection.gate.outcomes])
+    _write_lines(out / "errors.jsonl", [vars(e) for e in loop.errors])
     if shadow is not None:
-        write_csv(args.out / "shadow.csv", COLUMNS, shadow.rows())
+        with outputs.staged_file(out / "shadow.csv") as staging:
+            write_csv(staging, COLUMNS, shadow.rows())
         report["shadow"] = shadow.report()
-    (args.out / "report.json").write_text(json.dumps(report, indent=2))
+    outputs.write_text(out / "report.json", json.dumps(report, indent=2))
+    outputs.mark(out, command="live")
     print(json.dumps(report))
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
     decisions = read_decisions(args.decisions)
+    outputs.folder(args.out, command="replay", resume=True)
     connection = connect(load_settings(args.settings), mode=args.mode)
     unsettled = connection.gate.journal.unsettled()
     if unsettled:
         print(f"servetwin: resuming; {len(unsettled)} write(s) of unknown outcome will be checked against the "
               f"cluster before anything is sent", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with connection.gate.halt.installed(), (args.out / "responses.jsonl").open("a") as responses:
+    out = outputs.claim(args.out, command="replay")
+    with connection.gate.halt.installed(), (out / "responses.jsonl").open("a") as responses:
         replay = Replay(connection.cluster, connection.torchserve, connection.gate, speed=args.speed)
         done = replay.run(decisions, on_response=lambda r: _line(responses, r.to_json()))
+    outputs.mark(out, command="replay")
     print(json.dumps({"mode": args.mode, "decisions": len(decisions), "statuses": dict(Counter(r.status for r in done)),
                       "halted": connection.gate.halt.halted}))
     return 0
@@ -107,4 +116,4 @@ def _line(stream: TextIO, record: dict) -> None:
 
 
 def _write_lines(path: Path, records: list[dict]) -> None:
-    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    outputs.write_text(path, "".join(json.dumps(record) + "\n" for record in records))

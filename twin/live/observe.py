@@ -14,8 +14,8 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apa
   (`background_threads`, a configuration column the twin's node takes). A line per step reports progress.
 - Not modelled: several pods behind one Service (the management API answers for the pod it reaches: `pods` is
   copied from the node description, not measured), warm-up steps, GPU readings, think time.
-Bounded: every step stops at its duration, every scale at `scale_timeout_s`. Atomic: everything is staged in a
-temporary folder beside `out_dir` and renamed into place at the end; on failure nothing is left behind.
+Bounded: every step stops at its duration, every scale at `scale_timeout_s`. Atomic: the folder is written through
+`twin.outputs` (staged beside `out_dir`, renamed into place at the end); on failure nothing is left behind.
 """
 from __future__ import annotations
 
@@ -23,13 +23,12 @@ import contextlib
 import csv
 import dataclasses
 import datetime
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from twin import outputs
 from twin.errors import InputError
 from twin.live.host import HostProbe, HostUse
 from twin.live.loadgen import LoadConfig, LoadSummary, run_load_sync
@@ -74,6 +73,7 @@ class ObserveConfig:
     management_url: str
     model: str
     out_dir: Path
+    force: bool = False  # replace an earlier observe's folder (never anyone else's)
     users: tuple[int, ...] = (1, 2, 4, 8)
     duration_s: float = 60.0
     ramp_s: float = 0.0
@@ -145,25 +145,17 @@ def observe(config: ObserveConfig, progress: Progress | None = None) -> ObserveR
     apis = _Apis(inference=Endpoint(config.inference_url, config.inference_token),
                  management=Endpoint(config.management_url, config.management_token),
                  metrics=Endpoint(config.metrics_url) if config.metrics_url else None)
-    out = Path(config.out_dir)
-    _check_out_dir(out)
+    out = outputs.folder(config.out_dir, command="observe", force=config.force)
     _, original = describe(apis.management, config.model)
     apis.inference.get("/ping")
     if apis.metrics:
         apis.metrics.get("/metrics")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".servetwin-observe-", dir=out.parent))
-    try:
+    with outputs.staged_folder(out, command="observe", force=config.force) as staging:
         for folder in ("jtl", "describe", "metrics"):
             (staging / folder).mkdir()
         with _restoring(apis.management, config, original):
             steps = _all_steps(config, apis, staging, workers_before=ready_workers(original), progress=progress)
         _write_tables(staging, config, steps)
-        if out.exists():
-            out.rmdir()  # checked empty above
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return ObserveResult(out_dir=out, steps=steps, wall_s=time.monotonic() - begun)
 
 
@@ -299,12 +291,6 @@ def _cell(value: object) -> object:
     if isinstance(value, float):
         return round(value, 3)
     return value
-
-
-def _check_out_dir(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(source=str(out), field="", expected="a new or empty output directory",
-                         got="a file" if not out.is_dir() else "a directory with files")
 
 
 def _reject(name: str, expected: str, got: str) -> None:

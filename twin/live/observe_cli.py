@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from twin import outputs
 from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, StepResult, observe
 from twin.live.torchserve_api import read_keys
 
@@ -37,7 +38,7 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--token-file", type=Path, metavar="FILE", help="TorchServe's key_file.json")
     keys.add_argument("--token", help="one bearer token for both the inference and management APIs")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new or empty output directory")
+    outputs.add_arguments(parser, help="new or empty output folder")
     node = parser.add_argument_group("node description (copied into runs.csv)")
     node.add_argument("--cloud-vm")
     node.add_argument("--gpu-model")
@@ -56,7 +57,7 @@ def run_command(args: argparse.Namespace) -> int:
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
-        out_dir=args.out, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
+        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
         pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
         management_token=management_token,
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
@@ -68,9 +69,6 @@ def run_command(args: argparse.Namespace) -> int:
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"servetwin: interrupted (nothing written to {args.out})", file=sys.stderr)
-        return 130
     print(_report(result))
     return 0
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from twin import outputs
 from twin.sweep import execute, optimize, spec
 
 
@@ -23,8 +24,8 @@ def add_commands(subparsers: Any) -> None:
 
 
 def _execution(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="results folder (an interrupted run resumes in it)")
+    outputs.add_arguments(parser, force=False, help="a new or empty results folder, or this same command's own: "
+                                                    "an interrupted run resumes in it")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="local processes")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) instead")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

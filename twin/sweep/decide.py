@@ -3,13 +3,12 @@ of its run for `servetwin replay`."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from twin import outputs
 from twin.config.properties import MODEL_KEYS
 from twin.config.schema import Scenario
 from twin.core.run import simulate
@@ -18,14 +17,11 @@ from twin.sweep import spec
 
 def write_decision(folder: Path, *, base: Path, overrides: dict[str, Any], duration_s: float | None, seed: int,
                    values: dict[str, Any]) -> None:
-    """Run the chosen configuration again with the decision log on, and write its folder (staged in a temporary
-    folder, then moved into place). `values` is what `values.yaml` records beside the seed: the chosen values, the
-    SLO."""
+    """Run the chosen configuration again with the decision log on, and write its folder (complete or not at all).
+    `values` is what `values.yaml` records beside the seed: the chosen values, the SLO."""
     scenario = spec.scenario_of(base, {**overrides, "autoscaling.decision_log": True}, duration_s=duration_s)
     result = simulate(scenario, seed=seed)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".chosen-", dir=folder.parent))
-    try:
+    with outputs.staged_folder(folder, command="optimize", force=True) as staging:  # inside optimize's own folder
         (staging / "values.yaml").write_text(yaml.safe_dump(
             {"base": str(base), **values, "seed": seed}, sort_keys=False))
         (staging / "scenario.resolved.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"),
@@ -33,11 +29,6 @@ def write_decision(folder: Path, *, base: Path, overrides: dict[str, Any], durat
         (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
         (staging / "decisions.jsonl").write_text("".join(json.dumps(d.to_json()) + "\n" for d in result.decisions))
         _write_manifests(staging / "manifests", scenario)
-        if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_manifests(folder: Path, scenario: Scenario) -> None:

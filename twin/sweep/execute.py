@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
+from twin import outputs, parallel
 from twin.core.run import simulate
 from twin.errors import InputError
 from twin.sweep import spec, table
@@ -49,9 +48,9 @@ def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return flat
 
 
-def run_sweep(sweep: spec.Sweep, out: Path, *, workers: int = 1, scheduler: str | None = None,
+def run_sweep(sweep: spec.Sweep, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
               progress: Progress | None = None) -> table.Tables:
-    out = Path(out)
+    out = outputs.claim(out, command="sweep")
     _claim(out, sweep)
     todo = [run for run in spec.runs(sweep) if not _run_file(out, run.run).exists()]
     total = len(spec.runs(sweep))
@@ -74,10 +73,9 @@ def _results(sweep: spec.Sweep, todo: list[spec.Run], *, workers: int, scheduler
         for run in todo:
             yield run, run_one(*args, run.params, run.seed)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_one, *args, run.params, run.seed): run for run in todo}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        calls = [(*args, run.params, run.seed) for run in todo]
+        for index, result in parallel.unordered(run_one, calls, processes=workers):
+            yield todo[index], result
 
 
 def _on_dask(scheduler: str, todo: list[spec.Run], args: tuple):
@@ -108,8 +106,8 @@ def _claim(out: Path, sweep: spec.Sweep) -> None:
         if previous.get("fingerprint") != mark["fingerprint"]:
             raise InputError(str(out), "", "an empty folder or one holding this same sweep (to resume it)",
                              "the results of a different sweep or base scenario")
-    (out / "runs").mkdir(parents=True, exist_ok=True)
-    write_atomic(resolved, yaml.safe_dump(mark, sort_keys=False))
+    (out / "runs").mkdir(exist_ok=True)
+    outputs.write_text(resolved, yaml.safe_dump(mark, sort_keys=False))
 
 
 def _run_file(out: Path, run: int) -> Path:
@@ -119,14 +117,8 @@ def _run_file(out: Path, run: int) -> Path:
 def _write_run(out: Path, run: spec.Run, result: dict[str, Any]) -> None:
     record = {"run": run.run, "point": run.point, "replication": run.replication, "seed": run.seed,
               "params": run.params, **result}
-    write_atomic(_run_file(out, run.run), json.dumps(record))
+    outputs.write_text(_run_file(out, run.run), json.dumps(record))
 
 
 def _failed_so_far(out: Path) -> int:
     return sum(json.loads(p.read_text()).get("status") != "ok" for p in (out / "runs").glob("*.json"))
-
-
-def write_atomic(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(text)
-    staging.replace(path)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
+from twin import outputs
 from twin.config.loader import read_yaml, validate
 from twin.errors import InputError
 from twin.sweep import decide, execute, spec
@@ -83,9 +84,9 @@ def grid(question: Question) -> list[dict[str, Any]]:
     return [dict(zip(question.search, values)) for values in itertools.product(*question.search.values())]
 
 
-def optimize(question: Question, out: Path, *, workers: int = 1, scheduler: str | None = None,
+def optimize(question: Question, out: str | Path, *, workers: int = 1, scheduler: str | None = None,
              progress: execute.Progress | None = None) -> Answer:
-    out = Path(out)
+    out = outputs.claim(out, command="optimize")
     every = grid(question)
     if question.method == "grid" or question.budget >= len(every):
         tried, evaluated = every, _evaluate(question, every, out / "stage-1", workers, scheduler, progress)
@@ -187,8 +188,8 @@ def _least_violating(frame: pd.DataFrame) -> int:
 
 
 def _write(out: Path, question: Question, candidates: pd.DataFrame, params: dict | None) -> None:
-    execute.write_atomic(out / "candidates.csv", candidates.to_csv(index=False))
-    execute.write_atomic(out / "pareto.csv", candidates[candidates["pareto"]].to_csv(index=False))
+    outputs.write_text(out / "candidates.csv", candidates.to_csv(index=False))
+    outputs.write_text(out / "pareto.csv", candidates[candidates["pareto"]].to_csv(index=False))
     if params is not None:
         decide.write_decision(out / "chosen", base=Path(question.source).parent / question.base,
                               overrides={**params, **_slo_overrides(question)}, duration_s=question.duration_s,

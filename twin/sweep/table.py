@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from twin import outputs
 from twin.errors import InputError
 from twin.sweep import spec
 
@@ -30,11 +31,10 @@ def write_tables(out: Path, sweep: spec.Sweep) -> Tables:
     runs = runs_table(out, sweep.fields)
     points = points_table(runs, sweep.fields)
     for name, frame in (("runs", runs), ("points", points)):
-        staging = out / f".{name}.csv.tmp"
-        frame.to_csv(staging, index=False)
-        staging.replace(out / f"{name}.csv")
-        frame.to_parquet(out / f".{name}.parquet.tmp", index=False)
-        (out / f".{name}.parquet.tmp").replace(out / f"{name}.parquet")
+        with outputs.staged_file(out / f"{name}.csv") as staging:
+            frame.to_csv(staging, index=False)
+        with outputs.staged_file(out / f"{name}.parquet") as staging:
+            frame.to_parquet(staging, index=False)
     return Tables(runs, points)
 
 

@@ -2,12 +2,11 @@
 
 Fidelity ledger — upstream: kubernetes/kubernetes `pkg/controller/podautoscaler/replica_calculator.go` inputs:
 the scale subresource (spec.replicas, status.replicas), the pod lister (phase, Ready condition and its
-lastTransitionTime, startTime, deletionTimestamp, container requests) and the metrics APIs (per-pod samples with
-timestamp and window; object and external metric values). Values are in natural units (cores, bytes, requests/s);
-the calculator converts them to milli-units as `MilliValue` does.
-Not modelled: metrics returned for pods the lister does not know (upstream keeps them in some sums); the caller
-sums container requests (sidecars included) into the pod total, as `calculateRequests` does without pod-level
-resources.
+lastTransitionTime, startTime, deletionTimestamp, containers and init containers by name with their requests and
+restartPolicy, pod-level `spec.resources.requests`) and the metrics APIs (per-pod samples with timestamp and
+window, including samples of pods the lister does not know; object and external metric values). Values are in
+natural units (cores, bytes, requests/s); the calculator converts them to milli-units as `MilliValue` does.
+A pod may instead give its request totals directly in `requests` (the twin's own pods); containers win when set.
 """
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from twin.policies.hpa.spec import MetricKey
+from twin.policies.pod_resources import Container
 
 RUNNING, PENDING, SUCCEEDED, FAILED = "Running", "Pending", "Succeeded", "Failed"
 
@@ -39,6 +39,9 @@ class PodObservation:
     # Keyed by `MetricKey.sample_name`: resource or metric name ("cpu", "ts_queue"), or "container/resource".
     samples: Mapping[str, MetricSample] = field(default_factory=dict)
     requests: Mapping[str, float] = field(default_factory=dict)  # "cpu": pod total; "container/cpu": one container
+    containers: tuple[Container, ...] = ()  # spec.containers, by name
+    init_containers: tuple[Container, ...] = ()  # spec.initContainers; restartPolicy Always marks a sidecar
+    pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources, KEP-2837)
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,5 @@ class HPAObservation:
     status_replicas: int  # scale.status.replicas
     pods: tuple[PodObservation, ...] = ()
     metric_values: Mapping[MetricKey, MetricValues] = field(default_factory=dict)  # Object and External metrics
+    # Samples the metrics APIs returned for pods the lister does not know: pod name → sample name → sample.
+    unlisted_samples: Mapping[str, Mapping[str, MetricSample]] = field(default_factory=dict)

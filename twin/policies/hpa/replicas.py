@@ -8,19 +8,24 @@ Fidelity ledger — upstream: kubernetes/kubernetes `pkg/controller/podautoscale
 truncation: pod grouping (ignored / unready / missing, CPU-only readiness rules with the CPU initialisation period
 and the initial readiness delay), missing-pod filling, unready pods counted as 0 on scale-up, the direction-flip
 rules, tolerance bands, Object/External Value vs AverageValue paths, scale-from-zero for Value targets,
-ContainerResource metrics (samples and requests under "container/resource").
-Not modelled: the int64/int32 overflow caps, metric samples of pods the lister does not return.
+ContainerResource metrics (samples and requests under "container/resource"), requests as `hpa.requests` sums them,
+samples of pods the lister does not know (left out of utilisation, which needs a request, but counted in the plain
+per-pod average, as upstream's maps keep them), an unknown metric source type as that metric's error
+("InvalidMetricSourceType"), and upstream's integer rails: desired replicas saturate at MaxInt32, summed external
+values and milli-values at MaxInt64, the utilisation percent at the int32 range.
+Not modelled: nothing of the decision is left out.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twin.policies.hpa.observation import (
     FAILED, PENDING, RUNNING, HPAObservation, MetricSample, PodObservation,
 )
 from twin.config.quantity import milli_value
+from twin.policies.hpa.requests import RequestError, pod_request
 from twin.policies.hpa.spec import (
     AVERAGE_VALUE, CONTAINER_RESOURCE, EXTERNAL, OBJECT, PODS, RESOURCE, HPAControllerSettings, MetricKey, MetricSpec,
 )
@@ -28,6 +33,7 @@ from twin.policies.hpa.spec import (
 _FAILURE_REASON = {RESOURCE: "FailedGetResourceMetric", CONTAINER_RESOURCE: "FailedGetContainerResourceMetric",
                    PODS: "FailedGetPodsMetric",
                    OBJECT: "FailedGetObjectMetric", EXTERNAL: "FailedGetExternalMetric"}
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
 
 class CalculationError(Exception):
@@ -71,13 +77,17 @@ class CalcContext:
     tolerances: Tolerances
     now: float
     settings: HPAControllerSettings
+    unlisted_samples: Mapping[str, Mapping[str, MetricSample]] = field(default_factory=dict)
 
 
 def propose(spec: MetricSpec, observation: HPAObservation, ctx: CalcContext) -> Proposal:
     """`computeReplicasForMetric`: the proposal for one metric spec, errors included."""
+    if spec.source not in _FAILURE_REASON:  # the API server's validation stops these; the controller still copes
+        return Proposal(spec.key, None, error=f"unknown metric source type {spec.source!r}",
+                        reason="InvalidMetricSourceType")
     try:
         return _dispatch(spec, observation, ctx)
-    except CalculationError as error:
+    except (CalculationError, RequestError) as error:
         return Proposal(spec.key, None, error=str(error), reason=_FAILURE_REASON[spec.source])
 
 
@@ -129,11 +139,10 @@ def _cpu_unready(pod: PodObservation, sample: MetricSample, now: float, settings
 def resource_utilization_replicas(spec: MetricSpec, ctx: CalcContext) -> Proposal:
     """`GetResourceReplicas` for an averageUtilization target."""
     name, target = spec.key.sample_name, spec.target.average_utilization
-    metrics = _samples(ctx.pods, name)
+    metrics = _samples(ctx, name)
     groups = _usable_groups(metrics, name, ctx, is_cpu=spec.key.name == "cpu")
-    requests = _requests(ctx.pods, name)
-    ratio, utilization = _utilization_ratio(metrics, requests, target)
-    raw = _go_div(sum(metrics.values()), len(metrics))
+    requests = {pod.name: pod_request(pod, spec.key.name, spec.key.container) for pod in ctx.pods}
+    ratio, utilization, raw = _utilization_ratio(metrics, requests, target)
 
     def fill_missing(scale_down: bool) -> dict[str, int]:
         fallback = max(100, target)  # scale-down: missing pods use their full request, or the target if higher
@@ -146,7 +155,7 @@ def resource_utilization_replicas(spec: MetricSpec, ctx: CalcContext) -> Proposa
 
 def plain_metric_replicas(name: str, target: int, *, ctx: CalcContext, is_cpu: bool) -> tuple[int, int]:
     """`calcPlainMetricReplicas`: per-pod average against an AverageValue target; returns (replicas, usage)."""
-    metrics = _samples(ctx.pods, name)
+    metrics = _samples(ctx, name)
     groups = _usable_groups(metrics, name, ctx, is_cpu=is_cpu)
     usage = _go_div(sum(metrics.values()), len(metrics))
 
@@ -180,7 +189,7 @@ def _with_fallbacks(ratio: float, metrics: dict[str, int], groups: PodGroups,
     if not scale_up_with_unready and not groups.missing:
         if ctx.tolerances.is_within(ratio):
             return ctx.current
-        return math.ceil(ratio * groups.ready_count)
+        return int32_ceil(ratio * groups.ready_count)
     filled = dict(metrics)
     if groups.missing and ratio != 1.0:
         filled.update(fill_missing(ratio < 1.0))
@@ -190,7 +199,7 @@ def _with_fallbacks(ratio: float, metrics: dict[str, int], groups: PodGroups,
     flipped = (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio)
     if ctx.tolerances.is_within(new_ratio) or flipped:
         return ctx.current
-    new_replicas = math.ceil(new_ratio * len(filled))
+    new_replicas = int32_ceil(new_ratio * len(filled))
     if (new_ratio < 1.0 and new_replicas > ctx.current) or (new_ratio > 1.0 and new_replicas < ctx.current):
         return ctx.current  # the extra pods would move the count against the metric's direction
     return new_replicas
@@ -199,21 +208,23 @@ def _with_fallbacks(ratio: float, metrics: dict[str, int], groups: PodGroups,
 def usage_ratio_replicas(ratio: float, ctx: CalcContext) -> int:
     """`getUsageRatioReplicaCount` (Object and External Value targets)."""
     if ctx.current == 0:
-        return math.ceil(ratio)  # scale from zero: neither tolerance nor ready pods apply
+        return int32_ceil(ratio)  # scale from zero: neither tolerance nor ready pods apply
     if ctx.tolerances.is_within(ratio):
         return ctx.current
     if not ctx.pods:
         raise CalculationError("unable to calculate ready pods: no pods returned by selector")
     ready = sum(1 for pod in ctx.pods if pod.phase == RUNNING and pod.ready is True)
-    return math.ceil(ratio * ready)
+    return int32_ceil(ratio * ready)
 
 
 def per_pod_replicas(usage: int, target: int, *, ctx: CalcContext) -> tuple[int, int | None]:
     """`GetObjectPerPodMetricReplicas` / `GetExternalPerPodMetricReplicas`: total against target × status replicas."""
     status = ctx.status_replicas
     ratio = usage / (target * status) if status else (math.inf if usage > 0 else math.nan)
-    replicas = status if ctx.tolerances.is_within(ratio) else math.ceil(usage / target)
-    return replicas, (math.ceil(usage / status) if status else None)
+    replicas = status if ctx.tolerances.is_within(ratio) else int32_ceil(usage / target)
+    if not status:
+        return replicas, None
+    return replicas, INT64_MAX if float(usage) >= float(INT64_MAX) else math.ceil(usage / status)
 
 
 def _fetch_value(observation: HPAObservation, key: MetricKey) -> int:
@@ -224,32 +235,48 @@ def _fetch_value(observation: HPAObservation, key: MetricKey) -> int:
     if not fetched.values:
         raise CalculationError(f"unable to get metric {key.name}: no metrics returned")
     if key.source == OBJECT:
-        return milli_value(fetched.values[0])
-    return sum(milli_value(value) for value in fetched.values)
+        return _milli(fetched.values[0])
+    return capped_sum(_milli(value) for value in fetched.values)
 
 
-def _samples(pods: Iterable[PodObservation], name: str) -> dict[str, int]:
-    return {pod.name: milli_value(pod.samples[name].value) for pod in pods if name in pod.samples}
+def capped_sum(values: Iterable[int]) -> int:
+    """`GetExternalMetricReplicas`' sum: it stops at MaxInt64 rather than wrap around."""
+    total = 0
+    for value in values:
+        if value > 0 and total > INT64_MAX - value:
+            return INT64_MAX
+        total += value
+    return total
 
 
-def _requests(pods: Iterable[PodObservation], resource: str) -> dict[str, int]:
-    """`calculateRequests`: every listed pod must request the resource."""
-    requests = {}
-    for pod in pods:
-        if resource not in pod.requests:
-            raise CalculationError(f"missing request for {resource} in pod {pod.name}")
-        requests[pod.name] = milli_value(pod.requests[resource])
-    return requests
+def int32_ceil(value: float) -> int:
+    """ceil, saturating at MaxInt32 as the calculator does before converting to int32."""
+    return INT32_MAX if value > INT32_MAX else math.ceil(value)
 
 
-def _utilization_ratio(metrics: Mapping[str, int], requests: Mapping[str, int], target: int) -> tuple[float, int]:
-    """`GetResourceUtilizationRatio`: integer percent over pods that have both a sample and a request."""
-    used = sum(value for pod, value in metrics.items() if pod in requests)
-    requested = sum(requests[pod] for pod in metrics if pod in requests)
+def _milli(value: float) -> int:
+    """`MilliValue` on the int64 rail."""
+    return max(-INT64_MAX - 1, min(INT64_MAX, milli_value(value)))
+
+
+def _samples(ctx: CalcContext, name: str) -> dict[str, int]:
+    """The metrics API's answer: listed pods' samples, plus any it returned for pods the lister does not know."""
+    samples = {pod: by_name[name] for pod, by_name in ctx.unlisted_samples.items() if name in by_name}
+    samples.update({pod.name: pod.samples[name] for pod in ctx.pods if name in pod.samples})
+    return {pod: _milli(sample.value) for pod, sample in samples.items()}
+
+
+def _utilization_ratio(metrics: Mapping[str, int], requests: Mapping[str, int],
+                       target: int) -> tuple[float, int, int]:
+    """`GetResourceUtilizationRatio`: (ratio, integer percent clamped to int32, raw average) over the pods that
+    have both a sample and a request."""
+    matched = [pod for pod in metrics if pod in requests]
+    used = sum(metrics[pod] for pod in matched)
+    requested = sum(requests[pod] for pod in matched)
     if requested == 0:
-        raise CalculationError("no requests for the pods that reported metrics")
-    utilization = _go_div(used * 100, requested)
-    return utilization / target, utilization
+        raise CalculationError("no metrics returned matched known pods")
+    utilization = max(-INT32_MAX - 1, min(INT32_MAX, _go_div(used * 100, requested)))
+    return utilization / target, utilization, _go_div(used, len(matched))
 
 
 def _go_div(numerator: int, denominator: int) -> int:

@@ -1,7 +1,8 @@
 """One HPA sync as a pure step: (spec, state, observation, now) → (decision, new state). The HPA's front door.
 
 Fidelity ledger — upstream: kubernetes/kubernetes `pkg/controller/podautoscaler/horizontal.go`
-(`reconcileAutoscaler`, `computeReplicasForMetrics`, tolerances from `behavior.scale{Up,Down}.tolerance`),
+(`reconcileAutoscaler`, `computeReplicasForMetrics` — an unknown metric source type is that metric's error, the
+others still decide — tolerances from `behavior.scale{Up,Down}.tolerance`),
 Kubernetes 1.33+ with `HPAConfigurableTolerance` on. Modelled: scaling disabled at 0 replicas (minReplicas ≠ 0),
 the current > max / current < min shortcuts, max over metric proposals, the invalid-metric rules (all invalid, or
 some invalid while the rest would scale down → no scaling), legacy or behavior normalisation, scale events stored
@@ -73,7 +74,7 @@ def compute_replicas_for_metrics(spec: HPASpec, observation: HPAObservation, *, 
                                  settings: HPAControllerSettings) -> MetricsOutcome:
     """`computeReplicasForMetrics`: the highest valid proposal, unless invalid metrics forbid acting."""
     ctx = CalcContext(observation.spec_replicas, observation.status_replicas, observation.pods,
-                      tolerances_for(spec, settings), now, settings)
+                      tolerances_for(spec, settings), now, settings, observation.unlisted_samples)
     proposals = tuple(propose(metric, observation, ctx) for metric in spec.metrics)
     valid = [p for p in proposals if p.error is None]
     invalid = [p for p in proposals if p.error is not None]

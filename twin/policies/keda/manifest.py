@@ -40,6 +40,14 @@ class Fallback:
     replicas: int
     behavior: str = "static"
 
+    def __post_init__(self) -> None:
+        """`CheckFallbackValid` and the CRD enum, also for a spec built in code rather than read from YAML."""
+        for name, value in (("failureThreshold", self.failure_threshold), ("replicas", self.replicas)):
+            if value < 0:
+                raise ValueError(f"spec.fallback.{name}: expected an integer >= 0, got {value}")
+        if self.behavior not in FALLBACK_BEHAVIORS:
+            raise ValueError(f"spec.fallback.behavior: expected {' | '.join(FALLBACK_BEHAVIORS)}, got {self.behavior}")
+
 
 @dataclass(frozen=True)
 class ScalingModifiers:

@@ -9,9 +9,11 @@ Fidelity ledger — upstream kedacore/keda v2.20 (main after v2.20.1):
   above idle (idle mode) or above 0 with min 0 → scale to idle/min once `lastActiveTime + cooldownPeriod < now`
   (or, never active, `creation + initialCooldownPeriod < now`), else Active=False "ScalerCooldown", skipped under
   paused-scale-in; no idle mode and below min → set min. Everything from 1 to N is the generated HPA's job.
-- `controllers/keda/scaledobject_controller.go` (`handlePause`): `paused: true` or `paused-replicas` stop the
-  loop (and delete the HPA); with paused-replicas the target is set to that count. Paused-scale-in/out only
-  set Paused=True and let the loop run.
+- `controllers/keda/scaledobject_controller.go` (`handlePause`, `scaleTargetToPausedCount`): `paused: true` or
+  `paused-replicas` stop the loop and delete the HPA; with paused-replicas the controller sets the target to that
+  count once, with `paused: true` the target keeps the count it was paused at. This is `pause`, separate from
+  `poll`: the executor's `handlePaused` only returns early with Paused=True (TestScaleToPausedReplicasCount: no
+  scaling, no Active condition). Paused-scale-in/out only set Paused=True and let the loop run.
 - `pkg/scaling/scale_handler.go` (`checkScalers`): state from `keda_fallback.evaluate`; `useCachedMetrics`
   triggers store this poll's result for the HPA path.
 Times are seconds on the caller's clock; the caller calls `poll` every `spec.polling_interval_s`.
@@ -43,6 +45,19 @@ class KedaDecision:
     conditions: Mapping[str, Condition] = field(default_factory=dict)  # by type: Ready, Active, Fallback, Paused
 
 
+PAUSED = Condition("True", "ScaledObjectPaused")
+
+
+def pause(spec: ScaledObjectSpec, *, current_replicas: int) -> KedaDecision | None:
+    """The controller's `handlePause`: None when the ScaledObject is not paused; else the target's paused count
+    (None to leave it where it was paused). While this answers, neither `poll` nor the HPA run."""
+    if not spec.annotations.paused:
+        return None
+    target = spec.annotations.paused_replicas
+    replicas = target if target is not None and target != current_replicas else None
+    return KedaDecision(replicas, is_active=False, conditions={"Paused": PAUSED})
+
+
 def poll(spec: ScaledObjectSpec, state: KedaState, *, trigger_results: Mapping[str, TriggerResult],
          current_replicas: int, now: float, created_at: float, ready_replicas: int | None = None
          ) -> tuple[KedaDecision, KedaState]:
@@ -51,12 +66,10 @@ def poll(spec: ScaledObjectSpec, state: KedaState, *, trigger_results: Mapping[s
     `ready_replicas` (default: `current_replicas`) only matters for a fallback on a Value target.
     """
     annotations = spec.annotations
-    paused = {"Paused": Condition("True", "ScaledObjectPaused")} if annotations.paused or \
-        annotations.pause_scale_in or annotations.pause_scale_out else {}
-    if annotations.paused:
-        target = annotations.paused_replicas
-        replicas = target if target is not None and target != current_replicas else None
-        return KedaDecision(replicas, is_active=False, conditions=paused), state
+    paused = {"Paused": PAUSED} if annotations.paused or annotations.pause_scale_in or \
+        annotations.pause_scale_out else {}
+    if annotations.paused:  # `handlePaused`: return early, scale nothing; `pause` owns the paused count
+        return KedaDecision(None, is_active=False, conditions=paused), state
     evaluation = keda_fallback.evaluate(spec, state, trigger_results, current_replicas=current_replicas,
                                         ready_replicas=current_replicas if ready_replicas is None else ready_replicas)
     state = replace(evaluation.state, cached={**state.cached, **{
