@@ -44,6 +44,12 @@ class Spread:
         return [profile.model_copy(update={name: _bounded(name, getattr(profile, name) * math.exp(step))
                                            for name, step in zip(self.fields, row)}) for row in steps]
 
+    def without(self, names: set[str]) -> Spread:
+        """The spread of the other fields (a scenario that sets a field itself makes it certain)."""
+        keep = [i for i, name in enumerate(self.fields) if name not in names]
+        return Spread(tuple(self.fields[i] for i in keep),
+                      tuple(tuple(self.log_covariance[i][j] for j in keep) for i in keep), self.misfit_sd)
+
     def as_dict(self) -> dict:
         return {"fields": list(self.fields), "misfit_log_sd": round(self.misfit_sd, 5),
                 "log_covariance": [[float(f"{v:.5g}") for v in row] for row in self.log_covariance]}
@@ -96,4 +102,49 @@ def _bounded(name: str, value: float) -> float:
         top = getattr(limit, "le", None)
         if top is not None:
             value = min(value, top)
+    return value
+
+
+def of_provenance(provenance: dict) -> Spread | None:
+    """The Spread a calibrated profile's provenance records: its prediction_spread, else (an older file) its 95 %
+    ranges field by field with the fit's rms log error as the misfit; None for a profile without either."""
+    if "prediction_spread" in provenance:
+        return Spread.from_dict(provenance["prediction_spread"])
+    if "parameters_95pct" in provenance:
+        misfit = provenance.get("fit_quality", {}).get("rms_log_error_all_runs", 0.0)
+        return from_ranges(provenance["parameters_95pct"], misfit)
+    return None
+
+
+def in_profile_file(path) -> Spread | None:
+    """The Spread of a profile file (None for a hand-set one)."""
+    import yaml
+
+    document = yaml.safe_load(open(path, encoding="utf-8"))
+    provenance = document.get("provenance") if isinstance(document, dict) else None
+    return of_provenance(provenance) if isinstance(provenance, dict) else None
+
+
+HEADLINE = (("throughput_rps", "throughput req/s"), ("latency_ms.mean", "latency mean ms"),
+            ("latency_ms.p95", "latency p95 ms"), ("latency_ms.p99", "latency p99 ms"),
+            ("cost.usd_per_million", "$ per million"))
+
+
+def headline_bands(summaries: list[dict], misfit_sd: float) -> dict[str, dict[str, float]]:
+    """Mean and 90 % interval of each headline number over replications (summary dicts of `servetwin run`)."""
+    out = {}
+    for path, _ in HEADLINE:
+        values = [_at(s, path) for s in summaries]
+        values = [v for v in values if v is not None and v > 0]
+        if values:
+            mean = float(np.mean(values))
+            b = band(mean, values, misfit_sd)
+            out[path] = {"mean": mean, "low": b.low, "high": b.high}
+    return out
+
+
+def _at(summary: dict, path: str) -> float | None:
+    value = summary
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
     return value

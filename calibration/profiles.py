@@ -144,15 +144,11 @@ def _profile(path: Path) -> tuple[tuple[str, str], ModelProfile]:
 
 
 def load_spreads(directory: Path = BUNDLED) -> dict[tuple[str, str], intervals.Spread]:
-    """The fit's uncertainty of every profile in `directory` (read after `load_profiles` checked the files): its
-    prediction_spread, else (an older file) its 95 % ranges field by field with the fit's rms log error as misfit."""
+    """The fit's uncertainty of every profile in `directory` that records one (intervals.of_provenance)."""
     out = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         provenance = yaml.safe_load(path.read_text())["provenance"]
-        key = (provenance["model"], provenance["accelerator"])
-        if "prediction_spread" in provenance:
-            out[key] = intervals.Spread.from_dict(provenance["prediction_spread"])
-        elif "parameters_95pct" in provenance:
-            misfit = provenance.get("fit_quality", {}).get("rms_log_error_all_runs", 0.0)
-            out[key] = intervals.from_ranges(provenance["parameters_95pct"], misfit)
+        spread = intervals.of_provenance(provenance)
+        if spread is not None:
+            out[(provenance["model"], provenance["accelerator"])] = spread
     return out

@@ -28,7 +28,7 @@ from typing import Iterator, Sequence  # noqa: E402
 import yaml  # noqa: E402
 
 from twin import outputs  # noqa: E402
-from twin.config.loader import load_scenario  # noqa: E402
+from twin.config.loader import load_scenario, read_yaml  # noqa: E402
 from twin.config.schema import Scenario  # noqa: E402
 from twin.core.run import Result, simulate  # noqa: E402
 from twin.core.stop import Stop  # noqa: E402
@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--replications", type=_count, default=1, metavar="N",
+                     help="run N seeds (seed, seed+1, ...), each with the profile drawn from its fit's uncertainty "
+                          "where the profile file records it, and report the mean and a 90 %% interval of the "
+                          "headline numbers (calibration/intervals.py); --out keeps the first seed's run")
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     validate.add_argument("scenario", type=Path)
@@ -86,6 +90,12 @@ def _positive(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -117,6 +127,8 @@ def _run(args: argparse.Namespace) -> int:
         scenario = scenario.model_copy(update={"seed": args.seed})
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
+    if args.replications > 1:
+        return _replicated(args, scenario, overrides)
     bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
     stop = Stop()
@@ -137,6 +149,56 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if result.complete else INTERRUPTED
 
 
+def _replicated(args: argparse.Namespace, scenario: Scenario, overrides: dict) -> int:
+    """N seeds, the profile drawn per seed from its fit's uncertainty: the mean and 90 % interval of each headline
+    number, which hold the parameters' uncertainty, the seed's noise and the fit's misfit."""
+    import numpy as np
+
+    from calibration import intervals  # a surface beside this one
+
+    spread, own = _profile_spread(args.scenario, overrides)
+    spread = spread.without(own) if spread else intervals.Spread()
+    models = spread.draws(scenario.model, args.replications, np.random.default_rng([scenario.seed, 90]))
+    results = [simulate(scenario.model_copy(update={"seed": scenario.seed + i, "model": model}))
+               for i, model in enumerate(models)]
+    summaries = [r.summary.to_dict() for r in results]
+    bands = intervals.headline_bands(summaries, spread.misfit_sd)
+    report = {"scenario": scenario.name, "replications": args.replications,
+              "seeds": [scenario.seed + i for i in range(args.replications)],
+              "profile_uncertainty": list(spread.fields), "misfit_log_sd": spread.misfit_sd, "intervals_90": bands}
+    if args.out is not None:
+        write_outputs(args.out, scenario.model_copy(update={"model": models[0]}), results[0], force=args.force,
+                      extra={"replications.json": json.dumps({**report, "summaries": summaries}, indent=2)})
+    print(json.dumps(report) if args.json else _human_bands(report))
+    return 0
+
+
+def _profile_spread(scenario_path: Path, overrides: dict):
+    """The fit's uncertainty recorded in the scenario's profile file, and the fields the scenario sets itself."""
+    from calibration import intervals
+
+    data, _ = read_yaml(scenario_path)
+    model = data.get("model") if isinstance(data, dict) else None
+    if not isinstance(model, dict) or "profile" not in model:
+        return None, set()
+    own = {k for k in model if k != "profile"} | {k.split(".", 1)[1] for k in overrides if k.startswith("model.")}
+    return intervals.in_profile_file(Path(scenario_path).parent / str(model["profile"])), own
+
+
+def _human_bands(report: dict) -> str:
+    from calibration import intervals
+
+    varied = ", ".join(report["profile_uncertainty"]) or "none recorded: seed noise only"
+    lines = [f"scenario {report['scenario']}: {report['replications']} replications (seeds {report['seeds'][0]}-"
+             f"{report['seeds'][-1]}); profile drawn from its fit's uncertainty ({varied}), misfit "
+             f"{report['misfit_log_sd']:.3f} log sd", f"  {'':18s} {'mean':>10s}   90 % interval"]
+    for path, label in intervals.HEADLINE:
+        if path in report["intervals_90"]:
+            b = report["intervals_90"][path]
+            lines.append(f"  {label:18s} {b['mean']:10.2f}   {b['low']:.2f} - {b['high']:.2f}")
+    return "\n".join(lines)
+
+
 @contextlib.contextmanager
 def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
     """The first Ctrl-C ends the simulation at the next event (its summary is still printed); a second one quits."""
@@ -154,9 +216,12 @@ def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False) -> None:
-    """Everything a run has to say, as one folder that appears complete or not at all."""
+def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False,
+                  extra: dict[str, str] | None = None) -> None:
+    """Everything a run has to say (and `extra` files by name), as one folder that appears complete or not at all."""
     with outputs.staged_folder(directory, command="run", force=force) as staging:
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text)
         (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
         (staging / "scenario.resolved.yaml").write_text(
             yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))

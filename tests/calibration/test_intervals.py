@@ -1,8 +1,11 @@
 """90 % prediction intervals: the arithmetic, the draws, and an interval that holds an unseen truth."""
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from calibration import intervals
 from calibration.fit import fit, observations
@@ -11,6 +14,7 @@ from calibration.predict import predict_rows, simulate_run
 from calibration.profiles import load_profiles, load_spreads, write_profiles
 from calibration.readers import Run, RunConfig, RunResult
 from calibration.readings import Readings
+from twin.cli import main
 from twin.config.schema import ModelProfile
 
 TRUTH = ModelProfile(name="truth", device="gpu", cpu_ms=0.0, gpu_ms=60.0, frontend_ms=15.0, demand_cv=0.5)
@@ -69,3 +73,25 @@ def test_an_unseen_deployment_s_truth_lies_inside_a_modest_interval(fitted, tmp_
         assert row.avg_response_low < truth.avg_response_ms < row.avg_response_high, row
         assert row.throughput_high / row.throughput_low < 1.6  # informative, not a shrug
     assert predict_rows(unseen[:1], profiles, replications=1, spreads=spreads, draws=0)[0].throughput_low is None
+
+
+def test_run_replications_draws_the_profile_and_reports_a_90_percent_interval(tmp_path, capsys):
+    bundled = Path(__file__).parents[2] / "calibration" / "profiles" / "roberta-base-go_emotions-a100-80gb.yaml"
+    document = yaml.safe_load(bundled.read_text())
+    spread = intervals.Spread(("gpu_ms", "cpu_ms"), ((0.04, 0.0), (0.0, 0.04)), 0.05)
+    document["provenance"]["prediction_spread"] = spread.as_dict()
+    (tmp_path / "profile.yaml").write_text(yaml.safe_dump(document))
+    scenario = (Path(__file__).parents[2] / "scenarios" / "default.yaml").read_text().replace(
+        "profile: ../calibration/profiles/roberta-base-go_emotions-a100-80gb.yaml",
+        "profile: profile.yaml\n  cpu_ms: 8.0")  # the scenario sets cpu_ms itself: it is not drawn
+    (tmp_path / "scenario.yaml").write_text(scenario)
+    argv = ["run", str(tmp_path / "scenario.yaml"), "--duration", "20", "--replications", "3", "--json"]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["seeds"] == [1, 2, 3] and report["profile_uncertainty"] == ["gpu_ms"]
+    throughput = report["intervals_90"]["throughput_rps"]
+    assert throughput["low"] < throughput["mean"] < throughput["high"]
+    # the misfit alone would give exp(±1.645 × 0.05): the draws and seeds can only widen it
+    assert throughput["high"] / throughput["low"] >= math.exp(2 * 1.6448 * 0.05) * 0.999
+    kept = json.loads((tmp_path / "out" / "replications.json").read_text())
+    assert len(kept["summaries"]) == 3 and (tmp_path / "out" / "summary.json").is_file()
