@@ -33,11 +33,16 @@ def observe(server: RealTorchServe, model: str, out: Path, *, duration_s: float)
     code = servetwin(["observe", "--url", server.urls.inference, "--management-url", server.urls.management,
                       "--metrics-url", server.urls.metrics, "--model", model, "--workers", "1,2,4",
                       "--users", "1,2,4,8", "--duration", str(duration_s), "--pause", "1", "--device", "cpu",
-                      "--node-vcpus", str(os.cpu_count() or 1), "--node-ram-gb", "8", "--cloud-vm", "this-machine",
+                      "--node-vcpus", str(os.cpu_count() or 1), "--node-ram-gb", f"{ram_gib():.1f}",
+                      "--cloud-vm", "this-machine",
                       "--out", str(out)])
     if code:
         raise SystemExit(f"observe {model} failed ({code})")
     return out / "runs.csv"
+
+
+def ram_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
 
 
 def merged(tables: list[Path], target: Path) -> list[dict[str, str]]:
@@ -61,7 +66,7 @@ def write(rows: list[dict[str, str]], target: Path) -> Path:
 def compare(measured: list[dict[str, str]], predicted: Path) -> str:
     with predicted.open(newline="") as handle:
         twin = {row["id"]: row for row in csv.DictReader(handle)}
-    lines = [f"{'run':24s} {'batch':>5s} {'load1':>5s} {'X meas':>7s} {'X pred':>7s} {'err%':>7s} {'X 90%':>13s} "
+    lines = [f"{'run':24s} {'batch':>5s} {'other':>5s} {'X meas':>7s} {'X pred':>7s} {'err%':>7s} {'X 90%':>13s} "
              f"{'R meas':>7s} {'R pred':>7s} {'err%':>7s}"]
     x_errors, r_errors, inside = [], [], []
     for row in measured:
@@ -73,13 +78,18 @@ def compare(measured: list[dict[str, str]], predicted: Path) -> str:
         band = (float(got["throughput_low"]), float(got["throughput_high"])) if got.get("throughput_low") else None
         if band:
             inside.append(band[0] <= x <= band[1])
-        lines.append(f"{row['id']:24s} {row['batch_size']:>5s} {row.get('host_load_1m', ''):>5s} {x:7.1f} {px:7.1f} "
+        lines.append(f"{row['id']:24s} {row['batch_size']:>5s} {_threads(row):>5s} {x:7.1f} {px:7.1f} "
                      f"{x_errors[-1]:+7.1f} {_band(band):>13s} {r:7.0f} {pr:7.0f} {r_errors[-1]:+7.1f}")
     mape = statistics.fmean
     lines.append(f"held-out MAPE over {len(measured)} multi-worker runs: throughput "
                  f"{mape(map(abs, x_errors)):.1f} %, mean latency {mape(map(abs, r_errors)):.1f} %"
                  + (f"; measured throughput inside the 90 % interval: {sum(inside)}/{len(inside)}" if inside else ""))
     return "\n".join(lines)
+
+
+def _threads(row: dict[str, str]) -> str:
+    """Other work's runnable threads beside the step (observe's estimate): a busy neighbour explains a slow run."""
+    return f"{float(row['background_threads']):.1f}" if row.get("background_threads") else "-"
 
 
 def _band(band: tuple[float, float] | None) -> str:

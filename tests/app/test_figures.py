@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import figures, figures_compare, figures_fidelity, figures_sweep, series
+from app import figures, figures_compare, figures_fidelity, figures_sweep, series, tables
 
 POOLS = {"gpu": series.PoolShape(gpu_memory_mib=81920, host_memory_mib=225280, usd_per_hour=3.6)}
 
@@ -170,6 +170,18 @@ def test_parity_puts_each_run_at_measured_predicted():
     assert [list(t.y) for t in runs] == [[11.0, 38.0], [90.0, 260.0]]
     diagonal = next(t for t in fig.data if t.name == "predicted = measured")
     assert list(diagonal.x) == list(diagonal.y)
+
+
+def test_parity_shows_each_run_s_90_percent_interval_and_the_coverage_counts_it():
+    table = pd.DataFrame({"id": ["a", "b"], "measured_rps": [10.0, 40.0], "predicted_rps": [11.0, 38.0],
+                          "measured_ms": [100.0, 250.0], "predicted_ms": [90.0, 260.0],
+                          "rps_low": [9.0, 30.0], "rps_high": [12.0, 39.0], "ms_low": [80.0, 200.0],
+                          "ms_high": [110.0, 300.0]})
+    throughput, latency = [t for t in figures_fidelity.parity(table).data if t.name == "run"]
+    assert list(throughput.error_y.array) == [1.0, 1.0] and list(throughput.error_y.arrayminus) == [2.0, 8.0]
+    assert list(latency.error_y.array) == [20.0, 40.0]
+    assert tables.coverage(table) == 0.5  # b's 40 req/s lies above its 30-39 interval
+    assert tables.coverage(table.drop(columns=["rps_low"])) is None
 
 
 def test_shadow_shows_predicted_and_observed_and_the_error():
