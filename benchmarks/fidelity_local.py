@@ -66,11 +66,14 @@ def write(rows: list[dict[str, str]], target: Path) -> Path:
 def compare(measured: list[dict[str, str]], predicted: Path) -> str:
     with predicted.open(newline="") as handle:
         twin = {row["id"]: row for row in csv.DictReader(handle)}
-    lines = [f"{'run':24s} {'batch':>5s} {'other':>5s} {'X meas':>7s} {'X pred':>7s} {'err%':>7s} {'X 90%':>13s} "
+    lines = [f"{'run':24s} {'batch':>5s} {'other':>5s} {'X meas':>7s} {'X pred':>7s} {'err%':>7s} {'X 90%':>11s} "
              f"{'R meas':>7s} {'R pred':>7s} {'err%':>7s}"]
-    x_errors, r_errors, inside = [], [], []
+    x_errors, r_errors, inside, blank = [], [], [], []
     for row in measured:
         got = twin[row["id"]]
+        if not got["throughput_rps"] or not got["avg_response_ms"]:
+            blank.append(row["id"])  # no simulated request completed within the step's few seconds
+            continue
         x, r = float(row["throughput_rps"]), float(row["avg_response_ms"])
         px, pr = float(got["throughput_rps"]), float(got["avg_response_ms"])
         x_errors.append(100 * (px / x - 1))
@@ -79,11 +82,13 @@ def compare(measured: list[dict[str, str]], predicted: Path) -> str:
         if band:
             inside.append(band[0] <= x <= band[1])
         lines.append(f"{row['id']:24s} {row['batch_size']:>5s} {_threads(row):>5s} {x:7.1f} {px:7.1f} "
-                     f"{x_errors[-1]:+7.1f} {_band(band):>13s} {r:7.0f} {pr:7.0f} {r_errors[-1]:+7.1f}")
+                     f"{x_errors[-1]:+7.1f} {_band(band):>11s} {r:7.0f} {pr:7.0f} {r_errors[-1]:+7.1f}")
     mape = statistics.fmean
-    lines.append(f"held-out MAPE over {len(measured)} multi-worker runs: throughput "
+    lines.append(f"held-out MAPE over {len(x_errors)} multi-worker runs: throughput "
                  f"{mape(map(abs, x_errors)):.1f} %, mean latency {mape(map(abs, r_errors)):.1f} %"
                  + (f"; measured throughput inside the 90 % interval: {sum(inside)}/{len(inside)}" if inside else ""))
+    if blank:
+        lines.append("not predicted (no simulated request completed in the step): " + ", ".join(blank))
     return "\n".join(lines)
 
 
@@ -113,11 +118,21 @@ def run(work: Path, *, duration_s: float) -> str:
     return compare(held_out, predicted)
 
 
+def report(work: Path) -> str:
+    """The comparison again, from a kept --out folder."""
+    with (work / "held-out.csv").open(newline="") as handle:
+        return compare(list(csv.DictReader(handle)), work / "predicted.csv")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=4.0, help="seconds per observed step (4)")
     parser.add_argument("--out", type=Path, help="keep the observed tables, profiles and predictions here")
+    parser.add_argument("--report", type=Path, metavar="DIR", help="only print the comparison of a kept --out folder")
     args = parser.parse_args()
+    if args.report:
+        print(report(args.report))
+        return
     if args.out:
         args.out.mkdir(parents=True, exist_ok=False)
         print(run(args.out, duration_s=args.duration))

@@ -224,7 +224,8 @@ def format_report(report: Report) -> str:
             lines.append(f"-- left out together: {family}")
         lines.append(f"{f.id:24s} {f.measured_rps:7.1f} {f.predicted_rps:7.1f} {f.throughput_error_pct:+7.1f} "
                      f"{_band(f.rps_low, f.rps_high, f.throughput_inside):>15s}  {f.measured_ms:7.1f} "
-                     f"{f.predicted_ms:7.1f} {f.latency_error_pct:+7.1f} {_band(f.ms_low, f.ms_high, f.latency_inside):>15s}")
+                     f"{f.predicted_ms:7.1f} {f.latency_error_pct:+7.1f} "
+                     f"{_band(f.ms_low, f.ms_high, f.latency_inside):>15s}")
     x_in, r_in = report.coverage
     lines.append(f"{report.protocol} MAPE: throughput {report.throughput_mape:.1f} % (target 10), mean latency "
                  f"{report.latency_mape:.1f} % (target 15); 90 % interval coverage: throughput {_pct(x_in)}, "

@@ -19,7 +19,8 @@ CONFIG_COLUMNS = (
     "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size", "max_batch_delay_ms",
 )
 RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms", "error_pct",
-                  "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct", "client_cpu_pct")
+                  "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
+                  "client_cpu_pct")
 _SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", "background_threads", *RESULT_COLUMNS))
 # column -> (minimum, integer)
 _CONFIG_NUMBERS = {

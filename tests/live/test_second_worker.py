@@ -13,21 +13,12 @@ from pathlib import Path
 import pytest
 
 from calibration.readers import read_runs
+from tests.support.tables import subset
 from tests.support.torchserve import ENCODER4, RealTorchServe
 from twin.cli import main
 
 USERS = (1, 2)
 
-
-def _subset(source: Path, ids: set[str], target: Path) -> Path:
-    with source.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows, columns = [row for row in reader if row["id"] in ids], reader.fieldnames
-    with target.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +33,7 @@ def loop(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory) -
     finally:
         torchserve.unregister(ENCODER4)
     observed = work / "observed" / "runs.csv"
-    one = _subset(observed, {f"OBS-{ENCODER4}-w1-u{u}" for u in USERS}, work / "one-worker.csv")
+    one = subset(observed, {f"OBS-{ENCODER4}-w1-u{u}" for u in USERS}, work / "one-worker.csv")
     assert main(["calibrate", "--runs", str(one), "--out", str(work / "profiles")]) == 0
     assert main(["predict", "--runs", str(observed), "--profiles", str(work / "profiles"), "--out",
                  str(work / "predicted.csv"), "--replications", "2", "--draws", "6"]) == 0

@@ -5,8 +5,8 @@ Modelled: allocatable cpu/memory/extended resources against the sum of pod reque
 the vCPUs (a request keeps `cpu_threads` cores busy; when busy threads outnumber cores every thread slows in
 proportion, times a calibrated oversubscription penalty for the model's own threads beyond the cores); other work
 sharing the node as `background_threads` runnable threads that take their fair share (CFS gives every runnable thread
-an equal share: Documentation/scheduler/sched-design-CFS.rst, "an ideal, precise multi-tasking CPU"); the node's memory as the sum of its pods' RSS, with the
-kernel's OOM killer taking the pod furthest above its request when the node runs out; the serving image cached after
+an equal share: Documentation/scheduler/sched-design-CFS.rst, "an ideal, precise multi-tasking CPU"); the node's
+memory as the sum of its pods' RSS, with the kernel's OOM killer taking the pod furthest above its request when the node runs out; the serving image cached after
 the first pull. Not modelled: CPU limits (CFS quota), system daemons' load, NUMA, hugepages, disk.
 """
 from __future__ import annotations

@@ -57,7 +57,8 @@ def run_command(args: argparse.Namespace) -> int:
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
-        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
+        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration,
+        ramp_s=args.ramp,
         pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
         management_token=management_token,
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
