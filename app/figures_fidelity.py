@@ -6,10 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app import style
+from twin.report import style
 
 
-def parity(table: pd.DataFrame) -> go.Figure:
+def parity(table: pd.DataFrame, *, kind: str) -> go.Figure:
     """Predicted against measured per run (throughput and mean latency), on the y = x diagonal when exact; the
     shaded wedge is ±10 % for throughput and ±15 % for latency (the calibration targets); a run's bar is its 90 %
     prediction interval where the table has one (rps_low/high, ms_low/high)."""
@@ -33,7 +33,7 @@ def parity(table: pd.DataFrame) -> go.Figure:
                       row=1, col=col)
         fig.update_xaxes(title_text="measured", row=1, col=col, rangemode="tozero")
         fig.update_yaxes(title_text="predicted", row=1, col=col, rangemode="tozero")
-    style.finish(fig, title="Calibration fidelity: predicted against measured", x="measured", y="predicted",
+    style.finish(fig, title=f"Calibration fidelity ({kind}): predicted against measured", x="measured", y="predicted",
                  height=420, panels=True)
     fig.update_layout(hovermode="closest")
     return fig
@@ -47,12 +47,12 @@ def _interval(table: pd.DataFrame, predicted: str, unit: str) -> dict | None:
             "arrayminus": list(table[predicted] - table[low]), "color": style.color(0), "thickness": 1}
 
 
-def errors(table: pd.DataFrame) -> go.Figure:
+def errors(table: pd.DataFrame, *, kind: str) -> go.Figure:
     """Relative error of each run's prediction (%), throughput and latency side by side."""
     fig = go.Figure()
     for i, (column, name) in enumerate((("throughput_error_pct", "throughput"), ("latency_error_pct", "latency"))):
         fig.add_trace(go.Bar(x=table["id"], y=table[column], name=name, marker_color=style.color(i)))
-    fig = style.finish(fig, title="Prediction error per run", x="run", y="predicted / measured − 1 (%)",
+    fig = style.finish(fig, title=f"Prediction error per run ({kind})", x="run", y="predicted / measured − 1 (%)",
                        height=380)
     fig.update_layout(barmode="group", hovermode="x")
     return fig

@@ -11,7 +11,6 @@ The loader then validates them as it validates any scenario: a wrong manifest is
 from __future__ import annotations
 
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from twin import outputs
 from twin.errors import InputError
 
 AUTOSCALERS = {"HorizontalPodAutoscaler": "hpa", "ScaledObject": "keda"}
@@ -41,11 +41,8 @@ def store(upload: Upload, folder: Path) -> Path:
     target = folder / digest / Path(upload.name).name
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=target.parent, prefix=".staging-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(upload.content)
-    os.replace(staging, target)
+    with outputs.staged_file(target) as staging:
+        staging.write_bytes(upload.content)
     return target
 
 

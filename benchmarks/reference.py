@@ -1,25 +1,36 @@
-"""Speed of the twin on the reference scenario, beside a bare callback-style SimPy M/M/c at the same rate.
+"""Speed of the twin, measured side by side in one run: run `make bench` or `python benchmarks/reference.py`.
 
-Prints simulated seconds per wall second and requests per wall second for both, their ratio, and peak memory for
-two durations (memory must not grow with simulated time). Run: `make bench` or `python benchmarks/reference.py`.
+Prints, for the reference scenario and the control scenario (scraping, KEDA + HPA, worker autoscaling, Cluster
+Autoscaler): simulated seconds per wall second, µs of CPU per request and SimPy events per request, beside a bare
+callback-style SimPy M/M/c of the same rate and the ratio; the fixed cost per simulated second at 1 req/s; growth
+with pods (10/40/160) and with rate (100/400/1600 req/s at constant utilisation); decisions per simulated hour (a
+controller that flaps shows here); peak RSS over simulated time; and the bundled control sweep's time.
+
+Ratios are robust on a shared machine (both sides run alternately in one process, best of `--repeats`); absolute
+times are not. `--full` runs the simulated day and the 100-run sweep of one simulated hour each (many minutes).
 """
 from __future__ import annotations
 
 import argparse
 import heapq
+import subprocess
+import sys
+import tempfile
 import time
-import tracemalloc
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import simpy
 
 from twin.config.loader import load_scenario
-from twin.core.run import simulate
+from twin.config.schema import Scenario
+from twin.core.world import World
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-SCENARIO = SCENARIOS / "benchmark-reference.yaml"
-WITH_CONTROL = SCENARIOS / "benchmark-reference-control.yaml"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "benchmark-reference.yaml"
+WITH_CONTROL = ROOT / "scenarios" / "benchmark-reference-control.yaml"
+SWEEP = ROOT / "scenarios" / "sweeps" / "pods-by-workers-control.yaml"
 
 
 def bare_mmc(rate: float, service_s: float, servers: int, duration_s: float, seed: int = 1) -> int:
@@ -51,43 +62,181 @@ def bare_mmc(rate: float, service_s: float, servers: int, duration_s: float, see
     return state["done"]
 
 
-def timed(function, *args, **kwargs):
-    started = time.perf_counter()
-    value = function(*args, **kwargs)
-    return value, time.perf_counter() - started
+@dataclass
+class Speed:
+    duration_s: float
+    wall_s: float
+    cpu_s: float
+    requests: int
+    events: int
+    decisions: int = 0
+
+    @property
+    def real_time(self) -> float:
+        return self.duration_s / self.wall_s
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_s / max(self.requests, 1) * 1e6
+
+    @property
+    def events_per_request(self) -> float:
+        return self.events / max(self.requests, 1)
 
 
-def peak_memory_mib(function, *args, **kwargs) -> float:
-    tracemalloc.start()
-    function(*args, **kwargs)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
+def twin_speed(scenario: Scenario, duration_s: float) -> Speed:
+    """The run loop alone (the world built, summary not yet made), every response counted."""
+    world = World(scenario.model_copy(update={"duration_s": duration_s, "warmup_s": 0.0}))
+    wall, cpu = time.perf_counter(), time.process_time()
+    world.run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    requests = world.recorder.requests
+    events = next(world.env._eid) - len(world.env._queue)  # every event scheduled, less those still pending
+    return Speed(duration_s, wall, cpu, requests, events, len(world.control.decisions))
+
+
+def bare_speed(rate: float, duration_s: float) -> Speed:
+    wall, cpu = time.perf_counter(), time.process_time()
+    done = bare_mmc(rate, 0.1, 40, duration_s)
+    return Speed(duration_s, time.perf_counter() - wall, time.process_time() - cpu, done, 2 * done)
+
+
+def best(runs: list[Speed]) -> Speed:
+    return min(runs, key=lambda s: s.cpu_s)
+
+
+def side_by_side(args) -> None:
+    reference, control = load_scenario(SCENARIO), load_scenario(WITH_CONTROL)
+    rate = reference.workload[0].rate_rps
+    rows: dict[str, list[Speed]] = {"twin": [], "+ control": [], "bare M/M/c": []}
+    for _ in range(args.repeats):  # alternate, so that a busy moment of the machine hits every side alike
+        rows["twin"].append(twin_speed(reference, args.duration))
+        rows["bare M/M/c"].append(bare_speed(rate, args.duration))
+        rows["+ control"].append(twin_speed(control, args.duration))
+    print(f"reference: {reference.deployment.pods} pods x 1 worker on one time-sliced GPU, Poisson {rate:g} req/s; "
+          f"{args.duration:g} s simulated, best CPU of {args.repeats}")
+    bare = best(rows["bare M/M/c"])
+    for name, runs in rows.items():
+        s = best(runs)
+        print(f"  {name:<11}{s.real_time:7.0f}x real time  {s.cpu_us_per_request:6.1f} µs CPU/request  "
+              f"{s.events_per_request:4.2f} events/request  {bare.cpu_s / s.cpu_s:5.2f} of bare SimPy")
+
+
+def decisions(args) -> None:
+    """Controllers' actions per simulated hour at constant load: a controller that flaps shows here."""
+    world = World(load_scenario(WITH_CONTROL).model_copy(update={"duration_s": args.decisions_s}))
+    world.run()
+    made = world.control.decisions
+    by_kind: dict[str, int] = {}
+    for decision in made:
+        key = f"{decision.controller} {decision.action}"
+        by_kind[key] = by_kind.get(key, 0) + 1
+    print(f"control decisions at constant load: {len(made) / args.decisions_s * 3600:.0f} per simulated hour "
+          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'})")
+
+
+def fixed_cost(args) -> None:
+    control = load_scenario(WITH_CONTROL)
+    quiet = with_rate(control, 1.0)
+    s = best([twin_speed(quiet, args.duration) for _ in range(args.repeats)])
+    print(f"fixed cost at 1 req/s with the control plane: {s.cpu_s / s.duration_s * 1e3:.3f} ms CPU per simulated "
+          f"second")
+
+
+def with_rate(scenario: Scenario, rate: float, *, constant_load: bool = False) -> Scenario:
+    """The scenario at another Poisson rate; with `constant_load` the service times shrink to keep utilisation."""
+    workload = scenario.workload[0].model_copy(update={"rate_rps": rate})
+    update: dict = {"workload": (workload,)}
+    if constant_load:
+        factor = scenario.workload[0].rate_rps / rate
+        update["model"] = scenario.model.model_copy(update={"cpu_ms": scenario.model.cpu_ms * factor,
+                                                            "gpu_ms": scenario.model.gpu_ms * factor})
+    return scenario.model_copy(update=update)
+
+
+def with_pods(scenario: Scenario, pods: int) -> Scenario:
+    """`pods` pods at the reference's load per pod (10 req/s): a time-sliced GPU per 40 pods, 96 vCPUs per GPU,
+    KEDA held at that count."""
+    gpus = max(1, pods // 40)
+    pool = scenario.node_pools[0]
+    sharing = pool.gpus.sharing.model_copy(update={"replicas": min(pods, 40)})
+    pool = pool.model_copy(update={"vcpus": 96 * gpus, "memory_gib": 880 * gpus,
+                                   "gpus": pool.gpus.model_copy(update={"count": gpus, "sharing": sharing})})
+    deployment = scenario.deployment.model_copy(update={"pods": pods})
+    update: dict = {"node_pools": (pool,), "deployment": deployment}
+    keda = scenario.autoscaling.keda
+    if keda is not None:
+        spec = dict(keda.manifest.object["spec"], minReplicaCount=pods, maxReplicaCount=pods)
+        manifest = keda.manifest.model_copy(update={"object": {**keda.manifest.object, "spec": spec}})
+        update["autoscaling"] = scenario.autoscaling.model_copy(
+            update={"keda": keda.model_copy(update={"manifest": manifest})})
+    return with_rate(scenario.model_copy(update=update), 10.0 * pods)
+
+
+def growth(args) -> None:
+    control = load_scenario(WITH_CONTROL)
+    print("growth with pods (control scenario, 10 req/s a pod):")
+    for pods in (10, 40, 160):
+        s = best([twin_speed(with_pods(control, pods), args.duration) for _ in range(args.repeats)])
+        print(f"  {pods:4d} pods  {s.cpu_us_per_request:6.1f} µs CPU/request  {s.real_time:6.0f}x real time")
+    print("growth with rate at constant utilisation (control scenario):")
+    for rate in (100.0, 400.0, 1600.0):
+        s = best([twin_speed(with_rate(control, rate, constant_load=True), args.duration)
+                  for _ in range(args.repeats)])
+        print(f"  {rate:5.0f} req/s  {s.cpu_us_per_request:6.1f} µs CPU/request  {s.real_time:6.0f}x real time")
+
+
+def peak_rss_mib(duration_s: float) -> float:
+    """Peak resident memory of a fresh process that simulates the control scenario for `duration_s`."""
+    code = ("import resource, sys; from twin.config.loader import load_scenario; from twin.core.run import simulate; "
+            f"simulate(load_scenario({str(WITH_CONTROL)!r}), duration_s={duration_s}); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def memory(args) -> None:
+    if args.full:
+        print(f"peak RSS of a simulated day at 400 req/s (control): {peak_rss_mib(86400):.0f} MiB")
+        return
+    short, long = args.memory_s, 2 * args.memory_s
+    a, b = peak_rss_mib(short), peak_rss_mib(long)
+    per_hour = (b - a) / (long - short) * 3600
+    print(f"peak RSS (control): {a:.0f} MiB for {short:g} s, {b:.0f} MiB for {long:g} s simulated; "
+          f"{per_hour:.1f} MiB per simulated hour, so about {a + per_hour * 24:.0f} MiB for a day (`--full` runs it)")
+
+
+def sweep_time(args) -> None:
+    from twin.sweep import execute, spec  # the sweep layer, only for this measurement
+
+    sweep = spec.load_sweep(SWEEP)
+    if not args.full:
+        sweep = sweep.model_copy(update={"duration_s": args.sweep_s})
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        execute.run_sweep(sweep, Path(folder) / "out", workers=2)
+        wall = time.perf_counter() - started
+    runs = len(spec.runs(sweep))
+    print(f"sweep {SWEEP.name}: {runs} runs of {sweep.duration_s:g} simulated s on 2 processes in {wall:.1f} s"
+          + ("" if args.full else f" (about {wall * 3600 / sweep.duration_s / 60:.0f} min for the bundled hour each;"
+                                   " `--full` runs it)"))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=float, default=300.0, help="simulated seconds per measurement")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0, help="simulated seconds per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the best CPU time counts")
+    parser.add_argument("--memory-s", type=float, default=600.0, help="simulated seconds for the memory probe")
+    parser.add_argument("--decisions-s", type=float, default=900.0, help="simulated seconds for decisions per hour")
+    parser.add_argument("--sweep-s", type=float, default=30.0, help="simulated seconds per sweep run")
+    parser.add_argument("--full", action="store_true", help="a simulated day and the full sweep (long)")
+    parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="some of the measurements")
     args = parser.parse_args()
-    scenario = load_scenario(SCENARIO)
-    rate = scenario.workload[0].rate_rps
-    result, twin_wall = timed(simulate, scenario, duration_s=args.duration)
-    controlled, control_wall = timed(simulate, load_scenario(WITH_CONTROL), duration_s=args.duration)
-    done, bare_wall = timed(bare_mmc, rate, 0.1, 40, args.duration)
-    twin_speed, bare_speed = args.duration / twin_wall, args.duration / bare_wall
-    print(f"reference scenario: {scenario.deployment.pods} pods x 1 worker on one time-sliced GPU, Poisson {rate:g} req/s")
-    print(f"  twin      {twin_speed:8.0f}x real time  {result.summary.requests / twin_wall:9.0f} req/s  "
-          f"({args.duration:g} s simulated in {twin_wall:.2f} s)")
-    print(f"  + control {args.duration / control_wall:8.0f}x real time  "
-          f"{controlled.summary.requests / control_wall:9.0f} req/s  (scraping, KEDA + HPA, workers, CA; "
-          f"{controlled.summary.decisions} decisions)")
-    print(f"  bare M/M/c{bare_speed:8.0f}x real time  {done / bare_wall:9.0f} req/s  "
-          f"({args.duration:g} s simulated in {bare_wall:.2f} s)")
-    print(f"  twin / bare SimPy: {twin_speed / bare_speed:.2f}")
-    short, long = peak_memory_mib(simulate, scenario, duration_s=60), peak_memory_mib(simulate, scenario,
-                                                                                      duration_s=600)
-    print(f"  peak memory: {short:.1f} MiB for 60 s, {long:.1f} MiB for 600 s simulated "
-          f"(growth {long - short:.1f} MiB: the per-second time series only)")
+    for name in args.only or SECTIONS:
+        SECTIONS[name](args)
+
+
+SECTIONS = {"speed": side_by_side, "decisions": decisions, "fixed": fixed_cost, "growth": growth, "memory": memory, "sweep": sweep_time}
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from calibration import intervals
 from calibration.check import format_report, format_side_by_side, grouped, leave_one_out, write_report
@@ -22,6 +23,7 @@ from calibration.profiles import BUNDLED, load_profiles, load_spreads, write_pro
 from calibration.readers import read_resources, read_runs
 from calibration.readings import gather
 from twin import outputs
+from twin.config import values
 from twin.errors import InputError
 
 DATA = Path(__file__).parent / "data"
@@ -44,8 +46,8 @@ def add_commands(subparsers) -> None:
                                     formatter_class=formatter, epilog=assumptions)
     predict.add_argument("--runs", type=Path, required=True, help="runs.csv (configuration columns are enough)")
     outputs.add_arguments(predict, metavar="FILE", help="new CSV: id, throughput_rps, avg_response_ms, ...")
-    predict.add_argument("--seed", type=int, default=1, help="first seed (same seed, same table)")
-    predict.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS,
+    predict.add_argument("--seed", type=values.seed, default=1, help="first seed (same seed, same table)")
+    predict.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS,
                          help="seeds averaged per run (random pinning of users to pods)")
     predict.add_argument("--profiles", type=Path, nargs="+", default=[BUNDLED], metavar="DIR",
                          help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
@@ -60,12 +62,12 @@ def add_commands(subparsers) -> None:
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
     outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt (and grouped.csv, "
                                                        "grouped.txt)")
-    check.add_argument("--replications", type=int, default=DEFAULT_REPLICATIONS)
+    check.add_argument("--replications", type=values.replications, default=DEFAULT_REPLICATIONS)
     check.add_argument("--groups", action="store_true",
                        help="also leave out whole families (a profile's runs above its lowest user count, a "
                             "model's multi-worker runs, an accelerator's runs), refitted from scratch")
     _draws_option(check)
-    check.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+    check.add_argument("--jobs", type=values.processes, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
     check.set_defaults(command=_check)
 
@@ -106,10 +108,8 @@ def _calibrate(args) -> int:
     in_sample = {o.id: (o, simulate_run(o.run.config, o.setup, result.space.profile(o.setup.profile_key, result.theta,
                                                                                      readings.memory))) for o in obs}
     sources = [p for p in (args.runs, args.resources) if p]
-    with outputs.staged_folder(args.out, command="calibrate", force=args.force) as staging:
-        written = write_profiles(result, readings, sources=sources, out_dir=staging, in_sample=in_sample)
-    for path in written:
-        print(f"wrote {Path(args.out) / path.name}")
+    _write_folder(args, "calibrate", lambda staging: write_profiles(result, readings, sources=sources,
+                                                                     out_dir=staging, in_sample=in_sample))
     print(format_parameters(result))
     for key in result.space.own:
         print(f"assumed for {key[0]} on {key[1]} (no run identifies them): {', '.join(result.space.assumed(key))}")
@@ -130,7 +130,7 @@ def format_parameters(result: Fit) -> str:
 
 @_guarded
 def _predict(args) -> int:
-    out = outputs.file(args.out, force=args.force)
+    out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
     profiles = {key: profile for folder in args.profiles for key, profile in load_profiles(folder).items()}
     spreads = {key: spread for folder in args.profiles for key, spread in load_spreads(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
@@ -159,8 +159,14 @@ def _check(args) -> int:
         print(format_report(report) + "\n")
     print(format_side_by_side(reports))
     if args.out is not None:
-        with outputs.staged_folder(args.out, command="check", force=args.force) as staging:
-            written = [path for report in reports for path in write_report(report, staging)]
-        for path in written:
-            print(f"wrote {Path(args.out) / path.name}")
+        _write_folder(args, "check", lambda staging: [path for report in reports
+                                                      for path in write_report(report, staging)])
     return 0
+
+
+def _write_folder(args, command: str, write: Callable[[Path], list[Path]]) -> None:
+    """`write` fills a staging folder that becomes --out when complete; the files are named where they now are."""
+    with outputs.staged_folder(args.out, command=command, force=args.force) as staging:
+        written = write(staging)
+    for path in written:
+        print(f"wrote {Path(args.out) / path.name}")

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from calibration.mapping import MappingError, Setup, setup_of
+from calibration.parameters import host_core_ms, kernel_ms
 from calibration.readers import Run
 from calibration.readings import Readings
 from calibration.space import RunFacts, Space, space_for
@@ -27,7 +28,11 @@ from twin.config.schema import ModelProfile
 
 OBSERVATION_SD = 0.05  # README numbers are rounded ("15/s", "300ms"): about 5 % either way
 UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units) says "not identified"
-CONSTRAINT_SD = {"gpu_ms": 0.25, "cpu_core_ms": 0.25}  # single-instant screenshots
+# Readings are single instants of sampled quantities, so each is a likelihood term with its own noise, never an
+# equality: NVML averages "a kernel ran" over a 1/6-1 s sample period and nvtop shows one such sample; htop's
+# per-process CPU% is ~1.5 s of /proc ticks. Between instants of a steady closed loop the busy count itself moves
+# (a few of 5 users' requests in the phase at once), so a factor ~1.3 either way (log sd 0.25).
+CONSTRAINT_SD = {"gpu_ms": 0.25, "cpu_core_ms": 0.25}
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,11 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
         if o.setup.profile_key in space.own and o.run.result.p95_response_ms and o.setup.users <= o.setup.workers:
             profile = _profile(fields[o.setup.profile_key])
             out.append(math.log(unqueued_p95_ms(profile) / o.run.result.p95_response_ms) / OBSERVATION_SD)
-    for c in readings.constraints:
+    for c in readings.constraints:  # noisy readings of defined quantities (calibration/readings.py)
         if c.key not in fields:
             continue
         f = fields[c.key]
-        demand = f["gpu_ms"] if c.kind == "gpu_ms" else f["cpu_ms"] * f["cpu_threads"]
+        demand = kernel_ms(f) if c.kind == "gpu_ms" else host_core_ms(f, c.vcpus)
         out.append(math.log(demand / c.value) / CONSTRAINT_SD[c.kind])
     out.extend(value for _, value in space.priors(theta, {o.setup.profile_key for o in obs}))
     return np.asarray(out)

@@ -13,6 +13,7 @@ the interval is log-normal about the prediction: log y ± z₀.₉₅ · √(var
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -98,11 +99,20 @@ def band(center: float, ensemble: list[float], misfit_sd: float) -> Band:
 
 def _bounded(name: str, value: float) -> float:
     """A drawn value kept within the schema's own limits for the field (timeslice_efficiency <= 1, say)."""
-    for limit in ModelProfile.model_fields[name].metadata:
+    for limit in _limits(ModelProfile.model_fields[name]):
         top = getattr(limit, "le", None)
         if top is not None:
             value = min(value, top)
     return value
+
+
+def _limits(info) -> list:
+    """A field's constraints, also where the type is an optional Annotated[float, Field(...)]."""
+    found = list(info.metadata)
+    for argument in typing.get_args(info.annotation):
+        for meta in getattr(argument, "__metadata__", ()):
+            found += [meta, *getattr(meta, "metadata", ())]
+    return found
 
 
 def of_provenance(provenance: dict) -> Spread | None:

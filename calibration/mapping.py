@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from calibration.readers import RunConfig
+from twin.config import loader
 from twin.config.schema import ModelProfile, Scenario
 
 A100 = "a100-80gb"
@@ -142,9 +143,10 @@ def _failer(run_id: str):
 
 
 def scenario_for(config: RunConfig, profile: ModelProfile, *, seed: int = 1) -> Scenario:
-    """The Scenario of one row, served with `profile` (the profile of `setup_of(config).profile_key`)."""
+    """The Scenario of one row, served with `profile` (the profile of `setup_of(config).profile_key`); a row the
+    scenario schema refuses is named by its id."""
     setup = setup_of(config)
-    return Scenario.model_validate({
+    return loader.validate(Scenario, source=f"run {config.id}", lines={}, data={
         "name": config.id, "seed": seed, "duration_s": setup.duration_s,
         "node_pools": [_pool(config, setup)],
         "deployment": {"pods": setup.pods, "initial_ready_pods": READY_AT_START.get(config.id),

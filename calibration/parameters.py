@@ -5,15 +5,23 @@ Parameters are shared where the physics is shared, so that every run informs eve
     (the A10 and A100 runs came from different places on different days); the CPU runs share the A10 node's client.
     DETR's extra upload (a 4.9 kB JPEG against a short phrase) is taken to cost the same on both clusters:
     frontend(A10, detr) = frontend(A10, roberta) + frontend(A100, detr) − frontend(A100, roberta).
-  - a model's CPU time per request on a GPU node (`cpu_*_gpunode`: tokenising or image pre-processing, Python,
-    kernel launches) is one number on both GPU nodes (AMD EPYC hosts of similar clocks);
-  - the A10-4Q vGPU's slowdown against the A100 is one factor for both models: gpu(A10, detr) = gpu(A100, detr) ·
-    gpu(A10, roberta) / gpu(A100, roberta);
-  - `timeslice_efficiency` (GPU throughput kept while processes alternate) and `cpu_penalty` (the slowdown per unit
-    of CPU oversubscription) belong to the GPU driver and the node, so they are shared by every profile.
-Fixed, not fitted: a GPU-node worker keeps one core busy (htop: ~21 % of a core per worker at ~24 req/s); a CPU
-worker keeps as many threads busy as the node has vCPUs (PyTorch's default intra-op pool); demands are lognormal
-with cv 0.2 (no per-request latency spread was recorded to fit it).
+  - a model's CPU time per request on a GPU node (`cpu_*_gpunode`: tokenising or image pre-processing, Python) and
+    its host-side kernel launch and synchronisation time (`launch_*`: one per op, the same count on any GPU) are one
+    number each on both GPU nodes (AMD EPYC hosts of similar clocks);
+  - `gpu_*` is kernel time (device busy); the A10-4Q vGPU's slowdown against the A100 is one factor for both
+    models: kernel(A10, detr) = kernel(A100, detr) · kernel(A10, roberta) / kernel(A100, roberta);
+  - `timeslice_*` (device time left to kernels while contexts alternate) belongs to the device, one per device
+    (twin/gpu/sharing.py has the priors), shared by every profile on it;
+  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier per unit of oversubscription) belongs to the
+    threading runtime, so every profile shares it; a profile's `cpu_oversubscription_penalty` (twin/k8s/node.py) is
+    spin_ms times its barriers per ms of CPU work (BARRIERS): fine-grained roberta spins far more per ms than
+    DETR's large convolutions (Iancu et al.: the cost of oversubscription is set by how often threads synchronise).
+    The study's profiles have no idle barrier waits (`parallel_regions` 0): in its one oversubscribed run htop shows
+    every core at 100 % and the workers' CPU summing to 578 %, so the throughput lost was CPU burnt, not cores idle.
+Fixed, not fitted: roberta's GPU-node worker keeps one thread busy (htop: ~21 % of a core per worker at ~24 req/s);
+a CPU worker, and DETR's GPU-node worker, run torch's default intra-op pool, one thread per core (`cpu_threads:
+cores`; the A100 node's 5- and 15-minute load average stood at ~54 on 24 cores after the DETR runs: pools, not single
+threads); demands are lognormal with cv 0.2 (no per-request latency spread was recorded to fit it).
 """
 from __future__ import annotations
 
@@ -25,7 +33,6 @@ from calibration.readings import Memory, central
 from twin.config.schema import ModelProfile
 
 ROB, DETR = "roberta-base-go_emotions", "detr-resnet-50"
-CPU_NODE_VCPUS = 6  # the A10 node the CPU runs used
 
 
 @dataclass(frozen=True)
@@ -41,14 +48,17 @@ PARAMETERS = (
     Parameter("frontend_a100_rob", 27, 0.5, 300, "ms outside the worker, roberta, A100 cluster's client"),
     Parameter("frontend_a100_detr", 33, 0.5, 300, "ms outside the worker, detr, A100 cluster's client"),
     Parameter("frontend_a10_rob", 68, 0.5, 300, "ms outside the worker, roberta, A10 cluster's client"),
-    Parameter("cpu_rob_gpunode", 8.8, 0.2, 100, "CPU ms per roberta request on a GPU node"),
-    Parameter("gpu_rob_a100", 3.0, 0.1, 100, "GPU ms per roberta request on the A100"),
-    Parameter("gpu_rob_a10", 12.0, 0.1, 200, "GPU ms per roberta request on the A10-4Q vGPU"),
-    Parameter("timeslice_efficiency", 0.8, 0.2, 1.0, "GPU throughput kept while processes alternate"),
+    Parameter("cpu_rob_gpunode", 5.0, 0.2, 100, "CPU ms per roberta request on a GPU node"),
+    Parameter("launch_rob", 3.6, 0.1, 100, "host launch/sync ms per roberta request on a GPU"),
+    Parameter("gpu_rob_a100", 3.0, 0.1, 100, "kernel ms per roberta request on the A100"),
+    Parameter("gpu_rob_a10", 10.0, 0.1, 200, "kernel ms per roberta request on the A10-4Q vGPU"),
+    Parameter("timeslice_a100", 0.95, 0.2, 1.0, "A100: device time left to kernels while contexts alternate"),
+    Parameter("timeslice_a10", 0.85, 0.2, 1.0, "A10-4Q vGPU: device time left to kernels while contexts alternate"),
     Parameter("cpu_rob_cpu", 28, 1, 1000, "CPU ms per roberta request on an idle 6-vCPU node"),
-    Parameter("cpu_penalty", 0.2, 1e-3, 10, "slowdown per unit of CPU oversubscription"),
+    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier per unit of oversubscription"),
     Parameter("cpu_detr_gpunode", 25, 0.5, 2000, "CPU ms per detr request on a GPU node"),
-    Parameter("gpu_detr_a100", 40, 0.5, 2000, "GPU ms per detr request on the A100"),
+    Parameter("launch_detr", 5.5, 0.1, 500, "host launch/sync ms per detr request on a GPU"),
+    Parameter("gpu_detr_a100", 35, 0.5, 2000, "kernel ms per detr request on the A100"),
     Parameter("cpu_detr_cpu", 1000, 10, 20000, "CPU ms per detr request on an idle 6-vCPU node"),
 )
 NAMES = tuple(p.name for p in PARAMETERS)
@@ -64,13 +74,30 @@ def as_dict(values) -> dict[str, float]:
 # ~12 tokens, 85 M encoder parameters x 12 = 1.0 G.
 MACS_G = {DETR: 86.0, ROB: 1.0}
 
-# Oversubscription penalty p (twin/k8s/node.py cpu_speed): n busy all-core workers together run 1/(1 + p(n − 1)) as
-# fast as one. Published slowdowns only bracket it: PyTorch's notes on multiprocessing ("CPU in multiprocessing")
-# report a 30x speed-up for 4 mnist_hogwild processes, each using all N vCPUs, once cut to N/4 threads: p <= 29/3
-# (tiny ops, the worst case); Iancu et al., "Oversubscription on Multicore Processors" (IPDPS 2010), find modest
-# oversubscription of the NAS benchmarks raising system throughput by 27 %, the cost set by how fine-grained the
-# synchronisation is: p ~ 0, taken as 0.1. Log-normal, centred at their geometric mean, 95 % within [0.1, 10].
-PENALTY_PRIOR = (1.0, math.log(10) / 1.96)  # centre, log sd
+# Priors as (centre, log sd), each from a count or a published figure:
+#  - launch: eager PyTorch spends ~5-25 us of host time per op before its kernel runs (Python, dispatcher, driver:
+#    J. Lin, "From PyTorch op to kernel launch"; CUDA's launch alone ~1-3 us); roberta-base on 12 tokens runs ~320
+#    ops (12 layers x ~25 + embeddings and head), DETR-R50 ~500 (53 conv+bn+relu, 6 encoder and 6 decoder layers, heads):
+#    centre 11 us per op, 95 % within a factor 2.3.
+#  - timeslice: twin/gpu/sharing.py (A100 0.95 +- 0.05 from context-switch cost against slice length; a vGPU,
+#    sliced again by its hypervisor, 0.85 +- 0.15).
+PRIORS = {
+    "launch_rob": (320 * 0.011, math.log(2.3) / 1.96),
+    "launch_detr": (500 * 0.011, math.log(2.3) / 1.96),
+}
+TIMESLICE_PRIORS = {"timeslice_a100": (0.95, 0.05), "timeslice_a10": (0.85, 0.15)}
+# Spin: libgomp's threads spin GOMP_SPINCOUNT = 300,000 times at a barrier before they sleep when OMP_WAIT_POLICY
+# is unset (GCC libgomp manual, "GOMP_SPINCOUNT"), ~0.3 ms at ~1 ns an iteration; 95 % within a factor 3.
+PRIORS["spin_ms"] = (0.3, math.log(3) / 1.96)
+# Barriers per request where a torch pool fans out: on short inputs element-wise ops stay below ATen's grain size
+# (32768 elements) and only GEMMs and convolutions do: roberta-base 12 x 6 linears + pooler and classifier = 74;
+# DETR-R50 53 convolutions + 36 encoder and 60 decoder linears + heads ~ 155; DETR's GPU-node CPU phase (resize,
+# normalise, pad, box post-processing) ~ 20 ops.
+BARRIERS = {(ROB, "cpu"): 74.0, (DETR, "cpu"): 155.0, (DETR, "gpunode"): 20.0}
+
+
+def _spin(t: dict[str, float], barriers: float, cpu_ms: float) -> dict[str, float]:
+    return {"cpu_oversubscription_penalty": t["spin_ms"] * barriers / cpu_ms}
 
 
 def priors(theta: dict[str, float], observed: set[tuple[str, str]]) -> list[tuple[str, float]]:
@@ -78,16 +105,15 @@ def priors(theta: dict[str, float], observed: set[tuple[str, str]]) -> list[tupl
 
     DETR's pre-processing and its A100 compute are of the same order (a 800-px resize + normalise vs a ResNet-50
     + transformer pass); a 4.9 kB JPEG fits TCP's first flight, so DETR's time outside the worker is roberta's
-    within a factor 2; time-slicing keeps most of the GPU's throughput; the oversubscription penalty is of order one
-    (PENALTY_PRIOR). Fallback only when no run of DETR on CPU is fitted (it would otherwise tie roberta's CPU time
-    to DETR's): `_detr_cpu_fallback`."""
+    within a factor 2; the counts and figures of PRIORS and TIMESLICE_PRIORS. Fallback only when no run of DETR on
+    CPU is fitted (it would otherwise tie roberta's CPU time to DETR's): `_detr_cpu_fallback`."""
     out = [
         ("detr_cpu_vs_gpu_share", math.log(theta["cpu_detr_gpunode"] / theta["gpu_detr_a100"]) / math.log(4)),
         ("detr_frontend_like_roberta", math.log(theta["frontend_a100_detr"] / theta["frontend_a100_rob"])
          / math.log(2)),
-        ("timeslice_efficiency", (theta["timeslice_efficiency"] - 0.9) / 0.3),
-        ("cpu_penalty", math.log(theta["cpu_penalty"] / PENALTY_PRIOR[0]) / PENALTY_PRIOR[1]),
     ]
+    out += [(name, math.log(theta[name] / centre) / sd) for name, (centre, sd) in PRIORS.items()]
+    out += [(name, (theta[name] - centre) / sd) for name, (centre, sd) in TIMESLICE_PRIORS.items()]
     if (DETR, CPU) not in observed:
         out.append(_detr_cpu_fallback(theta))
     return out
@@ -113,21 +139,43 @@ def demands(theta: dict[str, float]) -> dict[tuple[str, str], dict[str, float]]:
     t = theta
     a10_factor = t["gpu_rob_a10"] / t["gpu_rob_a100"]
     frontend_a10_detr = max(0.0, t["frontend_a10_rob"] + t["frontend_a100_detr"] - t["frontend_a100_rob"])
-    shared = {"timeslice_efficiency": t["timeslice_efficiency"], "cpu_oversubscription_penalty": t["cpu_penalty"]}
-    gpu = {"device": "gpu", "cpu_threads": 1.0, **shared}
-    cpu = {"device": "cpu", "cpu_threads": float(CPU_NODE_VCPUS), "gpu_ms": 0.0, **shared}
+    rob_gpunode = {"cpu_ms": t["cpu_rob_gpunode"], "cpu_threads": 1.0}
+    detr_gpunode = {"cpu_ms": t["cpu_detr_gpunode"], "cpu_threads": "cores",
+                    **_spin(t, BARRIERS[(DETR, "gpunode")], t["cpu_detr_gpunode"])}
+    cpu = {"device": "cpu", "cpu_threads": "cores", "gpu_ms": 0.0}
     return {
-        (ROB, A100): {**gpu, "cpu_ms": t["cpu_rob_gpunode"], "gpu_ms": t["gpu_rob_a100"],
+        (ROB, A100): {**rob_gpunode, **_gpu(t["gpu_rob_a100"], t["launch_rob"], t["timeslice_a100"]),
                       "frontend_ms": t["frontend_a100_rob"]},
-        (ROB, A10): {**gpu, "cpu_ms": t["cpu_rob_gpunode"], "gpu_ms": t["gpu_rob_a10"],
+        (ROB, A10): {**rob_gpunode, **_gpu(t["gpu_rob_a10"], t["launch_rob"], t["timeslice_a10"]),
                      "frontend_ms": t["frontend_a10_rob"]},
-        (ROB, CPU): {**cpu, "cpu_ms": t["cpu_rob_cpu"], "frontend_ms": t["frontend_a10_rob"]},
-        (DETR, A100): {**gpu, "cpu_ms": t["cpu_detr_gpunode"], "gpu_ms": t["gpu_detr_a100"],
+        (ROB, CPU): {**cpu, "cpu_ms": t["cpu_rob_cpu"], **_spin(t, BARRIERS[(ROB, "cpu")], t["cpu_rob_cpu"]),
+                     "frontend_ms": t["frontend_a10_rob"]},
+        (DETR, A100): {**detr_gpunode, **_gpu(t["gpu_detr_a100"], t["launch_detr"], t["timeslice_a100"]),
                        "frontend_ms": t["frontend_a100_detr"]},
-        (DETR, A10): {**gpu, "cpu_ms": t["cpu_detr_gpunode"], "gpu_ms": t["gpu_detr_a100"] * a10_factor,
+        (DETR, A10): {**detr_gpunode, **_gpu(t["gpu_detr_a100"] * a10_factor, t["launch_detr"], t["timeslice_a10"]),
                       "frontend_ms": frontend_a10_detr},
-        (DETR, CPU): {**cpu, "cpu_ms": t["cpu_detr_cpu"], "frontend_ms": frontend_a10_detr},
+        (DETR, CPU): {**cpu, "cpu_ms": t["cpu_detr_cpu"], **_spin(t, BARRIERS[(DETR, "cpu")], t["cpu_detr_cpu"]),
+                      "frontend_ms": frontend_a10_detr},
     }
+
+
+def _gpu(kernel_ms: float, launch_ms: float, timeslice: float) -> dict[str, float]:
+    """Accelerator fields of a GPU profile: the phase is kernel plus launch time, its device's slicing efficiency."""
+    return {"device": "gpu", "gpu_ms": kernel_ms + launch_ms, "gpu_busy_fraction": kernel_ms / (kernel_ms + launch_ms),
+            "timeslice_efficiency": timeslice}
+
+
+def kernel_ms(fields: dict) -> float:
+    """Device-busy ms per request of a profile's fields: what NVML's utilisation over throughput measures."""
+    return fields["gpu_ms"] * fields.get("gpu_busy_fraction", 1.0)
+
+
+def host_core_ms(fields: dict, vcpus: float) -> float:
+    """Core-ms per request on the node (what htop's per-process CPU% over throughput measures): the pool's CPU
+    phase and the thread that launches kernels and waits for them."""
+    threads = float(vcpus) if fields.get("cpu_threads") == "cores" else fields.get("cpu_threads", 1.0)
+    launch = fields.get("gpu_ms", 0.0) * (1.0 - fields.get("gpu_busy_fraction", 1.0))
+    return fields["cpu_ms"] * threads + launch
 
 
 # Memory where nothing was read, argued from what was: a worker's CUDA context and runtime take ~990 MiB on the
@@ -140,17 +188,20 @@ ESTIMATED_MEMORY = {
 }
 
 
-def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]) -> tuple[dict[str, float], list[str]]:
+def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory]
+                    ) -> tuple[dict[str, float], list[str], list[str]]:
     """Memory fields of a profile from its readings, else from a sibling profile's, else the estimates above; the
-    worker load time from its own readings only (a GPU worker's includes starting CUDA on that GPU)."""
+    worker load time from its own readings only (a GPU worker's includes starting CUDA on that GPU). Returns the
+    fields, a note on each, and the names of those no reading gave (estimated, or left at the schema's default)."""
     model, accelerator = key
     sources = [key, (model, A100), (model, A10)] if accelerator != CPU else [key]
-    fields, notes = {}, []
+    fields, notes, assumed = {}, [], []
     for name, attribute in (("gpu_memory_mib", "gpu_served"), ("gpu_memory_idle_mib", "gpu_idle"),
-                            ("worker_rss_mib", "worker_rss"), ("frontend_rss_mib", "frontend_rss")):
+                            ("worker_rss_mib", "worker_rss"), ("frontend_rss_mib", "frontend_rss"),
+                            ("frontend_cpu_ms", "frontend_cpu_ms")):
         if accelerator == CPU and name.startswith("gpu_"):
             continue
-        for source in sources + [(ROB, accelerator), (ROB, A100)] * (name == "frontend_rss_mib"):
+        for source in sources + [(ROB, accelerator), (ROB, A100)] * name.startswith("frontend_"):
             value = central(getattr(memory.get(source, Memory()), attribute))
             if value is not None:
                 fields[name] = value
@@ -158,6 +209,7 @@ def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory])
                              f"{name} taken from the {source[0]} {source[1]} readings")
                 break
         else:
+            assumed.append(name)
             estimates = ESTIMATED_MEMORY.get((model, "cpu" if accelerator == CPU else "gpu"), {})
             if name in estimates:
                 fields[name] = estimates[name]
@@ -166,9 +218,19 @@ def measured_fields(key: tuple[str, str], memory: dict[tuple[str, str], Memory])
     if load_s:
         fields["load_time_s"] = central(load_s)
         notes.append(f"load_time_s read ({len(load_s)} scale-ups)")
-    return fields, notes
+    else:
+        assumed.append("load_time_s")
+    return fields, notes, assumed
+
+
+# Fields of the study's profiles that no run identifies: no run was batched, no per-request latencies were recorded,
+# and no run of DETR has two busy workers (its pool's spin under oversubscription is the runtime's, from roberta).
+STUDY_ASSUMED = {key: ("gpu_ms_per_extra_item", "demand_cv") for key in STUDY_KEYS}
+for _key in ((DETR, A100), (DETR, A10), (DETR, CPU)):
+    STUDY_ASSUMED[_key] += ("cpu_oversubscription_penalty",)
 
 
 def profile(key: tuple[str, str], theta: dict[str, float], memory: dict[tuple[str, str], Memory]) -> ModelProfile:
-    fields, _ = measured_fields(key, memory)
-    return ModelProfile(name=f"{key[0]}-{key[1]}", **demands(theta)[key], **fields)
+    fields, _, assumed = measured_fields(key, memory)
+    return ModelProfile(name=f"{key[0]}-{key[1]}", **demands(theta)[key], **fields,
+                        assumed=tuple(sorted(set(assumed) | set(STUDY_ASSUMED[key]))))

@@ -27,25 +27,26 @@ from twin.errors import InputError
 BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
     (P.ROB, A100): "3 runs, all at 5 users; cpu/gpu split from htop and nvtop readings (utilisation law)",
-    (P.ROB, A10): "7 runs (1-10 users, one time-sliced); timeslice_efficiency rests on the one GPUSHARE run, "
-                  "whose pods/workers were not stated (2 pods x 1 worker assumed)",
-    (P.ROB, CPU): "2 runs; cpu_threads fixed at the node's vCPUs, so cpu_oversubscription_penalty rests on the "
-                  "one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first minute "
-                  "pins cpu_ms like the 1-pod run, its second the penalty",
+    (P.ROB, A10): "7 runs (1-10 users, one time-sliced); the A10-4Q's timeslice_efficiency rests on the one "
+                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed)",
+    (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
+                  "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
+                  "minute pins cpu_ms like the 1-pod run, its second the penalty",
     (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is only identified through the A10 run "
                     "and roberta's A10/A100 GPU ratio",
     (P.DETR, A10): "1 run (1 user): gpu_ms = A100 gpu_ms x roberta's A10/A100 ratio; frontend_ms derived "
                    "(parameters.py); multi-user behaviour untested",
-    (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; threads and oversubscription penalty "
-                   "transferred from roberta on CPU; multi-user behaviour untested. Without that run the fit falls "
+    (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; the oversubscription penalty is the "
+                   "runtime's spin per barrier (fitted on roberta) times DETR's barriers per ms (a count of its "
+                   "convolutions and linears); multi-user behaviour untested. Without that run the fit falls "
                    "back on the geometric mean of roberta's CPU time scaled by multiply-accumulates (86 G vs 1 G, "
                    "overshoots) and DETR's A10-node time scaled by roberta's CPU/A10 ratio (undershoots): "
                    "leave-one-out +28 % throughput, -21 % latency",
 }
 
 
-FIXED_STUDY = "cpu_threads (1 on GPU nodes, the node's vCPUs on CPU), demand lognormal cv 0.2, load_time_s default " \
-              "(not measured)"
+FIXED_STUDY = "cpu_threads (1 for roberta on GPU nodes; torch's default, one per core, on CPU and for DETR), " \
+              "demand lognormal cv 0.2, load_time_s default (not measured)"
 NO_MEMORY = "no readings: memory fields and load time are the schema's defaults"
 
 
@@ -64,8 +65,9 @@ def write_profiles(fit: Fit, readings: Readings, *, sources: list[Path], out_dir
     written = []
     for key in fit.space.demands(fit.theta):
         profile = fit.space.profile(key, fit.theta, readings.memory)
-        document = {"provenance": _provenance(key, fit, readings, sources, in_sample),
-                    "profile": _rounded(profile.model_dump(exclude_defaults=False))}
+        document = {"provenance": {**_provenance(key, fit, readings, sources, in_sample),
+                                   "assumed": list(profile.assumed)},
+                    "profile": _rounded(profile.model_dump(mode="json", exclude_defaults=False))}
         path = out_dir / file_name(key)
         path.write_text(yaml.safe_dump(document, sort_keys=False, width=118))
         written.append(path)
@@ -73,7 +75,7 @@ def write_profiles(fit: Fit, readings: Readings, *, sources: list[Path], out_dir
 
 
 def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sample) -> dict:
-    _, memory_notes = P.measured_fields(key, readings.memory)
+    _, memory_notes, _ = P.measured_fields(key, readings.memory)
     runs = {rid: _errors(obs, pred) for rid, (obs, pred) in in_sample.items() if obs.setup.profile_key == key}
     return {
         "model": key[0], "accelerator": key[1],

@@ -1,14 +1,18 @@
 """Resource readings of resources.csv turned into what calibration uses: demand constraints and memory sizes.
 
-Demand constraints (utilisation law, U = X · D, at the run's measured throughput X):
-  - nvtop GPU utilisation of a run → GPU time per request;
-  - htop CPU% summed over a GPU run's busy workers → CPU core-time per request.
+Demand constraints (utilisation law, U = X · D, at the run's measured throughput X), each a noisy observation:
+  - nvtop GPU utilisation of a run (NVML: the share of time at least one kernel ran) → kernel time per request,
+    not the accelerator phase, whose host-side launch and sync time leaves the device idle;
+  - htop CPU% summed over a GPU run's busy workers → host core-time per request (the CPU phase's threads and the
+    thread that launches kernels and waits for them).
 Memory (direct readings, min–max kept as the range): GPU memory of a worker that has served and of one that never
 has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
 node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
 Worker load time: the `worker_load_s` a run of `servetwin observe` measured when it added workers before it.
 Server CPU (observe beside a local server): the TorchServe processes' CPU use over the run, over the measured
 throughput → CPU core-time per request of a CPU-served profile (the JVM frontend's share included).
+The JVM frontend's CPU per request: htop's CPU% of the visible Java processes over the run's throughput (idle
+frontends drop out of htop's busiest-first list, so it is a lower bound).
 """
 from __future__ import annotations
 
@@ -25,9 +29,10 @@ from calibration.readers import ResourceReading, Run
 class Constraint:
     run_id: str
     key: tuple[str, str]  # the profile it constrains
-    kind: str  # "gpu_ms" or "cpu_core_ms": demand per request implied by the reading
+    kind: str  # "gpu_ms" (kernel ms, from NVML) or "cpu_core_ms" (host core-ms, from htop) per request
     value: float
     source_line: int
+    vcpus: float = 1.0  # of the node read
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Memory:
     worker_rss: list[float] = field(default_factory=list)
     frontend_rss: list[float] = field(default_factory=list)
     load_s: list[float] = field(default_factory=list)
+    frontend_cpu_ms: list[float] = field(default_factory=list)  # core-ms per request
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,9 @@ def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Read
         _memory(reading, slot, setup)
         if len(matched) == 1 and run.result is not None and run.result.throughput_rps:
             constraints.extend(_demands(reading, run, setup))
+            java = [v for v in reading.values("frontend_java_cpu_pct") or () if v is not None]
+            if java and reading.tool == "htop":
+                slot.frontend_cpu_ms.append(sum(java) / 100 / run.result.throughput_rps * 1000)
     for run in runs:
         if run.result is not None and run.result.worker_load_s is not None:
             with contextlib.suppress(MappingError):  # a run that maps to no profile informs none
@@ -78,7 +87,8 @@ def _host_cpu(run: Run) -> list[Constraint]:
     except MappingError:
         return []
     cores = max(result.server_cpu_pct / 100, 1e-3)
-    return [Constraint(run.config.id, key, "cpu_core_ms", cores / result.throughput_rps * 1000, run.line)]
+    return [Constraint(run.config.id, key, "cpu_core_ms", cores / result.throughput_rps * 1000, run.line,
+                       float(run.config.node_vcpus or 1))]
 
 
 def _matching(run_id: str, runs: tuple[Run, ...]) -> list[tuple[Run, Setup]]:
@@ -98,11 +108,13 @@ def _demands(reading: ResourceReading, run: Run, setup: Setup) -> list[Constrain
     out = []
     gpu = reading.value("gpu_util_pct")
     if gpu is not None and reading.tool == "nvtop" and setup.accelerator != "cpu":
-        out.append(Constraint(run.config.id, setup.profile_key, "gpu_ms", gpu / 100 / rate * 1000, reading.line))
+        out.append(Constraint(run.config.id, setup.profile_key, "gpu_ms", gpu / 100 / rate * 1000, reading.line,
+                              float(run.config.node_vcpus or 1)))
     cpu = reading.values("worker_cpu_pct")
     if cpu and reading.tool == "htop" and setup.accelerator != "cpu":
         total = sum(v for v in cpu if v is not None) / 100
-        out.append(Constraint(run.config.id, setup.profile_key, "cpu_core_ms", total / rate * 1000, reading.line))
+        out.append(Constraint(run.config.id, setup.profile_key, "cpu_core_ms", total / rate * 1000, reading.line,
+                              float(run.config.node_vcpus or 1)))
     return out
 
 

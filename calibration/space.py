@@ -9,7 +9,7 @@ Two kinds of profile share one search:
     gets the cores a request keeps busy (`cpu_threads`) and the slowdown when busy threads outnumber the cores
     (`cpu_oversubscription_penalty`). Their priors: torch's default intra-op pool, one thread per core in every
     worker process (TorchServe 0.12's handlers leave it so unless the handler or OMP_NUM_THREADS says otherwise),
-    and the study's oversubscription prior (parameters.PENALTY_PRIOR). The threads are identified by the host's CPU
+    and an oversubscription prior from the study's spin (PENALTY_PRIOR). The threads are identified by the host's CPU
     use per request (observe records it: readings.py makes it a utilisation-law constraint) or by runs with several
     workers busy at once; the penalty only by the latter. A field no run identifies rests on its prior and is
     named as assumed (`Space.assumed`), and its prior width reaches the prediction intervals.
@@ -30,8 +30,14 @@ from twin.config.schema import ModelProfile
 
 Key = tuple[str, str]  # (model, accelerator)
 SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY = "service_ms", "frontend_ms", "demand_cv", "cpu_threads", "cpu_penalty"
+# What an own profile's throughput and latency cannot tell apart, left at plain values (module docstring).
+OWN_ASSUMED = ("parallel_regions", "gpu_busy_fraction", "gpu_ms_per_extra_item")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 THREADS_PRIOR_LOG_SD = math.log(4)  # handlers and OMP_NUM_THREADS often cut torch's default pool, rarely by more
+# The penalty is the spin a pool burns per unit of oversubscription per ms of work: parameters.PRIORS["spin_ms"]
+# (libgomp's GOMP_SPINCOUNT, ~0.3 ms a barrier) times barriers per ms, unknown for a model of one's own; centred where
+# the study's roberta sits (0.3 ms x 74 barriers / 28 ms ~ 0.8, taken as 1), 95 % within a factor 10.
+PENALTY_PRIOR = (1.0, math.log(10) / 1.96)
 
 
 @dataclass(frozen=True)
@@ -98,12 +104,19 @@ class Space:
                 own.append((own_name(o.key, THREADS),
                             math.log(theta[own_name(o.key, THREADS)] / o.vcpus) / THREADS_PRIOR_LOG_SD))
                 own.append((own_name(o.key, PENALTY),
-                            math.log(theta[own_name(o.key, PENALTY)] / P.PENALTY_PRIOR[0]) / P.PENALTY_PRIOR[1]))
+                            math.log(theta[own_name(o.key, PENALTY)] / PENALTY_PRIOR[0]) / PENALTY_PRIOR[1]))
         return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
-        fields, _ = P.measured_fields(key, memory)
-        return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields)
+        if key in P.STUDY_KEYS:
+            return P.profile(key, theta, memory)
+        fields, _, assumed = P.measured_fields(key, memory)
+        own = next(o for o in self.owns if o.key == key)
+        unidentified = {"cpu_threads"} if own.on_cpu and not own.threads_identified else set()
+        if own.on_cpu and not own.penalty_identified:
+            unidentified.add("cpu_oversubscription_penalty")
+        return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields,
+                            assumed=tuple(sorted({*assumed, *OWN_ASSUMED, *unidentified})))
 
     def assumed(self, key: Key) -> list[str]:
         """The fields of an own profile that no run identifies, with the value they take."""
@@ -114,7 +127,7 @@ class Space:
             out.append(f"cpu_threads ~{own.vcpus:g} (torch's default pool, the node's vCPUs; no CPU reading and no "
                        "run with two workers busy)")
         if own.on_cpu and not own.penalty_identified:
-            out.append(f"cpu_oversubscription_penalty ~{P.PENALTY_PRIOR[0]:g} (prior; no run with two workers busy)")
+            out.append(f"cpu_oversubscription_penalty ~{PENALTY_PRIOR[0]:g} (prior; no run with two workers busy)")
         return out
 
 
@@ -129,7 +142,7 @@ def _own_parameters(own: Own) -> tuple[P.Parameter, ...]:
     return found + (
         P.Parameter(own_name(own.key, THREADS), own.vcpus, 0.01, max(own.vcpus, 1.01),
                     f"cores a request keeps busy, {where}"),
-        P.Parameter(own_name(own.key, PENALTY), P.PENALTY_PRIOR[0], 1e-3, 10,
+        P.Parameter(own_name(own.key, PENALTY), PENALTY_PRIOR[0], 1e-3, 10,
                     f"slowdown per unit of CPU oversubscription, {where}"))
 
 

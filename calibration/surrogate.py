@@ -5,8 +5,8 @@ twin/workload/closed_loop.py): JMeter users pinned uniformly at random to pods f
 multi-server station of `workers` (exact MVA, `twin.theory.queueing.mva`) whose service time is the CPU phase plus
 the GPU phase, and a pure delay of `frontend_ms`. The node's CPUs and GPU are shared by every pod; their slowdown is
 found by fixed-point iteration: the other workers are each in the CPU (GPU) phase independently with the probability
-the current throughputs give (binomial), and a phase takes its demand over the speed the twin's processor-sharing
-rule grants with that many jobs. Exact for one worker on an idle node; an approximation under sharing (the twin
+the current throughputs give (binomial), and a phase takes its demand over the speed the twin's own sharing rules
+(twin/k8s/node.py `cpu_speed`, twin/gpu/sharing.py) grant with that many jobs. Exact for one worker on an idle node; an approximation under sharing (the twin
 confirms it). The expectation over random pinnings is taken over every partition of users into pods.
 """
 from __future__ import annotations
@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from calibration.mapping import Setup
-from twin.config.schema import ModelProfile
-from twin.k8s.node import cpu_speed
+from twin.config.schema import GpuSpec, ModelProfile
+from twin.gpu.device import sharing_of
+from twin.k8s.node import cpu_speed, default_slice_ms
 from twin.theory.queueing import mva
 
 
@@ -53,8 +54,9 @@ def _partitions(total: int, largest: int, parts_left: int):
 def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
     """Expected JMeter throughput and mean latency of the run `setup` with `profile` on a node of `vcpus`."""
     throughput = latency = 0.0
+    gpu_speed = sharing_of(GpuSpec(model=setup.accelerator), profile).speed_of
     for parts, probability in occupancies(setup.users, setup.pods):
-        x = _steady_state(parts, setup.workers, profile, vcpus, setup.background_threads)
+        x = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed, setup.background_threads)
         throughput += probability * x
         latency += probability * setup.users / x
     # users start one by one over the ramp, and JMeter divides by the whole run
@@ -75,21 +77,20 @@ def unqueued_p95_ms(profile: ModelProfile) -> float:
     return profile.frontend_ms + service * math.exp(z95 * sigma - sigma ** 2 / 2)
 
 
-def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float,
+def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float, gpu_speed,
                   background: float = 0.0) -> float:
     """Throughput (req/s) with `parts[i]` users pinned to pod i."""
     cpu_s, gpu_s, delay_s = profile.cpu_ms / 1000, profile.gpu_ms / 1000, profile.frontend_ms / 1000
     servers = [min(workers, k) for k in parts]
     slots = sum(servers)  # workers that can be busy at once
-    speed = cpu_speed(vcpus, profile.cpu_threads, profile.cpu_oversubscription_penalty, background)
+    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus), background=background)
     cpu_time, gpu_time = cpu_s, gpu_s
     total = 0.0
     for _ in range(200):
         service = cpu_time + gpu_time
         total = sum(_pod_throughput(k, c, service, delay_s, profile) for k, c in zip(parts, servers))
         new_cpu = cpu_s * _expected(slots, total * cpu_time / slots, lambda m: 1 / speed(m + 1))
-        new_gpu = gpu_s * _expected(slots, total * gpu_time / slots,
-                                    lambda m: 1.0 if m == 0 else (m + 1) / profile.timeslice_efficiency)
+        new_gpu = gpu_s * _expected(slots, total * gpu_time / slots, lambda m: 1 / gpu_speed(m + 1))
         if abs(new_cpu - cpu_time) + abs(new_gpu - gpu_time) < 1e-9:
             break
         cpu_time, gpu_time = 0.5 * (cpu_time + new_cpu), 0.5 * (gpu_time + new_gpu)

@@ -16,7 +16,7 @@ LAYERS = {
     "twin.workload": ("components", 2), "twin.torchserve": ("components", 2), "twin.gpu": ("components", 2),
     "twin.k8s": ("components", 2), "twin.metrics": ("components", 2),
     "twin.control": ("control", 2),
-    "twin.kernel": ("kernel", 1),
+    "twin.kernel": ("kernel", 1), "twin.report": ("reports", 1),
     "twin.policies": ("pure", 0), "twin.config": ("pure", 0), "twin.metrics.promql": ("pure", 0),
     "twin.metrics.tsdb": ("pure", 0), "twin.ports": ("pure", 0), "twin.errors": ("pure", 0),
     "twin.theory": ("pure", 0), "twin": ("pure", 0),

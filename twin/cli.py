@@ -23,11 +23,12 @@ import contextlib  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Iterator, Sequence  # noqa: E402
+from typing import Iterator, NoReturn, Sequence  # noqa: E402
 
 import yaml  # noqa: E402
 
-from twin import outputs  # noqa: E402
+from twin import cli_reports, outputs  # noqa: E402
+from twin.config import feasibility, values  # noqa: E402
 from twin.config.loader import load_scenario, read_yaml  # noqa: E402
 from twin.config.schema import Scenario  # noqa: E402
 from twin.core.run import Result, simulate  # noqa: E402
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         return args.command(args)
-    except InputError as error:
+    except (InputError, UsageError) as error:
         print(f"servetwin: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # every writer stages its output, so an interrupted command leaves none
@@ -55,20 +56,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 
+class UsageError(Exception):
+    """A flag or argument argparse refused: printed as one line like every other input error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
+    parser = _Parser(prog="servetwin", description="A digital twin of TorchServe on Kubernetes.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="simulate a scenario and print its summary")
     run.add_argument("scenario", type=Path)
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--duration", type=_positive, metavar="S", help="override the simulated duration (seconds)")
+    run.add_argument("--seed", type=values.seed, help="override the scenario's seed")
+    run.add_argument("--duration", type=values.duration, metavar="S",
+                     help="override the simulated duration (seconds)")
     outputs.add_arguments(run, required=False, help="write time series, events and summary into this new folder")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--replications", type=_count, default=1, metavar="N",
+    run.add_argument("--replications", type=values.replications, default=1, metavar="N",
                      help="run N seeds (seed, seed+1, ...), each with the profile drawn from its fit's uncertainty "
                           "where the profile file records it, and report the mean and a 90 %% interval of the "
                           "headline numbers (calibration/intervals.py); --out keeps the first seed's run")
+    cli_reports.add_run_report(run)
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
     validate.add_argument("scenario", type=Path)
@@ -76,30 +88,16 @@ def _parser() -> argparse.ArgumentParser:
     observe_cli.add_command(commands)
     live_cli.add_commands(commands)
     sweep_cli.add_commands(commands)
+    cli_reports.add_compare(commands)
     from calibration import cli as calibration_cli  # a surface beside this one; imported late, it imports twin
 
     calibration_cli.add_commands(commands)
     return parser
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
+    _warn(args.scenario, scenario)
     print(f"{args.scenario}: ok ({scenario.name}: {len(scenario.node_pools)} node pool(s), "
           f"{scenario.deployment.pods} pod(s), {len(scenario.workload)} workload group(s), {scenario.duration_s:g} s)")
     _print_warnings(_static_warnings(args.scenario, scenario, {}))
@@ -125,10 +123,12 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
+    _warn(args.scenario, scenario)
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
     if args.replications > 1:
         return _replicated(args, scenario, overrides)
+    report = cli_reports.report_target(args)
     bar = _ProgressBar(scenario.duration_s, enabled=not args.quiet)
     started = time.perf_counter()
     stop = Stop()
@@ -142,11 +142,20 @@ def _run(args: argparse.Namespace) -> int:
     if not result.complete:
         print(f"servetwin: interrupted at {result.summary.simulated_s:,.0f} of {scenario.duration_s:,.0f} s "
               f"simulated; summary so far below, no output written", file=sys.stderr)
-    elif args.out is not None:
-        write_outputs(args.out, scenario, result, force=args.force)
+    else:
+        if args.out is not None:
+            write_outputs(args.out, scenario, result, force=args.force)
+        if report is not None:
+            cli_reports.write_run(report, scenario, result)
     summary = result.summary.to_dict()
     print(json.dumps(summary) if args.json else _human(summary))
     return 0 if result.complete else INTERRUPTED
+
+
+def _warn(path: Path, scenario: Scenario) -> None:
+    """A legal but doomed what-if runs; the user hears why it will go badly, one line each on stderr."""
+    for note in feasibility.warnings(scenario):
+        print(f"servetwin: warning: {path}: {note}", file=sys.stderr)
 
 
 def _replicated(args: argparse.Namespace, scenario: Scenario, overrides: dict) -> int:

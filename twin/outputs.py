@@ -41,20 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser, *, help: str, required: bool 
 # --- checks, before any work -----------------------------------------------------------------------------------
 def folder(raw: str | Path, *, command: str, force: bool = False, resume: bool = False) -> Path:
     """The folder `raw` names, checked for `command`: absent, empty, or its own (see the module's rules)."""
-    path = _usable(raw, wanted="a folder")
-    if path.is_dir():
-        _check_contents(path, raw, command=command, force=force, resume=resume)
-        _probe(path, str(raw))
+    with _reported(raw):
+        path = _usable(raw, wanted="a folder")
+        if path.is_dir():
+            _check_contents(path, raw, command=command, force=force, resume=resume)
+            _probe(path, str(raw))
     return path
 
 
-def file(raw: str | Path, *, force: bool = False) -> Path:
-    """The file `raw` names, checked: absent, or an existing file to replace with `--force`."""
-    path = _usable(raw, wanted="a file")
-    if path.is_dir():
-        _refuse(raw, "a file name", "a folder")
-    if path.exists() and not force:
-        _refuse(raw, "a new file (--force replaces an existing one)", "an existing file")
+def file(raw: str | Path, *, force: bool = False, inputs: tuple[Path, ...] = ()) -> Path:
+    """The file `raw` names, checked: absent, or an existing file to replace with `--force` (never one of the
+    command's `inputs`)."""
+    with _reported(raw):
+        path = _usable(raw, wanted="a file")
+        if path.is_dir():
+            _refuse(raw, "a file name", "a folder")
+        if any(path.exists() and Path(source).exists() and path.samefile(source) for source in inputs):
+            _refuse(raw, "a file other than the command's input", "its input file")
+        if path.exists() and not force:
+            _refuse(raw, "a new file (--force replaces an existing one)", "an existing file")
     return path
 
 
@@ -73,6 +78,9 @@ def _usable(raw: str | Path, *, wanted: str) -> Path:
     if not above.is_dir():
         _refuse(text, f"{wanted} in a folder", f"a path under the file {above}")
     _probe(above, text)
+    longest = os.pathconf(above, "PC_NAME_MAX")
+    if any(len(part.encode()) > longest for part in path.relative_to(above).parts):
+        _refuse(text, f"names of at most {longest} bytes", "a longer one")
     return path
 
 
@@ -132,16 +140,28 @@ def _refuse(raw: str | Path, expected: str, got: str) -> None:
     raise InputError(str(raw), FLAG, expected, got)
 
 
+@contextlib.contextmanager
+def _reported(raw: str | Path) -> Iterator[None]:
+    """What the file system refuses (permissions, a full disk) is one line about --out, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        where = f" at {error.filename}" if error.filename else ""
+        _refuse(raw, "a place servetwin can write", f"{error.strerror or error}{where}")
+
+
 # --- writing ---------------------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def staged_folder(raw: str | Path, *, command: str, force: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder beside the target; when the block ends, it becomes the target at once."""
     path = folder(raw, command=command, force=force)
-    staging = _beside(path, "staging")
+    with _reported(raw):
+        staging = _beside(path, "staging")
     try:
         yield staging
-        mark(staging, command=command)
-        _swap(staging, path, raw=raw, command=command, force=force)
+        with _reported(raw):
+            mark(staging, command=command)
+            _swap(staging, path, raw=raw, command=command, force=force)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # ours; gone already once swapped in
 
@@ -150,13 +170,14 @@ def claim(raw: str | Path, *, command: str, resume: bool = True, force: bool = F
     """A folder a command writes into as it goes (sweep runs, live decisions): created and marked as its own.
     Without `resume`, an earlier folder of the same command is replaced (with `--force`) by a fresh one."""
     path = folder(raw, command=command, force=force, resume=resume)
-    if not path.is_dir() or not _entries(path) - {MARKER}:
-        path.mkdir(parents=True, exist_ok=True)
-        mark(path, command=command)
-    elif not resume:
-        fresh = _beside(path, "claim")
-        mark(fresh, command=command)
-        _swap(fresh, path, raw=raw, command=command, force=force)
+    with _reported(raw):
+        if not path.is_dir() or not _entries(path) - {MARKER}:
+            path.mkdir(parents=True, exist_ok=True)
+            mark(path, command=command)
+        elif not resume:
+            fresh = _beside(path, "claim")
+            mark(fresh, command=command)
+            _swap(fresh, path, raw=raw, command=command, force=force)
     return path
 
 
@@ -168,7 +189,7 @@ def mark(path: Path, *, command: str) -> None:
 
 def _beside(path: Path, role: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.servetwin-{role}-", dir=path.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{path.name[:64]}.servetwin-{role}-", dir=path.parent))
 
 
 def _swap(new: Path, path: Path, *, raw: str | Path, command: str, force: bool) -> None:
@@ -191,13 +212,15 @@ def _swap(new: Path, path: Path, *, raw: str | Path, command: str, force: bool) 
 @contextlib.contextmanager
 def staged_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block ends, it replaces `path` in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with _reported(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     staging = Path(name)
     try:
         yield staging
-        os.replace(staging, path)
+        with _reported(path):
+            os.replace(staging, path)
     finally:
         staging.unlink(missing_ok=True)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
+from twin.policies.pod_resources import Container
+
 
 @dataclass(frozen=True)
 class PodView:
@@ -21,6 +23,10 @@ class PodView:
     requests: Mapping[str, float] = field(default_factory=dict)  # cpu in cores, memory in bytes, devices in units
     limits: Mapping[str, float] = field(default_factory=dict)
     resize_status: str = ""  # "" | InProgress | Deferred | Infeasible
+    # Every container as the API lists it (empty: `requests` above is the whole pod, as in the twin).
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources)
 
 
 @dataclass(frozen=True)

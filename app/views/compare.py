@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import figures_compare, runs
+from app import runs
 from app.views import common
 from app.views.sidebar import Current
 from twin.errors import InputError
+from twin.report import figures_compare
 
 CURRENT = "current settings"
 PICK = "compare_pick"  # the multiselect's key
@@ -39,7 +40,9 @@ def _choices(current: Current) -> dict[str, runs.Setup]:
     choices = {CURRENT: runs.Setup(CURRENT, current.setup.path, current.setup.overrides)}
     choices.update(st.session_state.get("variants", {}))
     for name in common.bundled_scenarios():
-        choices[name] = runs.Setup(name, str(common.SCENARIOS / name), {})
+        path = str(common.SCENARIOS / name)
+        if path != current.setup.path or current.setup.overrides:  # else it is the current settings again
+            choices[name] = runs.Setup(name, path, {})
     return choices
 
 

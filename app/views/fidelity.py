@@ -15,6 +15,9 @@ from calibration import predict, profiles, readers
 from twin.errors import InputError
 
 RUNS_CSV = Path(predict.__file__).parent / "data" / "runs.csv"
+IN_SAMPLE = ("in-sample", "the bundled profiles were fitted to these very runs, so this shows how well the fit "
+                          "reproduces them — not how well it predicts a run it has not seen")
+LEAVE_ONE_OUT = ("leave-one-out", "each run predicted by a fit made without it: the error to expect on a new run")
 
 
 def render(current: Current) -> None:
@@ -25,8 +28,7 @@ def render(current: Current) -> None:
         _jmeter(current)
     st.markdown("#### Calibration runs: predicted against measured")
     source = st.radio("Source", ("bundled runs, predicted now with the bundled profiles",
-                                 "a cross-validation table (loo.csv, grouped.csv)"), key="fidelity_source",
-                      horizontal=True)
+                                 "a leave-one-out table (loo.csv)"), key="fidelity_source", horizontal=True)
     if source.startswith("bundled"):
         replications = int(st.number_input("Seeds per run", value=1, min_value=1, max_value=10, step=1,
                                            key="fidelity_reps"))
@@ -36,13 +38,13 @@ def render(current: Current) -> None:
             st.session_state["fidelity"] = (replications, draws)
         if "fidelity" in st.session_state:
             with st.spinner("Simulating every calibration run…"):
-                _show(_predicted(*st.session_state["fidelity"]))
+                _show(_predicted(*st.session_state["fidelity"]), IN_SAMPLE)
     else:
-        path = st.text_input("loo.csv or grouped.csv", key="fidelity_loo", placeholder="out/loo.csv",
-                             help="written by `servetwin check [--groups] --out DIR`")
+        path = st.text_input("loo.csv", key="fidelity_loo", placeholder="out/loo.csv",
+                             help="written by `servetwin check --out DIR`")
         table = common.read(tables.read_fidelity, path) if path else None
         if table is not None:
-            _show(table)
+            _show(table, LEAVE_ONE_OUT)
 
 
 @st.cache_data(show_spinner=False)
@@ -54,17 +56,19 @@ def _predicted(replications: int, draws: int = 0) -> pd.DataFrame:
     return tables.calibration_table(list(runs_read), rows)
 
 
-def _show(table: pd.DataFrame) -> None:
+def _show(table: pd.DataFrame, kind: tuple[str, str]) -> None:
+    name, meaning = kind
     if table.empty:
         st.warning("No run has both a measurement and a prediction.")
         return
+    st.caption(f"**{name} error**: {meaning}")
     inside = tables.coverage(table)
     common.metric_row([("Runs", len(table)),
-                       ("Throughput MAPE", f"{table['throughput_error_pct'].abs().mean():.1f} %"),
-                       ("Mean latency MAPE", f"{table['latency_error_pct'].abs().mean():.1f} %"),
+                       (f"Throughput MAPE ({name})", f"{table['throughput_error_pct'].abs().mean():.1f} %"),
+                       (f"Mean latency MAPE ({name})", f"{table['latency_error_pct'].abs().mean():.1f} %"),
                        ("Inside the 90 % interval", "-" if inside is None else f"{100 * inside:.0f} %")])
-    common.chart(figures_fidelity.parity(table), key="fidelity-parity")
-    common.chart(figures_fidelity.errors(table), key="fidelity-errors")
+    common.chart(figures_fidelity.parity(table, kind=name), key="fidelity-parity")
+    common.chart(figures_fidelity.errors(table, kind=name), key="fidelity-errors")
     with st.expander("Table"):
         st.dataframe(table.round(2), hide_index=True)
 

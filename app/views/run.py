@@ -2,12 +2,18 @@
 with scaling events, memory against capacity, utilisation, cost); save it as a variant for the Compare tab."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from app import figures, runs, series
+from app import runs
 from app.views import common, compare
 from app.views.sidebar import Current
 from twin.config.schema import Scenario
+from twin.core import provenance
+from twin.report import figures_run, series
+from twin.report import tables as report_tables
 
 
 def render(current: Current) -> None:
@@ -29,17 +35,18 @@ def render(current: Current) -> None:
     if scenario is None or last != (scenario.model_dump_json(), current.seed):
         st.warning("The settings changed since this run: press **Run** to see them.")
     output = runs.run(Scenario.model_validate_json(last[0]), last[1])
-    show(output)
+    show(output, provenance.warnings(Path(current.setup.path), current.setup.overrides))
 
 
-def show(output: runs.RunOutput) -> None:
+def show(output: runs.RunOutput, profile_warnings: list[dict]) -> None:
     summary, ts = output.summary, output.timeseries
     capacity = series.capacity(ts["time_s"], output.events, series.pool_shapes(output.scenario))
     _metrics(summary, ts)
+    _diagnosis(summary, profile_warnings)
     slo = output.scenario["slo"]["latency_p95_ms"]
-    pairs = ((figures.latency(ts, slo), figures.throughput(ts)),
-             (figures.scaling(ts, output.events), figures.memory(ts, capacity)),
-             (figures.utilisation(ts), figures.cost(capacity)))
+    pairs = ((figures_run.latency(ts, slo), figures_run.throughput(ts)),
+             (figures_run.scaling(ts, output.events), figures_run.memory(ts, capacity)),
+             (figures_run.utilisation(ts), figures_run.cost(capacity)))
     for row, (first, second) in enumerate(pairs):
         left, right = st.columns(2)
         with left:
@@ -70,6 +77,21 @@ def _metrics(summary: dict, ts) -> None:
     for start in (0, 4):  # two rows of four: the numbers stay readable beside the sidebar
         for column, (label, value) in zip(st.columns(4), cells[start:start + 4]):
             column.metric(label, value, border=True)
+
+
+def _diagnosis(summary: dict, profile_warnings: list[dict]) -> None:
+    """What went wrong first, then the pods as kubectl lists them (with what each served and its memory)."""
+    for found in summary.get("warnings", []) + profile_warnings:
+        st.warning(f"{found['message']}  `{found['code']}`", icon="⚠️")
+    _table(*report_tables.pods(summary))
+    with st.expander("Nodes, pending pods and autoscaler triggers"):
+        for table in (report_tables.nodes, report_tables.pending, report_tables.triggers):
+            _table(*table(summary))
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> None:
+    if rows:
+        st.dataframe(pd.DataFrame([[str(c) for c in row] for row in rows], columns=header), hide_index=True)
 
 
 def _save_variant(current: Current) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import figures_sweep, tables
+from app import tables
 from app.views import common
+from twin.report import figures_sweep
 
 
 def render() -> None:
@@ -37,13 +38,16 @@ def render() -> None:
 
 def _heatmap(table, parameters: list[str], metrics: list[str]) -> None:
     columns = st.columns(3)
-    metric = columns[0].selectbox("Metric", metrics, key="sweep_metric")
-    x = columns[1].selectbox("x", parameters, key="sweep_x")
+    metric = columns[0].selectbox("Metric", figures_sweep.varying(table, metrics), key="sweep_metric",
+                                  format_func=figures_sweep.with_unit,
+                                  help="Metrics that differ between the points come first")
+    x = columns[1].selectbox("x", parameters, key="sweep_x", format_func=figures_sweep.short,
+                             help="Swept fields, shown by their last two parts: " + ", ".join(parameters))
     others = [p for p in parameters if p != x]
     if not others:
         common.chart(figures_sweep.line_ci(table, x=x, metric=metric), key="sweep-line")
         return
-    y = columns[2].selectbox("y", others, key="sweep_y")
+    y = columns[2].selectbox("y", others, key="sweep_y", format_func=figures_sweep.short)
     if len(parameters) > 2:
         st.caption("Points that differ only in the other parameters are averaged in a cell.")
     common.chart(figures_sweep.heatmap(table, x=x, y=y, metric=metric), key="sweep-heatmap")

@@ -78,7 +78,8 @@ class Row:
         return value
 
     def number_with_note(
-        self, column: str, *, minimum: float | None = None, integer: bool = False, required: bool = False
+        self, column: str, *, minimum: float | None = None, maximum: float | None = None, integer: bool = False,
+        required: bool = False
     ) -> tuple[float | None, str | None]:
         """A leading number and the free text after it, e.g. "1 (docker compose)" -> (1, "(docker compose)")."""
         raw = self.text(column)
@@ -92,6 +93,8 @@ class Row:
             raise self.error(column, expected=_describe(integer, minimum), got=repr(raw))
         if minimum is not None and value < minimum:
             raise self.error(column, expected=_describe(integer, minimum), got=repr(raw))
+        if maximum is not None and value > maximum:
+            raise self.error(column, expected=f"{_describe(integer, minimum)} and <= {maximum:g}", got=repr(raw))
         return (int(value) if integer else value), match.group(2) or None
 
 

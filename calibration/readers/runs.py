@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from calibration.readers import _csv
+from twin.config import base as limits
 
 DEVICES = ("gpu", "cpu")
 CONFIG_COLUMNS = (
@@ -22,11 +23,13 @@ RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg
                   "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
                   "client_cpu_pct")
 _SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", "background_threads", *RESULT_COLUMNS))
-# column -> (minimum, integer)
+# column -> (minimum, maximum, integer); the maxima are the scenario schema's, so every run read can be simulated
 _CONFIG_NUMBERS = {
-    "node_vcpus": (1, True), "node_ram_gb": (0, False), "pods": (1, True), "workers_per_pod": (1, True),
-    "users": (1, True), "ramp_s": (0, False), "duration_s": (0, False), "batch_size": (1, True),
-    "max_batch_delay_ms": (0, False),
+    "node_vcpus": (1, limits.MAX_VCPUS, True), "node_ram_gb": (0, limits.MAX_MEMORY_GIB, False),
+    "pods": (1, limits.MAX_PODS, True), "workers_per_pod": (1, limits.MAX_WORKERS, True),
+    "users": (1, limits.MAX_USERS, True), "ramp_s": (0, limits.MAX_DURATION_S, False),
+    "duration_s": (0, limits.MAX_DURATION_S, False), "batch_size": (1, limits.MAX_BATCH_SIZE, True),
+    "max_batch_delay_ms": (0, limits.MAX_DURATION_S * 1000, False),
 }
 
 
@@ -103,8 +106,8 @@ def _run(row: _csv.Row) -> Run:
 def _config(row: _csv.Row) -> RunConfig:
     remarks: dict[str, str] = {}
     numbers = {}
-    for column, (minimum, integer) in _CONFIG_NUMBERS.items():
-        value, remark = row.number_with_note(column, minimum=minimum, integer=integer)
+    for column, (minimum, maximum, integer) in _CONFIG_NUMBERS.items():
+        value, remark = row.number_with_note(column, minimum=minimum, maximum=maximum, integer=integer)
         numbers[column] = value
         if remark:
             remarks[column] = remark

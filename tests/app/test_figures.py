@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app import figures, figures_compare, figures_fidelity, figures_sweep, series, tables
+from app import figures_fidelity, tables
+from twin.report import figures_compare, figures_run, figures_sweep, series
 
 POOLS = {"gpu": series.PoolShape(gpu_memory_mib=81920, host_memory_mib=225280, usd_per_hour=3.6)}
 
@@ -33,20 +34,29 @@ EVENTS = [
 
 
 def test_latency_has_the_percentiles_and_the_slo_line_at_its_value():
-    fig = figures.latency(_timeseries(), slo_p95_ms=250)
+    fig = figures_run.latency(_timeseries(), slo_p95_ms=250)
     names = [t.name for t in fig.data]
     assert names[:3] == ["p50", "p95", "p99"]
     slo = fig.data[3]
     assert "SLO" in slo.name and set(slo.y) == {250}
     assert (slo.x[0], slo.x[-1]) == (1, 10)  # across the whole run
     assert list(fig.data[1].y) == list(_timeseries()["latency_p95_ms"])
-    assert fig.layout.yaxis.title.text == "latency (ms)"
     assert fig.layout.xaxis.title.text == "simulated time (s)"
+
+
+def test_latency_far_below_the_slo_goes_on_a_log_axis_else_the_linear_range_holds_data_and_slo():
+    far = figures_run.latency(_timeseries(), slo_p95_ms=250)  # p95 21..30 ms: a flat line under a linear 250
+    assert far.layout.yaxis.type == "log" and far.layout.yaxis.title.text == "latency (ms, log scale)"
+    near = figures_run.latency(_timeseries(), slo_p95_ms=35)
+    assert near.layout.yaxis.type is None and near.layout.yaxis.title.text == "latency (ms)"
+    assert near.layout.yaxis.range == (0, 1.08 * 40)  # p99 reaches 40 ms, above the SLO
+    above = figures_run.latency(_timeseries(), slo_p95_ms=60)
+    assert above.layout.yaxis.range == (0, 1.08 * 60)  # the SLO line stays in view
 
 
 def test_throughput_shows_successes_and_errors_per_second():
     ts = _timeseries(errors=np.ones(10))
-    fig = figures.throughput(ts)
+    fig = figures_run.throughput(ts)
     assert [t.name for t in fig.data] == ["successful", "errors"]
     assert list(fig.data[0].y) == list(ts["ok"]) and list(fig.data[1].y) == [1] * 10
     assert "req/s" in fig.layout.yaxis.title.text
@@ -54,11 +64,11 @@ def test_throughput_shows_successes_and_errors_per_second():
 
 def test_scaling_events_sit_on_their_series_at_their_second():
     ts = _timeseries()
-    marks = figures.event_marks(ts, EVENTS)
+    marks = figures_run.event_marks(ts, EVENTS)
     assert list(marks["event"]) == ["nodes_requested", "node_added", "deployment_scaled", "node_removed"]
     # 2.5 s belongs to second 3 (nodes 1), 3.2 s to second 4 (nodes 2), 4.5 s to second 5 (pods 3)
     assert list(marks["y"]) == [1, 2, 3, 2]
-    fig = figures.scaling(ts, EVENTS)
+    fig = figures_run.scaling(ts, EVENTS)
     lines = [t.name for t in fig.data if t.mode == "lines"]
     assert lines == ["pods", "ready pods", "workers", "nodes"]
     markers = {t.name: list(t.x) for t in fig.data if t.mode == "markers"}
@@ -75,12 +85,12 @@ def test_capacity_and_cost_follow_the_nodes_alive():
     # by 10 s: gpu-0 lived 8 s, gpu-1 6.8 s
     assert cap["cost_usd"].iloc[-1] == pytest.approx((8 + 6.8) / 3600 * 3.6)
     assert cap["cost_usd"].is_monotonic_increasing
-    fig = figures.memory(ts, cap)
+    fig = figures_run.memory(ts, cap)
     capacity_traces = [t for t in fig.data if t.name == "capacity"]
     assert [list(t.y) for t in capacity_traces] == [list(cap["gpu_memory_capacity_mib"] / 1024),
                                                     list(cap["host_memory_capacity_mib"] / 1024)]
     assert fig.layout.yaxis.title.text == "memory (GiB)"
-    cost = figures.cost(cap)
+    cost = figures_run.cost(cap)
     assert list(cost.data[0].y) == list(cap["cost_usd"]) and list(cost.data[1].y) == list(cap["usd_per_hour"])
 
 
@@ -164,12 +174,15 @@ def test_pareto_ignores_rows_with_missing_metrics():
 def test_parity_puts_each_run_at_measured_predicted():
     table = pd.DataFrame({"id": ["a", "b"], "measured_rps": [10.0, 40.0], "predicted_rps": [11.0, 38.0],
                           "measured_ms": [100.0, 250.0], "predicted_ms": [90.0, 260.0]})
-    fig = figures_fidelity.parity(table)
+    fig = figures_fidelity.parity(table, kind="leave-one-out")
     runs = [t for t in fig.data if t.name == "run"]
     assert [list(t.x) for t in runs] == [[10.0, 40.0], [100.0, 250.0]]
     assert [list(t.y) for t in runs] == [[11.0, 38.0], [90.0, 260.0]]
     diagonal = next(t for t in fig.data if t.name == "predicted = measured")
     assert list(diagonal.x) == list(diagonal.y)
+    assert "(leave-one-out)" in fig.layout.title.text  # never an unlabelled error beside the other kind
+    errors = figures_fidelity.errors(tables.with_errors(table), kind="in-sample")
+    assert "(in-sample)" in errors.layout.title.text
 
 
 def test_parity_shows_each_run_s_90_percent_interval_and_the_coverage_counts_it():
@@ -177,7 +190,7 @@ def test_parity_shows_each_run_s_90_percent_interval_and_the_coverage_counts_it(
                           "measured_ms": [100.0, 250.0], "predicted_ms": [90.0, 260.0],
                           "rps_low": [9.0, 30.0], "rps_high": [12.0, 39.0], "ms_low": [80.0, 200.0],
                           "ms_high": [110.0, 300.0]})
-    throughput, latency = [t for t in figures_fidelity.parity(table).data if t.name == "run"]
+    throughput, latency = [t for t in figures_fidelity.parity(table, kind="held-out").data if t.name == "run"]
     assert list(throughput.error_y.array) == [1.0, 1.0] and list(throughput.error_y.arrayminus) == [2.0, 8.0]
     assert list(latency.error_y.array) == [20.0, 40.0]
     assert tables.coverage(table) == 0.5  # b's 40 req/s lies above its 30-39 interval

@@ -41,7 +41,8 @@ def test_readings_give_demand_constraints_and_memory():
     runs = read_runs(DATA / "runs.csv")
     readings = gather(read_resources(DATA / "resources.csv"), runs)
     gpu = [c.value for c in readings.constraints if c.kind == "gpu_ms"]
-    assert len(gpu) == 3 and all(2.5 < v < 3.5 for v in gpu)  # 33-40 % at 121-123 req/s
+    assert len(gpu) == 3 and all(2.5 < v < 3.5 for v in gpu)  # kernel ms: 33-40 % at 121-123 req/s
+    assert all(c.vcpus == 24 for c in readings.constraints)  # every reading is of the A100 node
     a100 = readings.memory[(P.ROB, "a100-80gb")]
     assert max(a100.gpu_served) == 1868 and min(a100.gpu_idle) == 1488
 
@@ -51,7 +52,7 @@ def test_fit_of_the_a10_saturation_runs_recovers_the_worker_time_and_the_round_t
     obs, _ = observations(tuple(runs))
     result = fit(obs, gather((), tuple(runs)), rounds=1, seeds=1)
     t = result.theta
-    worker_ms = t["cpu_rob_gpunode"] + t["gpu_rob_a10"]
+    worker_ms = t["cpu_rob_gpunode"] + t["launch_rob"] + t["gpu_rob_a10"]  # CPU phase, then launches and kernels
     assert 19 < worker_ms < 24  # 1 / (46.5 req/s) at saturation
     assert 60 < t["frontend_a10_rob"] < 75  # 90 ms at one user minus the worker
     assert result.low["frontend_a10_rob"] < t["frontend_a10_rob"] < result.high["frontend_a10_rob"]
@@ -70,3 +71,23 @@ def test_the_cross_model_cpu_fallback_applies_only_without_a_detr_cpu_run():
     assert by_gpu_ratio < by_macs  # the prior sits at the geometric mean of the two estimates
     expected = math.log(theta["cpu_detr_cpu"] / math.sqrt(by_macs * by_gpu_ratio))
     assert math.isclose(without["detr_cpu_scaling"], expected / math.log(4))
+
+
+def test_readings_are_read_as_what_they_measure():
+    # NVML counts time a kernel ran, htop the host thread's CPU: neither is the accelerator phase
+    fields = {"cpu_ms": 5.0, "cpu_threads": 1.0, "gpu_ms": 8.0, "gpu_busy_fraction": 0.25}
+    assert P.kernel_ms(fields) == 2.0 and P.host_core_ms(fields, 24) == 5.0 + 6.0
+    assert P.host_core_ms({**fields, "cpu_threads": "cores"}, 24) == 5.0 * 24 + 6.0
+
+
+def test_profiles_name_the_fields_no_measurement_identified():
+    runs = read_runs(DATA / "runs.csv")
+    memory = gather(read_resources(DATA / "resources.csv"), runs).memory
+    theta = {p.name: p.initial for p in P.PARAMETERS}
+    detr = P.profile((P.DETR, "a100-80gb"), theta, memory)
+    assert {"gpu_memory_mib", "worker_rss_mib", "cpu_oversubscription_penalty", "gpu_ms_per_extra_item"} <= set(
+        detr.assumed)
+    roberta = P.profile((P.ROB, "a100-80gb"), theta, memory)
+    assert "gpu_memory_mib" not in roberta.assumed and "gpu_ms_per_extra_item" in roberta.assumed
+    assert roberta.timeslice_efficiency == theta["timeslice_a100"] and detr.cpu_threads == "cores"
+    assert 1.0 < roberta.frontend_cpu_ms < 2.5 and detr.frontend_cpu_ms == roberta.frontend_cpu_ms  # JVMs' htop CPU

@@ -3,13 +3,14 @@ it, and quiet where nothing is wrong."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from tests.support.scenarios import scenario
 from twin.cli import main
-from twin.core import catalogue, diagnostics
+from twin.core import catalogue, diagnostics, scraping
 from twin.core.run import simulate
 
 GPU_POOL = {"name": "gpu", "count": 1, "vcpus": 8, "memory_gib": 64, "image_cached": True,
@@ -120,7 +121,8 @@ def test_workers_that_do_not_fit_in_gpu_memory_are_named():
                                 "torchserve": {"model": {"min_workers": 3}}})
     summary = simulate(spec).summary
     assert "gpu_oom" in codes(summary)
-    assert summary.diagnostics["gpu_oom"]["by_device"] == {"gpu-0/gpu0": summary.diagnostics["gpu_oom"]["count"]}
+    assert summary.diagnostics["gpu_oom"]["by_device"] == [{"device": "gpu-0/gpu0",
+                                                            "count": summary.diagnostics["gpu_oom"]["count"]}]
 
 
 def _profile_file(folder: Path, provenance: dict | None) -> str:
@@ -190,3 +192,14 @@ def test_validate_warns_of_a_trigger_label_that_names_no_model(tmp_path, capsys)
     first, _ = _validated(capsys, str(path))
     assert 'model_name="roberta" names no model the twin serves: it serves "roberta-base-a100"' in first
     assert first.endswith("[label_names_no_model]")
+
+
+def test_the_twin_labels_torchserve_series_as_a_real_torchserve_does():
+    # metrics.txt is a real TorchServe 0.12 scrape of a model registered as "roberta"
+    real = Path(__file__).parents[1] / "calibration" / "data" / "metrics.txt"
+    line = next(x for x in real.read_text().splitlines() if x.startswith("ts_inference_requests_total{"))
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+    twin = scraping.torchserve_labels("torchserve-0", "roberta")
+    prometheus_target = {"namespace", "pod", "job"}  # added by the scrape, not by TorchServe
+    assert set(twin) - prometheus_target == set(labels)
+    assert (twin["model_name"], twin["model_version"]) == (labels["model_name"], labels["model_version"])

@@ -11,7 +11,9 @@ import pytest
 from tests.support import kube_cluster as kc
 from twin.errors import InputError
 from twin.live.failures import ApiFailure
+from twin.control.hpa_step import HpaStep
 from twin.live.kubernetes_port import KubernetesCluster, api_client
+from twin.policies.hpa.requests import pod_request
 
 NS = "serving"
 GIB = 2**30
@@ -209,3 +211,22 @@ def test_an_unusable_kubeconfig_or_no_cluster_is_an_input_error(tmp_path, monkey
         api_client(kubeconfig=str(write_kubeconfig(tmp_path, "http://127.0.0.1:1")), context="nope")
     with pytest.raises(InputError, match="in-cluster service account: expected to run in a pod"):
         api_client()
+
+
+def test_every_container_is_read_for_the_hpa_and_the_node_sum(api):
+    """A sidecar container, a restartable init container and a plain one: the pod view lists them all, the HPA's
+    request sums containers and sidecars (not the plain init container), the node counts `PodRequests`."""
+    raw = kc.pod("sleepy-0", NS, app="sleepy", node="n1")
+    raw["spec"]["containers"].append({"name": "proxy", "resources": {"requests": {"cpu": "100m"}}})
+    raw["spec"]["initContainers"] = [
+        {"name": "migrate", "resources": {"requests": {"cpu": "4", "memory": "1Gi"}}},
+        {"name": "log-agent", "restartPolicy": "Always", "resources": {"requests": {"cpu": "50m"}}}]
+    api.put(kc.PODS, NS, "sleepy-0", raw)
+    view = next(p for p in port(api).pods() if p.name == "sleepy-0")
+    assert [c.name for c in view.containers] == ["torchserve", "proxy"]
+    assert [(c.name, c.restartable) for c in view.init_containers] == [("migrate", False), ("log-agent", True)]
+    observed = HpaStep._pod(view, {})
+    assert pod_request(observed, "cpu") == 650 and pod_request(observed, "cpu", "proxy") == 100
+    [node] = port(api).nodes()
+    # migrate runs before the log agent starts: max(4 cores, 650m steady) + other-0's 500m
+    assert node.requested["cpu"] == pytest.approx(4.0 + 0.5)

@@ -141,7 +141,7 @@ def test_a_failed_step_leaves_no_output(torchserve: RealTorchServe, tmp_path: Pa
 
 def test_a_non_empty_output_directory_is_refused(torchserve: RealTorchServe, tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
-    with pytest.raises(InputError, match="empty output directory"):
+    with pytest.raises(InputError, match=r"servetwin did not write \(keep.txt\)"):
         observe(_config(torchserve, tmp_path))
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from twin.policies.cluster_autoscaler.loop import (
-    CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, UpcomingNode, reconcile,
-    resources,
+    CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, Pod, SpreadConstraint,
+    UpcomingNode, reconcile, resources,
 )
 
 GIB = 2**30
@@ -159,3 +159,29 @@ def test_quantities_are_parsed_and_settings_validated():
         NodeGroup("bad", 3, 2, SMALL.template)
     with pytest.raises(ValueError):
         CASpec((SMALL, SMALL))
+
+
+@pytest.mark.parametrize("other_zone, unhelpable", [(True, 2), (False, 0)])
+def test_zonal_spreading_counts_the_registered_nodes_of_other_zones(other_zone, unhelpable):
+    """maxSkew 1 on the zone: a full node in zone-b (no matching pods) lets zone-a take one pod only."""
+    zone = "topology.kubernetes.io/zone"
+    zoned = NodeGroup("zone-a", 0, 10, NodeTemplate({"cpu": "4", "memory": "16Gi"}, {zone: "zone-a"}))
+    full = node("full-b", SMALL, [{"cpu": "4"}], labels={zone: "zone-b"})
+    spread = (SpreadConstraint(1, zone, {"app": "x"}),)
+    waiting = pending(3, {"cpu": "1"}, labels={"app": "x"}, spread=spread)
+    decision, _ = run((zoned, SMALL), CAObservation((full,) if other_zone else (), waiting), max_nodes_total=0)
+    assert dict(decision.scale_up) == {"zone-a": 1} and len(decision.unhelpable) == unhelpable
+
+
+@pytest.mark.parametrize("max_pods, port, expected", [
+    ("110", None, {}),  # room left: the scheduler places it
+    ("110", 8080, {"cpu-small": 1}),  # the port is taken on the only node with room
+    ("110", "8080/UDP", {}),  # another protocol: no conflict
+    ("1", None, {"cpu-small": 1}),  # the node holds its one pod already
+])
+def test_the_scheduler_filters_decide_what_registered_nodes_take(max_pods, port, expected):
+    running = Pod({"cpu": 1.0, "memory": GIB}, host_ports=(8080,))
+    busy = Node("busy", SMALL.name, resources({"cpu": "4", "memory": "16Gi", "pods": max_pods}), pods=(running,))
+    waiting = pending(1, {"cpu": "1"}, host_ports=(port,) if port else ())
+    decision, _ = run((SMALL,), CAObservation((busy,), waiting))
+    assert dict(decision.scale_up) == expected

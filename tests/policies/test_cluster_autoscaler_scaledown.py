@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policies.test_cluster_autoscaler import A100, LARGE, SMALL, node, pending, run
-from twin.policies.cluster_autoscaler.loop import CAObservation, CAState, NodeGroup, record_scale_down_failure, utilisation
+from tests.policies.test_cluster_autoscaler import A100, GIB, LARGE, SMALL, node, pending, run
+from twin.policies.cluster_autoscaler.loop import (
+    CAObservation, CASettings, CAState, Node, NodeGroup, Pod, UtilisationError, record_scale_down_failure, resources,
+    utilisation,
+)
+from twin.policies.pod_resources import Container
 
 BIG = node("big", LARGE, [{"cpu": "9", "memory": "8Gi"}])  # 56 % cpu: needed, and room for 7 cpu of moved pods
 
@@ -135,3 +139,82 @@ def test_pending_pods_that_fit_a_node_keep_it():
     assert decision.delete_nodes == () and decision.scale_up == {}
     decision, _ = run((SMALL,), CAObservation((node("idle", SMALL),)), now=600.0, state=state)
     assert decision.delete_nodes == ("idle",)
+
+
+# TestCalculate (simulator/utilization/info_test.go): a 2000m / 2000000-byte node; p1 asks 100m / 200000, p2 nothing.
+P1 = Pod({"cpu": 0.1, "memory": 200_000}, name="p1")
+P2 = Pod(name="p2")
+DS3 = Pod({"cpu": 0.1, "memory": 200_000}, name="p3", daemonset=True)  # owned by a DaemonSet
+DS4 = Pod({"cpu": 0.1, "memory": 200_000}, name="p4", daemonset=True)  # the daemonset-pod annotation
+MIRROR = Pod({"cpu": 0.1, "memory": 200_000}, name="p4", mirror=True)
+TEST_TIME = 10_000.0
+TERMINATED = Pod({"cpu": 0.1, "memory": 200_000}, name="podTerminated", deleted_at=TEST_TIME - 600)
+WITH_INIT = Pod(name="p-init", containers=(Container("c", {"cpu": 0.1, "memory": 200_000}),), init_containers=(
+    Container("sidecar", {"cpu": 0.05, "memory": 100_000}, "Always"),  # restart always
+    Container("init", {"cpu": 0.005, "memory": 100})))  # non-restartable: excluded, it runs before the containers
+LARGE_INIT = Pod(name="p-large-init", containers=(Container("c", {"cpu": 0.1, "memory": 200_000}),),
+                 init_containers=(Container("init", {"cpu": 50.0, "memory": 100_000_000}),))  # overwhelms the pod
+NODE = {"cpu": 2.0, "memory": 2_000_000}
+GPU_POD = Pod({"cpu": 0.1, "memory": 200_000, "nvidia.com/gpu": 1}, name="gpu_pod")
+
+UTILISATION_CASES = [
+    ("pods", NODE, (P1, P1, P2), {}, 2.0 / 10),
+    ("no memory allocatable", {"cpu": 2.0}, (P1, P1, P2), {}, None),
+    ("init containers", NODE, (P1, WITH_INIT, LARGE_INIT), {}, 50.25),
+    ("daemonset pods skipped", NODE, (P1, P1, P2, DS3, DS4), {"ignore_daemonsets_utilization": True}, 2.5 / 10),
+    ("daemonset pods counted", NODE, (P1, P2, DS3), {}, 2.0 / 10),
+    ("long-terminating pod left out", NODE, (P1, P1, P2, TERMINATED), {}, 2.0 / 10),
+    ("mirror pods skipped", NODE, (P1, P1, P2, MIRROR), {"ignore_mirror_pods_utilization": True}, 2.0 / 9),
+    ("mirror pods counted", NODE, (P1, P2, MIRROR), {}, 2.0 / 10),
+    ("daemonset and mirror pods skipped", NODE, (P1, MIRROR, DS3),
+     {"ignore_daemonsets_utilization": True, "ignore_mirror_pods_utilization": True}, 1.0 / 8),
+    ("gpu node", {**NODE, "nvidia.com/gpu": 1}, (P1, P1, GPU_POD), {}, 1.0),
+    # PodRequests beyond upstream's table: pod-level cpu replaces the containers' 100m; overhead adds to memory
+    ("pod-level requests and overhead", NODE, (Pod(containers=(Container("c", {"cpu": 0.1, "memory": 200_000}),),
+                                                   pod_level={"cpu": 1.0}, overhead={"memory": 1_000_000}),), {},
+     0.6),
+]
+
+
+@pytest.mark.parametrize("name,allocatable,pods,flags,expected", UTILISATION_CASES,
+                         ids=[c[0] for c in UTILISATION_CASES])
+def test_utilisation_matches_upstream(name, allocatable, pods, flags, expected):
+    node = Node("node1", SMALL.name, allocatable, pods=pods)
+    if expected is None:
+        with pytest.raises(UtilisationError):
+            utilisation(node, CASettings(**flags), now=TEST_TIME)
+        return
+    assert utilisation(node, CASettings(**flags), now=TEST_TIME)[0] == pytest.approx(expected, rel=0.01)
+
+
+def test_gpu_node_with_gpu_not_yet_allocatable_counts_as_zero():
+    """"Node with Unready GPU": a GPU label and no GPU allocatable → utilisation 0, so it can be scaled down."""
+    labelled = Node("gpu_node", A100.name, NODE, pods=(P1, P1), labels={"cloud.google.com/gke-accelerator": "t4"})
+    assert utilisation(labelled) == (0.0, True)
+    # the same node without the label is a CPU node, 10 % cpu / 20 % memory
+    assert utilisation(Node("n", A100.name, NODE, pods=(P1, P1))) == (pytest.approx(0.2), False)
+
+
+def test_scale_down_takes_a_gpu_node_whose_gpus_never_appeared_and_skips_a_node_without_memory():
+    # past max-node-startup-time, still no GPU: unready, utilisation 0 → unneeded (then scale-down-unready-time)
+    stuck = node("stuck", A100, [{"cpu": "2", "memory": "4Gi"}],
+                 allocatable={"cpu": "24", "memory": "220Gi", "nvidia.com/gpu": "0"}, created_at=-2000.0)
+    broken = node("broken", SMALL, allocatable={"cpu": "4"})
+    assert unneeded([stuck, broken, BIG]) == {"stuck"}
+
+
+def test_daemonset_and_mirror_pods_do_not_move_and_can_be_left_out_of_utilisation():
+    daemon = Pod({"cpu": 1.0, "memory": 2 * GIB}, daemonset=True)
+    mirror = Pod({"cpu": 0.5, "memory": 2 * GIB}, mirror=True)
+    app = Pod({"cpu": 0.6, "memory": GIB})
+    busy = Node("n", SMALL.name, resources({"cpu": "4", "memory": "16Gi"}), pods=(daemon, mirror, app))
+    assert "n" not in unneeded([busy, BIG])  # 2.1 of 4 cpu: 52.5 %
+    both = {"ignore_daemonsets_utilization": True, "ignore_mirror_pods_utilization": True}
+    assert "n" in unneeded([busy, BIG], **both)  # 0.6 of 2.5 cpu left: 24 %; only the 0.6 cpu pod must move
+    alone = Node("d", SMALL.name, resources({"cpu": "4", "memory": "16Gi"}), pods=(daemon,))
+    decision, _ = run((SMALL, LARGE), CAObservation((alone,)), now=0.0, scale_down_unneeded_time_s=0)
+    assert decision.delete_nodes == ("d",)  # nothing to move, though no other node could take its DaemonSet pod
+
+
+def test_a_gpu_resource_listed_at_zero_makes_a_gpu_node_at_zero_utilisation():
+    assert utilisation(Node("g", A100.name, {**NODE, "nvidia.com/gpu": 0}, pods=(P1, P1))) == (0.0, True)

@@ -23,6 +23,7 @@ MAX_WORKERS = 1_024  # TorchServe workers per model on one pod, each a Python pr
 MAX_VCPUS = 1_024  # larger than any cloud VM (the largest offer under 900 vCPUs)
 MAX_MEMORY_GIB = 32_768  # 32 TiB, the largest cloud VMs
 MAX_GPUS_PER_NODE = 64
+MAX_BATCH_SIZE = 65_536  # TorchServe's batchSize; larger batches exist in no serving setup
 Duration = Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_DURATION_S)]
 

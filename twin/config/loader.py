@@ -11,14 +11,10 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
-from twin.config import manifests, properties, trace
+from twin.config import controllers, feasibility, manifests, properties, trace
 from twin.config.reading import Lines, read_yaml
 from twin.config.schema import ModelConfig, ModelProfile, Scenario
 from twin.errors import InputError
-from twin.policies import anticipatory, workers
-from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
-from twin.policies.hpa import sync as hpa
-from twin.policies.keda import scaled_object as keda
 
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
 _NAMED = re.compile(r"^Value error, (?P<field>[\w./-]+): (?P<expected>.*), got (?P<got>.*)$", re.DOTALL)
@@ -45,7 +41,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     _resolve_autoscaler_manifests(data, base, path, lines)
     _override(data, into_manifests, path)
     scenario = validate(Scenario, data, source=str(path), lines=lines)
-    _check_autoscaler_manifests(scenario, str(path))
+    controllers.check(scenario, str(path), lines)
+    feasibility.check(scenario, str(path), lines)
     return scenario
 
 
@@ -204,43 +201,3 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
             manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines)
         if manifest is not None:
             section["manifest"] = manifest
-
-
-def _check_autoscaler_manifests(scenario: Scenario, source: str) -> None:
-    """Parse the manifests now, so that a wrong one stops the run before anything is built."""
-    if scenario.autoscaling.hpa is not None:
-        manifest = scenario.autoscaling.hpa.manifest
-        hpa.hpa_from_manifest(manifest.object, manifest.source)
-    if scenario.autoscaling.keda is not None:
-        manifest = scenario.autoscaling.keda.manifest
-        keda.scaledobject_from_manifest(manifest.object, manifest.source)
-    autoscaling = scenario.autoscaling
-    if autoscaling.workers is not None:
-        _check_fields(source, "autoscaling.workers.policy", workers.WorkerPolicy, autoscaling.workers.policy)
-    if autoscaling.cluster is not None:
-        _check_fields(source, "autoscaling.cluster.settings", cluster_autoscaler.CASettings,
-                      autoscaling.cluster.settings, strings=("expander",))
-        try:
-            cluster_autoscaler.CASettings(**autoscaling.cluster.settings)
-        except ValueError as error:
-            raise InputError(source, "autoscaling.cluster.settings", "valid Cluster Autoscaler settings",
-                             str(error)) from None
-        if autoscaling.cluster.anticipatory is not None:
-            _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
-                          autoscaling.cluster.anticipatory, strings=("group",))
-            group = autoscaling.cluster.anticipatory.get("group")
-            if group not in [p.name for p in scenario.node_pools]:
-                raise InputError(source, "autoscaling.cluster.anticipatory.group", "the name of a node pool",
-                                 repr(group))
-
-
-def _check_fields(source: str, prefix: str, schema: type, values: dict, strings: tuple[str, ...] = ()) -> None:
-    """Fields given for a policy dataclass: known names, numbers (or the named string fields)."""
-    known = schema.__dataclass_fields__
-    for name, value in values.items():
-        if name not in known:
-            raise InputError(source, f"{prefix}.{name}", f"one of {sorted(known)}", repr(name))
-        wrong_type = not isinstance(value, str) if name in strings else (
-            not isinstance(value, (int, float)) or isinstance(value, bool))
-        if wrong_type:
-            raise InputError(source, f"{prefix}.{name}", "a name" if name in strings else "a number", repr(value))

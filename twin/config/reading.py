@@ -88,6 +88,7 @@ def parse_yaml(text: str, *, source: str) -> tuple[Any, Lines]:
     try:
         _check_depth(text, source)
         loader = _UniqueKeyLoader(text)
+        loader.source = source
         try:
             node = loader.get_single_node()
             if node is not None:
@@ -106,14 +107,16 @@ def parse_yaml(text: str, *, source: str) -> tuple[Any, Lines]:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
+    source = "<yaml>"
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) or key is None:
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key {key!r} given twice (first at line {seen[key]})", key_node.start_mark)
+                    raise InputError(self.source, str(key), f"each key once (first at line {seen[key]})",
+                                     "the key again", key_node.start_mark.line + 1)
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 

@@ -25,8 +25,11 @@ MIG_PROFILES: dict[str, tuple[int, float]] = {
 class GpuSharing(Strict):
     """How the NVIDIA device plugin exposes each GPU."""
 
-    mode: Literal["exclusive", "time-slicing", "mig"] = "exclusive"
-    replicas: int = Field(1, ge=1, description="time-slicing: nvidia.com/gpu units advertised per GPU")
+    mode: Literal["exclusive", "time-slicing", "mps", "mig"] = Field(
+        "exclusive", description="exclusive: one unit per GPU (processes in it still time-slice); time-slicing or "
+                                 "mps: `replicas` units per GPU, contexts time-sliced or kernels run side by side "
+                                 "(the device plugin's sharing.timeSlicing / sharing.mps); mig: isolated slices")
+    replicas: int = Field(1, ge=1, description="time-slicing, mps: nvidia.com/gpu units advertised per GPU")
     mig_profiles: tuple[str, ...] = Field((), description="mig: the slices each GPU is split into")
 
     @field_validator("mig_profiles")
@@ -51,6 +54,11 @@ class GpuSpec(Strict):
     count: int = Field(1, ge=1, le=base.MAX_GPUS_PER_NODE)
     memory_gib: Annotated[float, Field(gt=0, le=base.MAX_MEMORY_GIB)] = 80.0
     sharing: GpuSharing = GpuSharing()
+    timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="device time left to kernels while contexts alternate; default: the device model's "
+                          "(twin/gpu/sharing.py) or a calibrated profile's")
+    mps_capacity: Annotated[float, Field(ge=1)] | None = Field(
+        None, description="MPS clients whose kernels run side by side; default: the device model's")
 
 
 class NodePool(Strict):
@@ -63,10 +71,12 @@ class NodePool(Strict):
     price_per_hour: NonNegativeFloat = 0.0
     gpus: GpuSpec | None = None
     image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
+    system_memory_mib: NonNegativeFloat = Field(0.0, description="memory the OS, kubelet and daemons use")
+    background_threads: NonNegativeFloat = Field(0.0, description="busy threads of other processes on each node")
+    sched_slice_ms: PositiveFloat | None = Field(
+        None, description="how long a descheduled thread waits for its core; default: Linux CFS's minimum "
+                          "granularity, 0.75 ms x (1 + log2 min(vcpus, 8))")
     autoscaling: NodeGroupLimits = NodeGroupLimits()
-    background_threads: NonNegativeFloat = Field(
-        0.0, description="runnable threads of other work sharing each node's CPUs (its load average beyond the "
-                         "model's own); each takes a fair share of the cores")
 
     @model_validator(mode="after")
     def _allocatable_within_capacity(self) -> "NodePool":
@@ -142,7 +152,7 @@ class ModelConfig(Strict):
 
     min_workers: int = Field(1, ge=0, le=base.MAX_WORKERS)
     max_workers: int | None = Field(None, ge=0, le=base.MAX_WORKERS, description="default: min_workers")
-    batch_size: int = Field(1, ge=1, le=65_536)
+    batch_size: int = Field(1, ge=1, le=base.MAX_BATCH_SIZE)
     max_batch_delay_ms: NonNegativeFloat = 100.0
     response_timeout_s: PositiveFloat = 120.0
     job_queue_size: int = Field(100, ge=1, le=10_000_000)
@@ -194,10 +204,19 @@ class ModelProfile(Strict):
     name: str = "model"
     device: Literal["gpu", "cpu"] = "gpu"
     cpu_ms: NonNegativeFloat = Field(description="CPU time per request on an idle node (pre/post-processing)")
-    cpu_threads: PositiveFloat = Field(1.0, description="cores a request keeps busy while on the CPU")
+    cpu_threads: PositiveFloat | Literal["cores"] = Field(
+        1.0, description="threads a request keeps busy while on the CPU: the worker's torch intra-op pool "
+                         "(OMP_NUM_THREADS, torch.set_num_threads); cores: torch's default, one per core of the node")
+    parallel_regions: NonNegativeFloat = Field(
+        0.0, description="times per request the thread pool meets at a barrier (parallel ops); each waits for a "
+                         "descheduled pool thread when busy threads outnumber cores")
     gpu_ms: NonNegativeFloat = Field(0.0, description="accelerator time for a batch of one on a whole GPU")
     gpu_ms_per_extra_item: NonNegativeFloat = Field(0.0, description="added per extra request in a batch")
+    gpu_busy_fraction: Annotated[float, Field(gt=0, le=1)] = Field(
+        1.0, description="share of gpu_ms the device runs kernels; the rest is host-side launch and sync, which "
+                         "overlaps other processes' kernels")
     frontend_ms: NonNegativeFloat = Field(0.0, description="frontend and network time outside the worker")
+    frontend_cpu_ms: NonNegativeFloat = Field(0.0, description="core-ms of the JVM frontend per request")
     demand_distribution: Literal["deterministic", "exponential", "lognormal"] = "lognormal"
     demand_cv: NonNegativeFloat = Field(0.2, description="coefficient of variation for lognormal demands")
     gpu_memory_mib: NonNegativeFloat = Field(0.0, description="GPU memory of a worker that has served")
@@ -206,10 +225,16 @@ class ModelProfile(Strict):
     frontend_rss_mib: NonNegativeFloat = 200.0
     load_time_s: NonNegativeFloat = 5.0
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
-        0.0, description="extra slowdown per unit of busy threads beyond the node's cores")
-    timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] = Field(
-        1.0, description="GPU throughput kept when processes time-slice it")
-    mig_speed_exponent: NonNegativeFloat = Field(1.0, description="slice speed = (g/7) ** exponent")
+        0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
+    timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        None, description="the accelerator's time-slicing efficiency as calibrated with this profile; default: "
+                          "the device model's")
+    mig_speed_exponent: NonNegativeFloat = Field(1.0, description="slice kernel speed = (g/7) ** exponent")
+    assumed: tuple[str, ...] = Field((), description="fields no measurement identified (set by calibration)")
+
+    def threads_on(self, vcpus: float) -> float:
+        """Busy threads of a request on the CPU of a node with `vcpus` cores."""
+        return float(vcpus) if self.cpu_threads == "cores" else self.cpu_threads
 
     @property
     def idle_gpu_memory_mib(self) -> float:

@@ -17,7 +17,7 @@ def read_timestamps(path: Path, column: str = "timestamp", *,
     if not path.is_file():
         source, line = referenced_from or (str(path), None)
         raise InputError(source, "workload.path", "an existing CSV trace file", repr(str(path)), line)
-    rows = csv.reader(io.StringIO(reading.read_text(path), newline=""))
+    rows = csv.reader(io.StringIO(reading.read_text(path), newline=""), strict=True)
     try:
         header = next(rows, None)
         if header is None or column not in header:

@@ -63,11 +63,13 @@ class HpaStep:
 
     @staticmethod
     def _pod(pod: PodView, samples: dict) -> hpa.PodObservation:
+        """A pod with its containers when the port lists them (the HPA sums them), else its request totals."""
         requests = {"cpu": pod.requests.get("cpu", 0.0), "memory": pod.requests.get("memory", 0.0)}
         return hpa.PodObservation(
             name=pod.name, phase=pod.phase if pod.phase != "Terminating" else "Running", ready=pod.ready,
             start_time=pod.start_time, ready_transition_time=pod.ready_transition_time, deleting=pod.deleting,
-            samples=samples, requests=requests)
+            samples=samples, requests=requests, containers=pod.containers, init_containers=pod.init_containers,
+            pod_requests=pod.pod_requests)
 
     def _metric_values(self, now: float, ports: Ports) -> dict[hpa.MetricKey, hpa.MetricValues]:
         metrics = ports.metrics

@@ -6,6 +6,8 @@ Read from the world at the end of a run and from its event log; plain dicts out,
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from twin.core import catalogue
 from twin.k8s.pod import PENDING, RUNNING, TERMINATING
 
@@ -74,12 +76,12 @@ def _pending(world) -> list[dict]:
 
 
 def _counted(events: list[dict], kind: str, key: str) -> dict:
-    """How many events of `kind`, on how many pods, by `key`."""
+    """How many events of `kind`, on how many pods, and how many for each value of `key` (a list, so that a sweep's
+    flat table gains counts, not one column per message)."""
     chosen = [e for e in events if e["event"] == kind]
-    by: dict[str, int] = {}
-    for event in chosen:
-        by[str(event.get(key))] = by.get(str(event.get(key)), 0) + 1
-    return {"count": len(chosen), "pods": len({e.get("pod") for e in chosen}), f"by_{key}": by}
+    by = Counter(str(e.get(key)) for e in chosen)
+    return {"count": len(chosen), "pods": len({e.get("pod") for e in chosen}),
+            f"by_{key}": [{key: value, "count": count} for value, count in sorted(by.items())]}
 
 
 def _triggers(world) -> list[dict]:
@@ -127,17 +129,17 @@ def _pod_warnings(found: dict) -> list[dict]:
     unschedulable, oom, gpu_oom = found["unschedulable"], found["oom_kills"], found["gpu_oom"]
     warnings = []
     if unschedulable["count"]:
-        reasons = "; ".join(sorted(unschedulable["by_reason"]))
+        reasons = "; ".join(entry["reason"] for entry in unschedulable["by_reason"])
         still = f", {len(found['pending'])} still Pending at the end" if found["pending"] else ""
         warnings.append(warning("unschedulable", f"{unschedulable['pods']} pod(s) could not be scheduled{still}: "
                                 f"{reasons}"))
     if oom["count"]:
-        warnings.append(warning("oom_killed", f"{oom['count']} OOM kill(s) on {oom['pods']} pod(s) "
-                                f"({', '.join(f'{k}: {v}' for k, v in oom['by_reason'].items())}); "
+        reasons = ", ".join(f"{entry['reason']}: {entry['count']}" for entry in oom["by_reason"])
+        warnings.append(warning("oom_killed", f"{oom['count']} OOM kill(s) on {oom['pods']} pod(s) ({reasons}); "
                                 f"{found['restarts']} restart(s)"))
     if found["crash_loop"]:
         warnings.append(warning("crash_loop", f"in CrashLoopBackOff at the end: {', '.join(found['crash_loop'])}"))
     if gpu_oom["count"]:
         warnings.append(warning("gpu_oom", f"{gpu_oom['count']} worker(s) did not fit in GPU memory (CUDA OOM at "
-                                f"load) on {', '.join(sorted(gpu_oom['by_device']))}"))
+                                f"load) on {', '.join(e['device'] for e in gpu_oom['by_device'])}"))
     return warnings

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from twin.config.loader import read_yaml
+from twin.config.reading import read_yaml
 from twin.config.schema import ModelProfile
 
 TARGETS = {"throughput_rps": 0.10, "avg_response_ms": 0.15}  # servetwin check's leave-one-out targets
@@ -35,7 +35,8 @@ def warnings(scenario_path: Path, overrides: Mapping[str, Any] | None = None) ->
         return [_hand_set(f"profile {reference}", own)]
     found = [_assumed(f"profile {reference}", assumed_fields(provenance) - own)]
     found += [_fit(reference, run, errors, "in-sample") for run, errors in in_sample_errors(provenance).items()]
-    found += [_fit(reference, run, errors, "leave-one-out") for run, errors in held_out_errors(path, provenance).items()]
+    found += [_fit(reference, run, errors, "leave-one-out")
+              for run, errors in held_out_errors(path, provenance).items()]
     return [w for w in found if w is not None]
 
 

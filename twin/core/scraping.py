@@ -52,16 +52,16 @@ class Scraper:
         self._gpu_busy: dict[str, tuple[float, float]] = {}  # accelerator -> (time, busy seconds) at last scrape
 
     def discover(self) -> None:
-        """Service discovery: start scraping targets that appeared (called every second)."""
+        """Service discovery: start scraping targets that appeared (called every second; a set lookup a target)."""
+        watched = self._watched
         for pod in self.world.cluster.pods:
-            self._watch(pod.name, lambda pod=pod: self._scrape_pod(pod))
+            if pod.name not in watched:
+                self._watch(pod.name, lambda pod=pod: self._scrape_pod(pod))
         for node in self.world.cluster.nodes:
-            if node.units:
+            if node.name not in watched and node.units:
                 self._watch(node.name, lambda node=node: self._scrape_node(node))
 
     def _watch(self, name: str, scrape: Callable[[], bool]) -> None:
-        if name in self._watched:
-            return
         self._watched.add(name)
         call_later(self.world.env, self.uniforms.next() * self.interval_s, self._loop, scrape)
 
@@ -99,7 +99,7 @@ class Scraper:
             return False
         for index, accelerator in enumerate(node.accelerators):
             accelerator.compute.settle()
-            busy = accelerator.compute.busy_time
+            busy = accelerator.kernel_seconds  # DCGM_FI_DEV_GPU_UTIL is NVML's: time a kernel ran
             then, before = self._gpu_busy.get(accelerator.name, (now, busy))
             self._gpu_busy[accelerator.name] = (now, busy)
             utilisation = 100 * (busy - before) / (now - then) if now > then else 0.0

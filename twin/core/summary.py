@@ -22,6 +22,7 @@ class Summary:
     cpu_util: float
     gpu_util: float
     load_avg: float
+    memory_used_mib: float  # of the nodes at the end: the OS's and every pod's, as htop's "Mem" shows
     nodes: list[dict] = field(default_factory=list)
     pods: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
@@ -61,7 +62,7 @@ def summarise(world, start: Usage) -> Summary:
     return Summary(
         scenario=world.scenario.name, seed=world.seed, simulated_s=world.env.now, measured_s=window,
         requests=recorder.requests, throughput_rps=sketch.count / window, latency_ms=latency, errors=errors,
-        **utilisation(start, end, nodes),
+        **utilisation(start, end, nodes), memory_used_mib=sum(node.memory_used_mib for node in nodes),
         nodes=[_node(node, start, end, window) for node in nodes], pods=pods,
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
         slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
@@ -89,7 +90,8 @@ def _node(node, start: Usage, end: Usage, window: float) -> dict:
         "name": node.name, "pool": node.pool.name, "pods": len(node.pods),
         "cpu_util": (end.node_cpu[node.name] - start.node_cpu.get(node.name, 0.0)) / (window * node.pool.vcpus),
         "load_avg": (end.node_jobs[node.name] - start.node_jobs.get(node.name, 0.0)) / window,
-        "host_memory_mib": node.rss_mib, "host_memory_capacity_mib": node.memory_mib, **diagnostics.node_memory(node),
+        "host_memory_mib": node.rss_mib, "memory_used_mib": node.memory_used_mib,
+        "host_memory_capacity_mib": node.memory_mib, **diagnostics.node_memory(node),
         "gpus": [{"name": a.name, "util": (end.gpu_busy[a.name] - start.gpu_busy.get(a.name, 0.0)) / window,
                   "memory_used_mib": a.used_mib, "memory_peak_mib": a.peak_mib, "memory_capacity_mib": a.memory_mib}
                  for a in node.accelerators],

@@ -20,21 +20,18 @@ class Sampler:
     def __init__(self, world) -> None:
         self.world = world
         self.columns: dict[str, list[float]] = {name: [] for name in COLUMNS}
-        self._last: Usage = measure(world)
+        self._last: Usage = measure(world, pods=False)
 
     def sample(self) -> None:
         world = self.world
         cluster = world.cluster
         sketch, errors = world.recorder.next_interval()
-        usage = measure(world)
+        usage = measure(world, pods=False)
         row = {"time_s": world.env.now, "ok": sketch.count, "errors": errors, **_latency(sketch)}
-        servers = [p.server for p in cluster.pods if p.server is not None]
-        workers = [w for s in servers for w in s.workers.all]
+        row.update(_servers(cluster.pods))
         row.update(
             pods=len(cluster.pods), ready_pods=len(cluster.endpoints), pending_pods=len(cluster.pending_pods),
             connected_pods=sum(loop.connected_pods() for loop in world.closed_loops),
-            workers=len(workers), ready_workers=sum(1 for w in workers if w.state == READY),
-            busy_workers=sum(s.busy for s in servers), queued=sum(s.pending for s in servers),
             nodes=len(cluster.nodes),
             gpu_memory_mib=sum(a.used_mib for n in cluster.nodes for a in n.accelerators),
             host_memory_mib=sum(n.rss_mib for n in cluster.nodes),
@@ -46,6 +43,20 @@ class Sampler:
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.columns)
+
+
+def _servers(pods) -> dict[str, int]:
+    """Workers, ready workers, busy workers and queued requests over the pods' TorchServes, in one pass."""
+    workers = ready = busy = queued = 0
+    for pod in pods:
+        server = pod.server
+        if server is not None:
+            every = server.workers.all
+            workers += len(every)
+            ready += sum(1 for w in every if w.state == READY)
+            busy += server.busy
+            queued += server.pending
+    return {"workers": workers, "ready_workers": ready, "busy_workers": busy, "queued": queued}
 
 
 def _latency(sketch: QuantileSketch) -> dict[str, float]:

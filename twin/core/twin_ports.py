@@ -37,6 +37,7 @@ class TwinPorts:
         self.store = store
         self.lookback_delta_s = lookback_delta_s
         self.tallies: dict[str, QueryTally] = {}  # by query text, for the run's warnings
+        self._by_name: dict[str, object] = {}  # pods by name, rebuilt when a name is not (or no longer) in it
 
     # --- ClusterPort ------------------------------------------------------------------------------------------
     def deployment_replicas(self) -> tuple[int, int]:
@@ -80,7 +81,12 @@ class TwinPorts:
         self.world.remove_node(match)
 
     def _find(self, name: str):
-        return next(p for p in self.world.cluster.pods if p.name == name)
+        """The pod called `name`, in O(1): controllers ask for every pod each period."""
+        pod = self._by_name.get(name)
+        if pod is None or pod.phase == TERMINATED:  # a terminated pod has left the cluster's list
+            self._by_name = {p.name: p for p in self.world.cluster.pods}
+            pod = self._by_name[name]
+        return pod
 
     # --- TorchServePort ---------------------------------------------------------------------------------------
     def describe(self, pod: str) -> WorkersView | None:

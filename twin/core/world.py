@@ -21,7 +21,7 @@ from twin.k8s.pod import Pod
 from twin.kernel import loop
 from twin.kernel import request as outcome
 from twin.kernel.request import Request
-from twin.kernel.rng import Draws, Uniforms, stream
+from twin.kernel.rng import SMALL_BLOCK, Draws, Uniforms, stream
 from twin.workload.closed_loop import ClosedLoop
 from twin.workload.open_loop import OpenLoop, poisson_times, trace_times
 from twin.workload.rates import curve
@@ -40,7 +40,8 @@ class World:
         profile = scenario.model
         demand = (profile.demand_distribution, profile.demand_cv)
         self.cluster = Cluster(self.env, profile=profile, deployment=scenario.deployment, log=self.log,
-                               draws_for=lambda name: Draws(self.rng(f"demand/{name}"), *demand),
+                               draws_for=lambda name: Draws(self.rng(f"demand/{name}"), *demand,
+                                                             block=SMALL_BLOCK),
                                respond=self.respond, connections_reset=self._connections_reset)
         for pool in scenario.node_pools:
             for _ in range(pool.count):
@@ -80,6 +81,7 @@ class World:
 
     def send(self, request: Request, pod: Pod | None) -> None:
         """A request reaches the pod its connection is bound to (or is refused)."""
+        self.recorder.arrived += 1
         server = pod.server if pod is not None else None
         if server is None:
             self.respond(request, outcome.NO_ENDPOINT)
@@ -90,12 +92,13 @@ class World:
     def respond(self, request: Request, kind: str) -> None:
         """The hot path's end: record, and tell the client after the time outside the pod."""
         source = request.source
-        done = self.env.now + source.delay_s
+        done = self.env._now + source.delay_s
         pod = request.pod
-        self.recorder.response(request.arrival, done - request.arrival, kind, pod.name if pod else "")
-        if pod is not None and kind == "ok":
+        self.recorder.response(request.arrival, done - request.arrival, kind, pod)
+        if kind == "ok" and pod is not None:
             pod.served += 1
-        source.on_response(request, kind, done)
+        if source.waits:
+            source.on_response(request, kind, done)
 
     def _connections_reset(self, pod: Pod) -> None:
         for loop in self.closed_loops:

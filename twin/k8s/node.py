@@ -1,15 +1,26 @@
 """A Kubernetes node: allocatable resources, the pods bound to it, its CPUs and GPUs.
 
-Fidelity ledger — upstream: Kubernetes scheduler NodeResourcesFit, NVIDIA device plugin, Linux CFS.
+Fidelity ledger — upstream: Kubernetes scheduler NodeResourcesFit, NVIDIA device plugin, Linux CFS (kernel/sched/
+fair.c: sysctl_sched_min_granularity 0.75 ms x (1 + ilog2(min(ncpus, 8)))), PyTorch "CPU threading and TorchScript
+inference" notes (intra-op pool: one thread per core in every process unless torch.set_num_threads / OMP_NUM_THREADS).
 Modelled: allocatable cpu/memory/extended resources against the sum of pod requests; CPU as processor sharing over
-the vCPUs (a request keeps `cpu_threads` cores busy; when busy threads outnumber cores every thread slows in
-proportion, times a calibrated oversubscription penalty for the model's own threads beyond the cores); other work
-sharing the node as `background_threads` runnable threads that take their fair share (CFS gives every runnable thread
-an equal share: Documentation/scheduler/sched-design-CFS.rst, "an ideal, precise multi-tasking CPU"); the node's
-memory as the sum of its pods' RSS, with the kernel's OOM killer taking the pod furthest above its request when the node runs out; the serving image cached after
-the first pull. Not modelled: CPU limits (CFS quota), system daemons' load, NUMA, hugepages, disk.
+the vCPUs: a request on the CPU keeps its worker's pool of `cpu_threads` busy, and with other processes'
+`background_threads` they share the cores fairly, so when busy threads outnumber cores each runs at cores/threads;
+and the pool meets at a barrier `parallel_regions` times per request, where it waits for any of its threads that is
+off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
+descheduled, 1 − (cores/busy) ** (threads − 1); while they wait, the pool's other threads spin, burning
+`cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
+workers neither wait nor spin). Both are why many all-core torch workers on few cores serve less than one
+(PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
+threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise). The node's
+memory is the OS's `system_memory_mib` plus its pods' RSS, with the kernel's OOM killer taking the pod furthest above
+its request when the node runs out; the serving image cached after the first pull. Not modelled: CPU limits (CFS
+quota), NUMA, SMT, hugepages, disk, the CPU of model loading, the JVM's CPU beyond the pods' readings (~2 core-ms
+per request: it does not slow the workers).
 """
 from __future__ import annotations
+
+import math
 
 import simpy
 
@@ -20,19 +31,31 @@ from twin.kernel.ps import SharedProcessor
 MIB = 1024 * 1024
 
 
-def cpu_speed(vcpus: float, threads: float, penalty: float, background: float = 0.0):
-    """Per-job speed with n jobs on the CPUs (1.0 = as on an idle node): each runnable thread's fair share of the
-    cores, `background` threads of other work included, slowed by the penalty where the model's own threads
-    outnumber the cores."""
+def default_slice_ms(vcpus: float) -> float:
+    """CFS's minimum granularity: 0.75 ms scaled by 1 + log2 of the CPUs, counted up to 8."""
+    return 0.75 * (1 + int(math.log2(max(1, min(int(vcpus), 8)))))
+
+
+def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
+    """Per-job speed with n requests on the CPUs (1.0 = as on an idle node)."""
+    threads = profile.threads_on(vcpus)
+    cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
+    barrier_ms = profile.parallel_regions * slice_ms
 
     def speed_of(n: int) -> float:
-        own = n * threads
-        busy = own + background
-        if busy <= vcpus:
-            return 1.0
-        return vcpus / busy / (1.0 + penalty * max(0.0, own / vcpus - 1.0))
+        crowd = max(1.0, (n * threads + background) / vcpus)
+        stalled = 1.0 - crowd ** -max(0.0, threads - 1.0)  # some other thread of the pool is off its core
+        stretch = crowd * (1.0 + penalty * (crowd - 1.0) * stalled)
+        if barrier_ms <= 0.0 or cpu_ms <= 0.0:
+            return 1.0 / stretch
+        return cpu_ms / (cpu_ms * stretch + barrier_ms * stalled)
 
     return speed_of
+
+
+def _own_cores(busy: float, vcpus: float, background: float) -> float:
+    """Cores the model's busy threads hold: all they want on a free node, their fair share beside other work."""
+    return busy * min(1.0, vcpus / max(1e-9, busy + background))
 
 
 class Node:
@@ -55,10 +78,11 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
-        threads, background = profile.cpu_threads, pool.background_threads
-        self.cpu = SharedProcessor(
-            env, cpu_speed(pool.vcpus, threads, profile.cpu_oversubscription_penalty, background),
-            lambda n: n * threads * min(1.0, pool.vcpus / max(1e-9, n * threads + background)))
+        threads = self.threads = profile.threads_on(pool.vcpus)
+        slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
+        self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
+                                                  background=pool.background_threads),
+                                   lambda n: _own_cores(n * threads, pool.vcpus, pool.background_threads))
 
     @property
     def accelerators(self):
@@ -103,6 +127,11 @@ class Node:
     @property
     def rss_mib(self) -> float:
         return sum(pod.rss_mib for pod in self.pods)
+
+    @property
+    def memory_used_mib(self) -> float:
+        """What `free` or htop shows as used: the OS and daemons plus every pod's RSS."""
+        return self.pool.system_memory_mib + self.rss_mib
 
     def gpu_requested(self) -> float:
         return sum(self.requested(name) for name in self.allocatable if name.startswith("nvidia.com/"))

@@ -117,6 +117,7 @@ class Pod:
         devices = [u.accelerator for u in self.units] if self.units else node.accelerators
         devices = list(dict.fromkeys(devices))
         return TorchServe(self.env, profile=self.profile, config=self.deployment.torchserve.model, cpu=node.cpu,
+                          cpu_threads=node.threads,
                           accelerators=devices, respond=self.hooks.respond, rss_changed=self._set_rss,
                           log=self._log, draws=self.draws, served=self.usage)
 

@@ -6,10 +6,13 @@ for `stall_events` events in a row, the run stops with `Stalled`, naming the com
 """
 from __future__ import annotations
 
-from heapq import heappop
+from heapq import heappop, heappush
 
 import simpy
 
+from twin.kernel import timer
+
+_AFTER_NORMAL = 2  # simpy's priorities: URGENT 0, NORMAL 1
 STALL_EVENTS = 1_000_000  # far more events than any legitimate instant holds (every pod and user starting at once)
 
 
@@ -18,12 +21,20 @@ class Stalled(RuntimeError):
 
 
 def run_until(env: simpy.Environment, end: float, *, stall_events: int = STALL_EVENTS) -> None:
-    """Process every event due at or before `end` (those at `end` included), then leave the clock at `end`."""
+    """Process every event due at or before `end` (those at `end` included), then leave the clock at `end`.
+
+    A marker queued at `end` behind every ordinary event there ends the loop, so no event pays for a look at the
+    queue's head."""
     queue = env._queue
+    marker = timer.Call()
+    marker.callbacks, marker._ok = timer.NOTHING, True  # inert, should an error leave it on the queue
+    heappush(queue, (end, _AFTER_NORMAL, next(env._eid), marker))
     last = env._now
     same = 0
-    while queue and queue[0][0] <= end:
+    while True:
         now, _, _, event = heappop(queue)
+        if event is marker:
+            break
         if now != last:
             last = now
             same = 0
@@ -38,8 +49,7 @@ def run_until(env: simpy.Environment, end: float, *, stall_events: int = STALL_E
             callback(event)
         if not event._ok and not hasattr(event, "_defused"):
             raise event._value
-    if env._now < end:
-        env._now = end
+    env._now = end
 
 
 def component(event) -> str:

@@ -3,12 +3,15 @@
 All jobs on a resource progress at the same speed `speed(n)` (work units per second) when `n` jobs are present.
 The virtual clock `V` is the work every present job has received since the resource was created; a job that
 arrives at `V0` with demand `d` finishes when `V` reaches `V0 + d`. A heap keyed by that finish point gives the
-next completion. When `n` changes, `V` is brought up to date and at most one timer is (re)armed.
+next completion, and one cancellable timer (the completion slot) stands for it: when the next completion moves
+(the speed changed, or a new job finishes first) the slot is cancelled and re-armed, so no timer fires early or for
+nothing. A job that neither changes the speed nor finishes first (an uncontended CPU) leaves the slot alone.
 
-Completion is decided in virtual time, never by comparing clock readings: when the timer fires, every job whose
-finish point is within a relative tolerance of `V`, or within what the current speed does in one clock ulp, is done.
-Without the second bound a job left with less work than one ulp of the clock finishes would re-arm a timer that fires
-at the same instant for ever (the clock's resolution coarsens as time grows: 7e-12 s at t = 4e4 s, 2e-9 s at 1e7 s).
+Completion is decided in virtual time, never by comparing clock readings: the slot stands for the head job, so when
+it fires that job is done, however little work the clock could still resolve (its resolution coarsens as time grows:
+7e-12 s at t = 4e4 s, 2e-9 s at 1e7 s; re-checking the work left against a fixed tolerance re-armed a zero-length
+timer for ever). Other jobs finish with it when their finish point is within a relative tolerance of `V` or within
+what the current speed does in one clock ulp.
 """
 from __future__ import annotations
 
@@ -18,10 +21,9 @@ from typing import Any, Callable
 
 import simpy
 
-from twin.kernel.timer import call_later
+from twin.kernel import timer
 
 _EPS = 1e-12
-_INF = float("inf")
 
 
 class SharedProcessor:
@@ -33,7 +35,7 @@ class SharedProcessor:
 
     __slots__ = (
         "_env", "_speed_of", "_capacity_used", "_speeds", "_used", "_heap", "_seq", "_virtual", "_last",
-        "_speed", "_armed_at", "work_area", "jobs_area", "busy_time",
+        "_speed", "_slot", "work_area", "jobs_area", "busy_time",
     )
 
     def __init__(
@@ -52,7 +54,7 @@ class SharedProcessor:
         self._virtual = 0.0
         self._last = env.now
         self._speed = 0.0
-        self._armed_at = _INF
+        self._slot: timer.Call | None = None  # the pending completion timer
         self.work_area = 0.0  # integral of capacity in use: core-seconds or GPU-seconds
         self.jobs_area = 0.0  # integral of the number of jobs present
         self.busy_time = 0.0  # time with at least one job present
@@ -63,12 +65,19 @@ class SharedProcessor:
 
     def start(self, demand: float, done: Callable[[Any], Any], payload: Any) -> int:
         """Add a job needing `demand` work units; `done(payload)` runs when it completes. Returns its handle."""
-        self._advance()
-        self._seq += 1
-        heappush(self._heap, (self._virtual + demand, self._seq, done, payload))
-        self._speed = self._speed_for(len(self._heap))
-        self._arm()
-        return self._seq
+        heap = self._heap
+        if heap:
+            self._advance()
+        else:
+            self._last = self._env._now  # idle until now: nothing to integrate
+        self._seq = seq = self._seq + 1
+        heappush(heap, (self._virtual + demand, seq, done, payload))
+        n = len(heap)
+        speed = self._speeds[n] if n < len(self._speeds) else self._speed_for(n)
+        if speed != self._speed or heap[0][1] == seq or self._slot is None:
+            self._speed = speed
+            self._arm()
+        return seq
 
     def remove(self, handle: int) -> None:
         """Drop a job before it completes (its process was killed); rare, so a linear scan is fine."""
@@ -79,7 +88,6 @@ class SharedProcessor:
         heapify(kept)
         self._heap = kept
         self._speed = self._speed_for(len(kept)) if kept else 0.0
-        self._armed_at = _INF  # a pending timer may now be late: re-arm from scratch
         self._arm()
 
     def _speed_for(self, n: int) -> float:
@@ -105,35 +113,46 @@ class SharedProcessor:
             self._last = now
 
     def _arm(self) -> None:
-        """Make sure a timer fires no later than the next completion."""
+        """Cancel the pending completion and arm one for the next (every caller has just advanced to now)."""
+        slot = self._slot
+        if slot is not None:
+            slot.callbacks = timer.NOTHING
         heap = self._heap
-        if not heap:
-            return
-        wait = (heap[0][0] - self._virtual) / self._speed
-        if wait < 0.0:
-            wait = 0.0
-        due = self._last + wait  # _last is now: every caller has just advanced
-        if due < self._armed_at - _EPS:
-            self._armed_at = due
-            call_later(self._env, wait, self._on_timer, due)
+        if heap:
+            wait = (heap[0][0] - self._virtual) / self._speed
+            env = self._env
+            self._slot = slot = timer.Call()  # timer.call_later, inlined: this is the hottest schedule
+            slot.callbacks = [self._on_timer]
+            slot._ok = True
+            heappush(env._queue, (env._now + (wait if wait > 0.0 else 0.0), 1, next(env._eid), slot))
+        else:
+            self._slot = None
 
-    def _on_timer(self, event) -> None:
-        if event.value != self._armed_at:
-            return  # superseded by an earlier timer
-        self._armed_at = _INF
-        self._advance()
+    def _on_timer(self, _event) -> None:
+        self._slot = None
         heap = self._heap
-        limit = self._virtual + max(_EPS * max(1.0, abs(self._virtual)), self._speed * ulp(self._last))
-        done, payload = None, None
-        if heap and heap[0][0] <= limit:
-            _, _, done, payload = heappop(heap)
-            if heap and heap[0][0] <= limit:  # simultaneous completions: rare, so a list only then
+        now = self._env._now  # _advance, inlined: the heap is not empty here
+        dt = now - self._last
+        if dt > 0.0:
+            n = len(heap)
+            self._virtual += self._speed * dt
+            self.work_area += self._used[n] * dt
+            self.jobs_area += n * dt
+            self.busy_time += dt
+            self._last = now
+        _, _, done, payload = heappop(heap)
+        if heap:
+            virtual = self._virtual
+            limit = virtual + max(_EPS * (virtual if virtual > 1.0 else 1.0), self._speed * ulp(self._last))
+            if heap[0][0] <= limit:  # simultaneous completions: rare, so a list only then
                 self._finish_all(limit, done, payload)
                 return
-        self._speed = self._speed_for(len(heap)) if heap else 0.0
-        self._arm()
-        if done is not None:
-            done(payload)
+            n = len(heap)
+            self._speed = self._speeds[n] if n < len(self._speeds) else self._speed_for(n)
+            self._arm()
+        else:
+            self._speed = 0.0
+        done(payload)
 
     def _finish_all(self, limit: float, done, payload) -> None:
         heap = self._heap

@@ -28,3 +28,6 @@ def call_later(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     event.value = value
     heappush(env._queue, (env._now + delay, _NORMAL, next(env._eid), event))
     return event
+
+
+NOTHING: tuple = ()  # the callbacks of a cancelled Call: it stays on the queue (a heap cannot drop an entry), inert

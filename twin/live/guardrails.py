@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Value = Mapping[str, float | int | str]
 
@@ -19,7 +19,7 @@ Value = Mapping[str, float | int | str]
 class Rails(BaseModel):
     """The bounds a live run may never cross; the defaults are deliberately tight."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     namespaces: list[str] = Field(min_length=1)
     objects: list[str] = Field(min_length=1, description="kind/name, e.g. deployment/roberta; pods of an allowed "
@@ -33,6 +33,22 @@ class Rails(BaseModel):
     max_memory_bytes: float = Field(32 * 2**30, gt=0)
     min_interval_s: float = Field(30.0, ge=0, description="between two writes to the same target")
     max_writes_per_minute: int = Field(6, ge=1)
+
+    @field_validator("objects")
+    @classmethod
+    def _kind_and_name(cls, objects: list[str]) -> list[str]:
+        for entry in objects:
+            kind, _, name = entry.partition("/")
+            if not kind or not name or "/" in name:
+                raise ValueError(f"objects as kind/name such as deployment/roberta, got {entry!r}")
+        return objects
+
+    @model_validator(mode="after")
+    def _minimum_within_maximum(self) -> "Rails":
+        for low, high in (("min_replicas", "max_replicas"), ("min_workers", "max_workers")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low}: at most {high} ({getattr(self, high)}), got {getattr(self, low)}")
+        return self
 
 
 @dataclass(frozen=True)

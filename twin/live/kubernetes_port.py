@@ -2,10 +2,13 @@
 
 Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
 - Reads: the Deployment (spec/status replicas, selector), its pods by the selector (phase, Ready condition and its
-  lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits,
-  in-place resize state from the `PodResizePending` (Deferred/Infeasible) and `PodResizeInProgress` conditions of
-  1.33, or the older `status.resize` field), nodes (pool label, Ready, creationTimestamp, allocatable, requests of
-  the pods on them), HPAs (autoscaling/v2) and KEDA ScaledObjects (keda.sh/v1alpha1) as plain dicts.
+  lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits
+  (what resize changes), every container and init container by name with its requests and restartPolicy and the
+  pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the `PodResizePending`
+  (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older `status.resize` field), nodes
+  (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
+  them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects
+  (keda.sh/v1alpha1) as plain dicts.
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
@@ -28,6 +31,7 @@ import urllib3.util
 from twin.config.quantity import parse_quantity
 from twin.errors import InputError
 from twin.live.failures import ApiFailure, from_status
+from twin.policies.pod_resources import Container, pod_requests
 from twin.ports import NodeView, PodView
 
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
@@ -155,7 +159,8 @@ class KubernetesCluster:
             start_time=_epoch(status.get("startTime")),
             ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
             requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
-            resize_status=_resize_status(raw))
+            resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
+            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -166,9 +171,10 @@ class KubernetesCluster:
         meta, status = raw["metadata"], raw.get("status", {})
         requested: dict[str, float] = {}
         for pod in pods:
-            for container in pod["spec"].get("containers", []):
-                for kind, amount in _amounts(container.get("resources", {}).get("requests", {})).items():
-                    requested[kind] = requested.get(kind, 0.0) + amount
+            spec = pod["spec"]
+            totals = pod_requests(_containers(spec.get("containers")), _containers(spec.get("initContainers")),
+                                  pod_level=_pod_level(spec), overhead=_amounts(spec.get("overhead") or {}))
+            requested = {kind: requested.get(kind, 0.0) + totals.get(kind, 0.0) for kind in {*requested, *totals}}
         ready = _condition(status, "Ready")
         return NodeView(name=meta["name"], pool=meta.get("labels", {}).get(self.node_pool_label, ""),
                         ready=ready is not None and ready.get("status") == "True",
@@ -190,6 +196,16 @@ def _resize_status(raw: dict) -> str:
     if progress is not None and progress.get("status") == "True":
         return "InProgress"
     return status.get("resize", "") or ""
+
+
+def _containers(raw: list[dict] | None) -> tuple[Container, ...]:
+    return tuple(Container(c.get("name", ""), _amounts(c.get("resources", {}).get("requests", {})),
+                           c.get("restartPolicy")) for c in raw or [])
+
+
+def _pod_level(spec: dict) -> dict[str, float] | None:
+    requests = (spec.get("resources") or {}).get("requests")
+    return _amounts(requests) if requests else None
 
 
 def _amounts(quantities: Mapping[str, str]) -> dict[str, float]:

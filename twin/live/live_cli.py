@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twin import outputs
+from twin.config import values
 from twin.config.loader import load_scenario
 from twin.core.control_plane import policy_steps
 from twin.live.connect import Connection, connect
@@ -32,7 +33,7 @@ def add_commands(subparsers: Any) -> None:
     live.add_argument("--mode", choices=("shadow", "dry-run", "enact"), default="shadow",
                       help="shadow (default): observe, predict, write nothing; dry-run: journal writes, send "
                            "none; enact: apply them")
-    live.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: run until "
+    live.add_argument("--duration", type=values.duration, metavar="S", help="stop after S seconds (default: run until "
                                                                    "the stop file, SIGTERM or Ctrl-C)")
     outputs.add_arguments(live, required=False, default="servetwin-live",
                           help="new folder for decisions, writes, errors and the report (default servetwin-live)")
@@ -41,7 +42,8 @@ def add_commands(subparsers: Any) -> None:
     replay.add_argument("decisions", type=Path, help="decisions.jsonl from `servetwin run` or `optimize`")
     replay.add_argument("--settings", type=Path, required=True, metavar="FILE", help="live settings YAML")
     replay.add_argument("--mode", choices=("dry-run", "enact"), default="dry-run")
-    replay.add_argument("--speed", type=float, default=1.0, metavar="X", help="time compression (2: twice as fast)")
+    replay.add_argument("--speed", type=values.speed, default=1.0, metavar="X",
+                        help="time compression (2: twice as fast)")
     outputs.add_arguments(replay, required=False, default="servetwin-replay", force=False,
                           help="folder for responses.jsonl; a stopped replay resumes in it (default servetwin-replay)")
     replay.set_defaults(command=_replay)

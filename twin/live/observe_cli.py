@@ -6,12 +6,13 @@ a deployment that misbehaves mid-run (a scale that never becomes READY) prints o
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from twin import outputs
+from twin.config import values
+from twin.config.base import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
 from twin.live.observe import NodeDescription, ObserveConfig, ObserveError, ObserveResult, StepResult, observe
 from twin.live.torchserve_api import read_keys
 
@@ -22,18 +23,21 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
         "observe", help="load a running TorchServe step by step and record the steps as calibration runs",
         description="Run a closed-loop load test per (workers, users) step against your own TorchServe and write "
                     "runs.csv (the calibration table), steps.csv, one JTL per step and describe/metrics snapshots.")
-    parser.add_argument("--url", required=True, help="inference API base URL, e.g. http://host:8080")
-    parser.add_argument("--management-url", required=True, help="management API base URL, e.g. http://host:8081")
-    parser.add_argument("--metrics-url", help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
+    parser.add_argument("--url", type=values.url, required=True,
+                        help="inference API base URL, e.g. http://host:8080")
+    parser.add_argument("--management-url", type=values.url, required=True,
+                        help="management API base URL, e.g. http://host:8081")
+    parser.add_argument("--metrics-url", type=values.url,
+                        help="metrics API base URL, e.g. http://host:8082 (adds TorchServe's view)")
     parser.add_argument("--model", required=True, help="registered model name")
-    parser.add_argument("--users", type=_counts, default=(1, 2, 4, 8), metavar="N,N,...",
+    parser.add_argument("--users", type=values.whole_list(1, MAX_USERS), default=(1, 2, 4, 8), metavar="N,N,...",
                         help="closed-loop user counts, one step each (default 1,2,4,8)")
-    parser.add_argument("--workers", type=_counts, default=(), metavar="N,N,...",
+    parser.add_argument("--workers", type=values.whole_list(1, MAX_WORKERS), default=(), metavar="N,N,...",
                         help="worker counts to step through via the management API (default: leave as is)")
-    parser.add_argument("--duration", type=_seconds, default=60.0, metavar="S", help="seconds per step (60)")
-    parser.add_argument("--ramp", type=_seconds, default=0.0, metavar="S", help="ramp-up seconds per step (0)")
-    parser.add_argument("--pause", type=_seconds, default=5.0, metavar="S", help="seconds between steps (5)")
-    parser.add_argument("--scale-timeout", type=_seconds, default=120.0, metavar="S",
+    parser.add_argument("--duration", type=values.duration, default=60.0, metavar="S", help="seconds per step (60)")
+    parser.add_argument("--ramp", type=values.seconds, default=0.0, metavar="S", help="ramp-up seconds per step (0)")
+    parser.add_argument("--pause", type=values.seconds, default=5.0, metavar="S", help="seconds between steps (5)")
+    parser.add_argument("--scale-timeout", type=values.duration, default=120.0, metavar="S",
                         help="seconds to wait for scaled workers to be READY (120)")
     keys = parser.add_mutually_exclusive_group()
     keys.add_argument("--token-file", type=Path, metavar="FILE", help="TorchServe's key_file.json")
@@ -43,10 +47,10 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     node.add_argument("--cloud-vm")
     node.add_argument("--gpu-model")
     node.add_argument("--gpu-partition")
-    node.add_argument("--node-vcpus", type=int)
-    node.add_argument("--node-ram-gb", type=float)
+    node.add_argument("--node-vcpus", type=values.whole(1, MAX_VCPUS, "a number of vCPUs"))
+    node.add_argument("--node-ram-gb", type=values.positive(MAX_MEMORY_GIB, "gigabytes of RAM"))
     node.add_argument("--device", choices=("cpu", "gpu"))
-    node.add_argument("--pods", type=int, default=1)
+    node.add_argument("--pods", type=values.whole(1, MAX_PODS, "a number of pods"), default=1)
     parser.add_argument("--quiet", action="store_true", help="no progress line per step (none when stderr is not "
                                                               "a terminal either)")
     parser.set_defaults(command=run_command)
@@ -107,19 +111,3 @@ def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:
         return args.token, args.token
     return read_keys(args.token_file)
 
-
-def _counts(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, got {text!r}") from None
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}")
-    return value

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from twin.config import reading
+from twin.config.base import MAX_DURATION_S, MAX_MEMORY_GIB, MAX_NODES, MAX_PODS, MAX_WORKERS
 from twin.errors import InputError
 from twin.live.gate import Gate, Outcome
 from twin.live.live_ports import GuardedCluster, GuardedTorchServe
@@ -42,28 +44,59 @@ class Response:
 
 
 def read_decisions(path: Path) -> list[Decision]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise InputError(str(path), "", "a readable decision log", error.strerror or str(error)) from None
-    return [_decision(path, number, line) for number, line in enumerate(lines, 1) if line.strip()]
+    """The decisions of a log, checked as a whole before anything is sent: at least one, times finite, not negative,
+    within a simulated year and in order, targets whole and not negative."""
+    text = reading.read_text(path)
+    decisions = [_decision(path, number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not decisions:
+        raise InputError(str(path), "", "at least one decision (JSON lines from `servetwin run --out`)", "none")
+    for (number, earlier), (later_number, later) in zip(decisions, decisions[1:]):
+        if later.time_s < earlier.time_s:
+            raise InputError(str(path), "time_s", f"times in order (line {number} has {earlier.time_s:g})",
+                             f"{later.time_s:g}", later_number)
+    return [decision for _, decision in decisions]
 
 
-def _decision(path: Path, number: int, line: str) -> Decision:
+def _decision(path: Path, number: int, line: str) -> tuple[int, Decision]:
+    expected = "a JSON decision (time_s, controller, action, target, value)"
+    data = reading.parse_json(line, source=str(path), line=number, expected=expected)
     try:
-        data = json.loads(line)
-        decision = Decision(float(data["time_s"]), str(data["controller"]), str(data["action"]),
+        decision = Decision(_time(data["time_s"]), str(data["controller"]), str(data["action"]),
                             str(data["target"]), dict(data["value"]), str(data.get("reason", "")))
     except (ValueError, KeyError, TypeError):
-        raise InputError(str(path), "", "a JSON decision (time_s, controller, action, target, value)",
-                         line[:60], number) from None
+        raise InputError(str(path), "", expected, line[:60], number) from None
+    if not 0 <= decision.time_s <= MAX_DURATION_S:
+        raise InputError(str(path), "time_s", f"seconds from 0 to {MAX_DURATION_S:,} (a simulated year)",
+                         f"{decision.time_s:g}", number)
     if decision.action not in ACTIONS:
         raise InputError(str(path), "action", f"one of {', '.join(ACTIONS)}", decision.action, number)
+    for key, (low, high, whole) in _TARGETS.items():
+        if key in decision.value and not _within(decision.value[key], low, high, whole):
+            kind = "a whole number" if whole else "a number"
+            raise InputError(str(path), f"value.{key}", f"{kind} from {low:g} to {high:g}",
+                             json.dumps(decision.value[key]), number)
     missing = [key for key in ACTIONS[decision.action] if key not in decision.value]
     if missing:
         raise InputError(str(path), "value", f"{', '.join(missing)} for {decision.action}",
                          json.dumps(decision.value), number)
-    return decision
+    return number, decision
+
+
+def _time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("time_s is not a number")
+    return float(value)
+
+
+def _within(value: object, low: float, high: float, whole: bool) -> bool:
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and low <= value <= high and (not whole or float(value).is_integer())
+
+
+# value key -> (lowest, highest, whole): Kubernetes and TorchServe bounds, as the schema states them
+_TARGETS = {"replicas": (0, MAX_PODS, True), "min_worker": (0, MAX_WORKERS, True),
+            "max_worker": (0, MAX_WORKERS, True), "count": (1, MAX_NODES, True),
+            "memory_bytes": (1, MAX_MEMORY_GIB * 2**30, False)}
 
 
 @dataclass

@@ -11,15 +11,22 @@ Relative paths are read from the settings file's folder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, Field, PositiveFloat, model_validator
 
-from twin.config.loader import read_yaml, validate
+from twin.config import base, reading, values
+from twin.config.loader import validate
+from twin.errors import InputError
 from twin.live.guardrails import Rails
 
+Url = Annotated[str, AfterValidator(values.http_url)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Timeout = Annotated[float, Field(gt=0, le=3600)]
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+
+class Strict(base.Strict):
+    """Finite numbers, never booleans for numbers, no unknown keys (the scenario schema's rules)."""
 
 
 class ClusterSettings(Strict):
@@ -29,20 +36,20 @@ class ClusterSettings(Strict):
     kubeconfig: str | None = Field(None, description="default: in-cluster service account")
     context: str | None = None
     node_pool_label: str = "agentpool"
-    request_timeout_s: PositiveFloat = 10.0
+    request_timeout_s: Timeout = 10.0
 
 
 class TorchServeSettings(Strict):
     model: str
-    management: str | None = Field(None, description="one management URL for every pod (a port-forward or a "
+    management: Url | None = Field(None, description="one management URL for every pod (a port-forward or a "
                                                      "single-pod test); default: each pod at its own IP")
-    management_port: int = 8081
+    management_port: Port = 8081
     token_file: str | None = Field(None, description="TorchServe's key_file.json (token authorization)")
 
 
 class PrometheusSettings(Strict):
-    url: str
-    timeout_s: PositiveFloat = 10.0
+    url: Url
+    timeout_s: Timeout = 10.0
 
 
 class ShadowSettings(Strict):
@@ -77,6 +84,24 @@ class LiveSettings(Strict):
 
 
 def load_settings(path: str | Path) -> LiveSettings:
-    data, lines = read_yaml(Path(path))
-    settings = validate(LiveSettings, data, source=str(path), lines=lines)
-    return settings.model_copy(update={"source": str(path)})
+    data, lines = reading.read_yaml(path)
+    settings = validate(LiveSettings, data, source=str(path), lines=lines).model_copy(update={"source": str(path)})
+    if settings.cluster.kubeconfig:
+        _check_kubeconfig(settings, lines.get(("cluster", "kubeconfig")))
+    return settings
+
+
+def _check_kubeconfig(settings: LiveSettings, line: int | None) -> None:
+    """A kubeconfig that is a folder, binary or not a YAML mapping stops here, before any client is built; a missing
+    one is the client's to name when it connects (the settings may be checked on another machine)."""
+    path = settings.path(settings.cluster.kubeconfig)
+    if not path.exists():
+        return
+    try:
+        config, _ = reading.read_yaml(path)
+    except InputError as error:
+        raise InputError(settings.source, "cluster.kubeconfig", f"a kubeconfig file ({error.expected})",
+                         f"{error.got} in {path}", line) from None
+    if not isinstance(config, dict) or not isinstance(config.get("clusters", []), list):
+        raise InputError(str(path), "", "a kubeconfig (a YAML mapping with clusters, users and contexts)",
+                         type(config).__name__)

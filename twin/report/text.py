@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from twin.report import tables
+from twin.report.tables import fmt, pct
+
 MAX_ROWS = 20  # pods or nodes listed before "… and N more"
 
 
@@ -15,19 +18,6 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str
     cells = [[str(c) for c in header], *[["-" if c is None else str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return ["   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
-
-
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.0f}%"
-
-
-def mib(used: float | None, *limits: float | None) -> str:
-    """`used/request/limit` in MiB, `-` where there is none."""
-    return "/".join("-" if v is None else f"{v:.0f}" for v in (used, *limits))
 
 
 def summary(s: dict) -> str:
@@ -51,15 +41,7 @@ def _headline(s: dict) -> list[str]:
 
 
 def _pods(s: dict) -> list[str]:
-    pods, window = s["pods"], s["measured_s"] or 1.0
-    total = sum(p["served"] for p in pods) or 1
-    rows = [(p["name"], p["node"], p.get("status", p["phase"]), "1/1" if p["ready"] else "0/1", p["restarts"],
-             p["workers"], fmt(p["served"] / window), pct(p["served"] / total),
-             mib(p["host_memory_mib"], p.get("memory_request_mib"), p["memory_limit_mib"]), f"{p['gpu_memory_mib']:.0f}")
-            for p in pods]
-    header = ("NAME", "NODE", "STATUS", "READY", "RESTARTS", "WORKERS", "REQ/S", "SHARE", "MEM MiB USED/REQ/LIMIT",
-              "GPU MiB")
-    lines = ["pods"] + _indented(columns(header, rows[:MAX_ROWS])) + _more(rows)
+    lines = _section("pods", tables.pods(s), always=True)
     load = s.get("diagnostics", {}).get("load") or {}
     if load and load["busiest"]["pod"] != load["idlest"]["pod"]:
         busy, idle = load["busiest"], load["idlest"]
@@ -69,38 +51,32 @@ def _pods(s: dict) -> list[str]:
 
 
 def _nodes(s: dict) -> list[str]:
-    rows = [(n["name"], n["pool"], n["pods"], pct(n["cpu_util"]), fmt(n["load_avg"], 2),
-             mib(n["host_memory_mib"], n.get("memory_requested_mib"), n.get("memory_allocatable_mib")),
-             "  ".join(f"{g['name'].rsplit('/', 1)[-1]} {pct(g['util'])} {g['memory_used_mib']:.0f}/"
-                       f"{g['memory_capacity_mib']:.0f}" for g in n["gpus"]) or "-")
-            for n in s["nodes"]]
-    header = ("NAME", "POOL", "PODS", "CPU", "LOAD", "MEM MiB USED/REQ/ALLOC", "GPU UTIL MiB USED/CAP")
-    return ["nodes"] + _indented(columns(header, rows[:MAX_ROWS])) + _more(rows)
+    return _section("nodes", tables.nodes(s), always=True)
 
 
 def _pending(s: dict) -> list[str]:
-    pending = s.get("diagnostics", {}).get("pending") or []
-    rows = [(p["pod"], f"{p['since_s']:g} s", p["reason"]) for p in pending]
-    return ["pending pods"] + _indented(columns(("NAME", "SINCE", "REASON"), rows[:MAX_ROWS])) + _more(rows) \
-        if rows else []
+    return _section("pending pods", tables.pending(s))
 
 
 def _triggers(s: dict) -> list[str]:
-    triggers = s.get("diagnostics", {}).get("triggers") or []
-    rows = [(f"{t['controller']} {t['name']}", f"{t['matched']}/{t['asked']}", fmt(t["peak"], 3),
-             "-" if t["threshold"] is None else f"{t['threshold']:g}", "yes" if t["scaled"] else "no", t["query"])
-            for t in triggers]
-    header = ("TRIGGER", "MATCHED", "PEAK", "THRESHOLD", "SCALED", "QUERY")
-    return ["autoscaler triggers"] + _indented(columns(header, rows)) if rows else []
+    return _section("autoscaler triggers", tables.triggers(s))
+
+
+def _section(title: str, table: tables.Table, *, always: bool = False) -> list[str]:
+    header, rows = table
+    if not rows and not always:
+        return []
+    more = [f"  … and {len(rows) - MAX_ROWS} more"] if len(rows) > MAX_ROWS else []
+    return [title] + [f"  {line}" for line in columns(header, rows[:MAX_ROWS])] + more
+
+
+def side_by_side(labels: Sequence[str], summaries: Sequence[dict]) -> str:
+    """Runs in columns, for `servetwin compare`; each run's warnings below."""
+    lines = columns(*tables.side_by_side(labels, summaries))
+    for label, s in zip(labels, summaries):
+        lines += [f"{label}: {line}" for line in warnings(s.get("warnings", []))]
+    return "\n".join(lines)
 
 
 def warnings(found: list[dict]) -> list[str]:
     return [f"warning: {w['message']} [{w['code']}]" for w in found]
-
-
-def _indented(lines: list[str]) -> list[str]:
-    return [f"  {line}" for line in lines]
-
-
-def _more(rows: list) -> list[str]:
-    return [f"  … and {len(rows) - MAX_ROWS} more"] if len(rows) > MAX_ROWS else []

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from twin import outputs
+from twin.config import values
 from twin.sweep import execute, optimize, spec
 
 
@@ -26,8 +27,10 @@ def add_commands(subparsers: Any) -> None:
 def _execution(parser: argparse.ArgumentParser) -> None:
     outputs.add_arguments(parser, force=False, help="a new or empty results folder, or this same command's own: "
                                                     "an interrupted run resumes in it")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="local processes")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786) instead")
+    parser.add_argument("--workers", type=values.processes, default=os.cpu_count() or 1, metavar="N",
+                        help="local processes")
+    parser.add_argument("--scheduler", type=values.scheduler, metavar="ADDRESS",
+                        help="a Dask scheduler (tcp://host:8786) instead")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -40,6 +43,7 @@ def _sweep(args: argparse.Namespace) -> int:
           f"{args.out}/runs.csv, {args.out}/points.csv")
     for _, row in failed.head(5).iterrows():
         print(f"  failed run {row['run']} {dict((f, row[f]) for f in sweep.fields)}: {row['error']}")
+    _report(args.out, lambda pages: pages.sweep(tables.points, sweep.fields, Path(args.sweep).stem))
     return 0
 
 
@@ -47,10 +51,22 @@ def _optimize(args: argparse.Namespace) -> int:
     question = optimize.load_question(args.question)
     answer = optimize.optimize(question, args.out, workers=args.workers, scheduler=args.scheduler,
                                progress=None if args.quiet else Bar().update)
-    print(optimize.describe(question, answer))
+    described = optimize.describe(question, answer)
+    print(described)
     print(f"candidates: {args.out}/candidates.csv, Pareto front: {args.out}/pareto.csv"
           + (f", to apply: {args.out}/chosen/" if answer.params is not None else ""))
+    _report(args.out, lambda pages: pages.optimize(answer.candidates, list(question.search),
+                                                   Path(args.question).stem, described))
     return 0
+
+
+def _report(out: str | Path, document) -> None:
+    """report.html in the command's own results folder: the same figures as the dashboard's Sweep tab."""
+    from twin.report import html, pages  # plotting loads only when a report is written
+
+    path = Path(out) / "report.html"
+    html.write(path, document(pages))
+    print(f"report: {path}")
 
 
 class Bar:

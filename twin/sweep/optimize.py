@@ -28,32 +28,32 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from twin import outputs
+from twin.config.base import Duration, Strict
 from twin.config.loader import read_yaml, validate
+from twin.config.values import MAX_SEED
 from twin.errors import InputError
 from twin.sweep import decide, execute, spec
 
 
-class Slo(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Slo(Strict):
     latency_p95_ms: PositiveFloat
     max_error_ratio: float = Field(0.01, ge=0, le=1)
     max_violation_minutes: float | None = Field(None, ge=0, description="bound on the mean SLO-violation minutes")
 
 
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Question(Strict):
     base: str
-    seed: int = 1
-    replications: int = Field(3, ge=1)
-    duration_s: PositiveFloat | None = None
+    seed: int = Field(1, ge=0, le=MAX_SEED)
+    replications: int = Field(3, ge=1, le=spec.MAX_REPLICATIONS)
+    duration_s: Duration | None = None
     slo: Slo
     objective: Literal["cost.total_usd", "cost.usd_per_million"] = "cost.total_usd"
     search: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
     method: Literal["grid", "random"] = "grid"
-    budget: int = Field(20, ge=1, description="random: candidates drawn before the neighbour search")
+    budget: int = Field(20, ge=1, le=spec.MAX_RUNS, description="random: candidates drawn before the neighbour search")
     source: str = Field("", exclude=True)
 
 
@@ -73,6 +73,10 @@ def load_question(path: str | Path) -> Question:
     question = validate(Question, data, source=str(path), lines=lines).model_copy(update={"source": str(path)})
     if not (Path(question.source).parent / question.base).is_file():
         raise InputError(str(path), "base", "an existing scenario file", repr(question.base), lines.get(("base",)))
+    candidates = int(np.prod([len(values) for values in question.search.values()], dtype=float))
+    if candidates * question.replications > spec.MAX_RUNS:
+        raise InputError(str(path), "search", f"at most {spec.MAX_RUNS:,} runs (candidates x replications)",
+                         f"{candidates * question.replications:,}", lines.get(("search",)))
     sweep = _sweep(question, grid(question))
     for index, point in enumerate(spec.points(sweep)):
         spec.check_point(sweep, point, where=f"candidate {index}", lines=lines)

@@ -29,15 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from twin.config.loader import load_scenario, read_yaml, validate
+from twin.config import reading
+from twin.config.base import Duration, Strict
+from twin.config.loader import load_scenario, validate
 from twin.config.schema import Scenario
+from twin.config.values import MAX_SEED
 from twin.errors import InputError
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+MAX_RUNS = 100_000  # runs of one sweep: beyond, even second-long runs take days on a workstation
+MAX_REPLICATIONS = 1_000
 
 
 class Distribution(Strict):
@@ -51,6 +53,9 @@ class Distribution(Strict):
     def _one_kind(self) -> "Distribution":
         if sum(x is not None for x in (self.uniform, self.integer, self.choice)) != 1:
             raise ValueError("exactly one of uniform: [lo, hi], int: [lo, hi], choice: [...]")
+        for kind, bounds in (("uniform", self.uniform), ("int", self.integer)):
+            if bounds is not None and bounds[0] > bounds[1]:
+                raise ValueError(f"{kind}: [low, high] with low at most high, got {list(bounds)}")
         return self
 
     def draw(self, rng: np.random.Generator) -> Any:
@@ -62,7 +67,7 @@ class Distribution(Strict):
 
 
 class Sample(Strict):
-    n: int = Field(ge=1)
+    n: int = Field(ge=1, le=MAX_RUNS)
     fields: dict[str, Distribution] = Field(min_length=1)
 
 
@@ -70,19 +75,31 @@ class Sweep(Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     base: str
-    seed: int = 1
-    replications: int = Field(1, ge=1)
-    duration_s: PositiveFloat | None = None
+    seed: int = Field(1, ge=0, le=MAX_SEED)
+    replications: int = Field(1, ge=1, le=MAX_REPLICATIONS)
+    duration_s: Duration | None = None
     points_: list[dict[str, Any]] = Field(default_factory=list, alias="points",
                                           description="explicit points, each a mapping of field paths to values")
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     sample: Sample | None = None
     source: str = Field("", exclude=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_empty(cls, data: Any) -> Any:
+        """An empty grid or list of points written out is a mistake: the sweep would quietly run the base alone."""
+        for key, empty in (("grid", {}), ("points", [])):
+            if isinstance(data, dict) and key in data and data[key] in (empty, None):
+                raise ValueError(f"{key}: at least one {'field' if key == 'grid' else 'point'}, got none")
+        return data
+
     @model_validator(mode="after")
     def _something_to_vary(self) -> "Sweep":
-        if any(len(values) == 0 for values in self.grid.values()):
-            raise ValueError("every grid field needs at least one value")
+        empty = next((field for field, values in self.grid.items() if len(values) == 0), None)
+        if empty is not None:
+            raise ValueError(f"grid.{empty}: at least one value, got none")
+        if not (self.grid or self.points_ or self.sample or self.replications > 1):
+            raise ValueError("grid: a grid, points, a sample or replications above 1 (nothing varies), got none")
         return self
 
     @property
@@ -105,13 +122,23 @@ class Run:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    data, lines = read_yaml(Path(path))
+    data, lines = reading.read_yaml(path)
     sweep = validate(Sweep, data, source=str(path), lines=lines).model_copy(update={"source": str(path)})
     if not sweep.base_path.is_file():
         raise InputError(str(path), "base", "an existing scenario file", repr(sweep.base), lines.get(("base",)))
+    check_size(sweep, lines)
     for index, params in enumerate(points(sweep)):
         check_point(sweep, params, where=f"point {index}", lines=lines)
     return sweep
+
+
+def check_size(sweep: Sweep, lines: reading.Lines) -> None:
+    """Points times replications within MAX_RUNS, counted before any point is built."""
+    grid = int(np.prod([len(values) for values in sweep.grid.values()], dtype=float))
+    total = max(len(sweep.points_), 1) * grid * (sweep.sample.n if sweep.sample else 1) * sweep.replications
+    if total > MAX_RUNS:
+        raise InputError(sweep.source, "grid", f"at most {MAX_RUNS:,} runs (points x replications)",
+                         f"{total:,}", lines.get(("grid",)))
 
 
 def points(sweep: Sweep) -> list[dict[str, Any]]:

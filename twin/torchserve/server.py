@@ -6,7 +6,9 @@ Modelled: `addJob` answers 503 when the model has no worker thread at all (start
 as `hasNoWorker` does) or when the job queue (`job_queue_size`) is full; all workers compete for one FIFO queue; a
 worker polls under the model's lock, so one worker at a time aggregates a batch: it blocks for its first job, then
 takes up to batchSize − 1 more until maxBatchDelay after the first has passed — under light load a batched request
-waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs) then accelerator time; a batch
+waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs, twin/k8s/node.py) then
+accelerator time (kernels and host launch/sync, twin/gpu/sharing.py); the pod's CPU use counts the worker's pool,
+its launch/sync thread and the JVM's `frontend_cpu_ms` per request; a batch
 not answered within responseTimeout kills the worker (500 "Worker died", then restart with back-off); a worker scaled
 down with a batch in flight answers 500 "Worker scaled down"; a first inference that does not fit in GPU memory
 answers 507. Not modelled: client-timeout drops, describe jobs, continuous/sequence batching, the JVM's own CPU
@@ -59,7 +61,7 @@ class TorchServe:
     """The frontend and workers of one pod."""
 
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
-                 accelerators: list[Accelerator], respond: Callable[[Request, str], None],
+                 cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
                  served: ServedWork) -> None:
         self.env = env
@@ -77,9 +79,14 @@ class TorchServe:
         self.workers = Workers(env, profile=profile, config=config, accelerators=accelerators,
                                rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost)
         self._cpu_s = profile.cpu_ms / 1000.0
+        self._threads = cpu_threads
+        self._frontend_cpu_s = profile.frontend_cpu_ms / 1000.0
+        self._host_share = 1.0 - profile.gpu_busy_fraction
         self._gpu_s = profile.gpu_ms / 1000.0
         self._gpu_extra_s = profile.gpu_ms_per_extra_item / 1000.0
         self._delay_s = config.max_batch_delay_ms / 1000.0
+        self._batch_size = config.batch_size
+        self._queue_size = config.job_queue_size
         self._check_timeouts_from = float("inf")
 
     def start(self, *, preloaded: bool = False) -> None:
@@ -93,7 +100,7 @@ class TorchServe:
             self._collect(holder, request)
         elif not self.workers.all:
             self.respond(request, outcome.NO_WORKER)
-        elif len(self.queue) >= self.config.job_queue_size:
+        elif len(self.queue) >= self._queue_size:
             self.respond(request, outcome.QUEUE_FULL)
         else:
             self.queue.append(request)
@@ -117,7 +124,7 @@ class TorchServe:
     def _collect(self, worker: Worker, request: Request) -> None:
         batch = worker.batch
         batch.append(request)
-        if len(batch) >= self.config.batch_size or self._delay_s <= 0.0:
+        if len(batch) >= self._batch_size or self._delay_s <= 0.0:
             self._dispatch(worker)
         elif len(batch) == 1:
             call_later(self.env, self._delay_s, self._batch_deadline, (worker, worker.generation))
@@ -137,16 +144,15 @@ class TorchServe:
     def _dispatch(self, worker: Worker) -> None:
         """The batch is complete: the worker leaves the lock and runs inference."""
         worker.generation += 1  # invalidates the batch-delay timer
-        now = worker.batch_started = self.env.now
-        waited = 0.0
-        for request in worker.batch:
-            waited += now - request.arrival
+        now = worker.batch_started = self.env._now
+        batch = worker.batch
+        waited = now - batch[0].arrival if len(batch) == 1 else sum(now - request.arrival for request in batch)
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self._release_lock()
         size = len(worker.batch)
         demand = self._cpu_s * size * self.draws.next()
-        self.served.cpu_seconds += demand * self.profile.cpu_threads
+        self.served.cpu_seconds += demand * self._threads + size * self._frontend_cpu_s
         if self.config.response_timeout_s < float("inf"):
             self._check_timeouts_from = min(self._check_timeouts_from,
                                             self.env.now + self.config.response_timeout_s)
@@ -164,6 +170,7 @@ class TorchServe:
         size = len(worker.batch)
         demand = (self._gpu_s + self._gpu_extra_s * (size - 1)) * self.draws.next()
         self.served.gpu_seconds += demand
+        self.served.cpu_seconds += demand * self._host_share  # the thread that launches and waits
         worker.job = (accelerator.compute, accelerator.compute.start(demand, self._gpu_done, worker))
 
     def _gpu_done(self, worker: Worker) -> None:

@@ -8,7 +8,8 @@ GPU memory from model load, on a device chosen round-robin; a worker whose model
 is retried after the Fibonacci BACK_OFF (1, 1, 2, 3, 5, … s; reset by a successful load) while within
 max_retry_timeout (300 s) of the first failure, then stays dead; GPU memory grows from the idle to the served footprint
 at a worker's first inference (CUDA caching allocator). Not modelled: parallelLevel > 1 (torchrun), the 2-minute
-connect timeout, describe-job batching breaks.
+connect timeout, describe-job batching breaks, the CPU a model load takes (the node's processor sharing holds one
+kind of job, a request's thread pool, and a mostly single-threaded load is not one).
 """
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ from twin.workload.service import Service
 
 class User:
     __slots__ = ("group", "pod", "delay_s", "connected_at")
+    waits = True  # told of each response: the next request follows it
 
     def __init__(self, group: "ClosedLoop") -> None:
         self.group = group

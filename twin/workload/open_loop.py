@@ -1,9 +1,11 @@
-"""Open-loop arrivals: Poisson at a rate curve (constant, steps, bursts, diurnal) by thinning, or a replayed trace.
+"""Open-loop arrivals: Poisson at a rate curve (constant, steps, bursts, diurnal) by piecewise thinning, or a
+replayed trace.
 
 Each request opens its own connection, so kube-proxy picks a Ready pod per request.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -23,6 +25,7 @@ class OpenLoop:
     """Sends requests at the times of a (possibly non-homogeneous) Poisson process or a trace."""
 
     __slots__ = ("env", "service", "send", "delay_s", "stop_s", "_next_time")
+    waits = False  # open-loop clients do not wait for responses: they are not told of them
 
     def __init__(self, env: simpy.Environment, *, service: Service, send: Send, delay_s: float, stop_s: float,
                  next_time: Callable[[float], float | None]) -> None:
@@ -39,27 +42,39 @@ class OpenLoop:
     def _schedule(self, after: float) -> None:
         t = self._next_time(after)
         if t is not None and t < self.stop_s:
-            call_later(self.env, t - self.env.now, self._arrive)
+            call_later(self.env, t - self.env._now, self._arrive)
 
     def _arrive(self, _event: simpy.Event) -> None:
-        now = self.env.now
+        now = self.env._now
         self.send(Request(now, self), self.service.connect())
         self._schedule(now)
 
-    def on_response(self, request: Request, kind: str, done: float) -> None:
-        """Open-loop clients do not wait for responses."""
-
 
 def poisson_times(rate: RateCurve, gaps: Draws, uniforms: Uniforms) -> Callable[[float], float | None]:
-    """Next arrival after t by thinning (Lewis and Shedler 1979) against the curve's maximum."""
-    rate_at, peak = rate
+    """Next arrival after t by thinning (Lewis and Shedler 1979) against the bound of the piece holding t.
+
+    A candidate past the piece's end is dropped and the search restarts at the end: the exponential gap is memoryless.
+    On an exact piece every candidate is an arrival and no uniform is drawn."""
+    rate_at, piece_at = rate.rate, rate.piece
+    next_gap, next_uniform = gaps.next, uniforms.next
+    bound, end, exact = 0.0, -math.inf, True
 
     def next_time(t: float) -> float | None:
-        if peak <= 0:
-            return None
+        nonlocal bound, end, exact
         while True:
-            t += gaps.next() / peak
-            if uniforms.next() * peak <= rate_at(t):
+            if t >= end:
+                bound, end, exact = piece_at(t)
+            if bound <= 0.0:
+                if end == math.inf:
+                    return None
+                t = end
+                continue
+            candidate = t + next_gap() / bound
+            if candidate >= end:
+                t = end
+                continue
+            t = candidate
+            if exact or next_uniform() * bound <= rate_at(t):
                 return t
 
     return next_time

@@ -1,17 +1,21 @@
-"""Resource arithmetic and bin-packing for the Cluster Autoscaler's scheduling simulations.
+"""Resource arithmetic and first-fit placement for the Cluster Autoscaler's simulations on registered nodes.
 
-Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/estimator/binpacking_estimator.go` (pods
-sorted by a size score, placed on existing template nodes before a new one is opened) and the scheduler's
-NodeResourcesFit filter that the simulator runs. Modelled: first-fit decreasing by the sum of request shares of a
-template node, every requested resource (cpu, memory, extended resources) must fit. Not modelled: pod count limits
-per node, affinity, topology spread, taints; upstream's own ordering and its per-loop time and node-count limits.
+Fidelity ledger — upstream: the scheduler's NodeResourcesFit filter that the simulator runs (every requested
+resource — cpu, memory, extended resources — must fit), for `core/scaledown` (pods of a drained node placed on the
+nodes that stay) and pods waiting for upcoming nodes. Sizing new nodes, and the full filters for pending pods on
+registered nodes, are `cluster_autoscaler.estimator`'s; `pack_new_nodes` reaches it.
+Not modelled here: pod counts, host ports, affinity, topology spread and taints for drains and upcoming nodes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
+from twin.policies.cluster_autoscaler import estimator
+from twin.policies.cluster_autoscaler.estimator import PodShape
+
 Resources = Mapping[str, float]
-EPSILON = 1e-9  # float quantities: 0.1 + 0.2 must fit in 0.3
+EPSILON = estimator.EPSILON
 
 
 def fits(requests: Resources, free: Resources) -> bool:
@@ -45,20 +49,24 @@ def place(pods: Sequence[Resources], free: list[dict[str, float]]) -> list[int |
     return slots
 
 
-def pack_new_nodes(pods: Sequence[Resources], template: Resources, *, limit: int) -> list[list[int]]:
-    """First-fit decreasing onto at most `limit` new template nodes: the pod indexes on each node opened.
-    Pods that fit no empty template node, or no node once the limit is reached, are left out."""
-    order = sorted(range(len(pods)), key=lambda i: -size(pods[i], template))
-    bins: list[tuple[dict[str, float], list[int]]] = []
-    for index in order:
-        pod = pods[index]
-        if not fits(pod, template):
-            continue
-        slot = next((b for b in bins if fits(pod, b[0])), None)
-        if slot is None and len(bins) < limit:
-            slot = (dict(template), [])
-            bins.append(slot)
-        if slot is not None:
-            take(pod, slot[0])
-            slot[1].append(index)
-    return [members for _, members in bins]
+def pack_new_nodes(pods: Sequence[Resources | PodShape], template: Resources, *, limit: int,
+                   labels: Mapping[str, str] | None = None,
+                   existing: Sequence[estimator.SimNode] = ()) -> list[list[int]]:
+    """The pod indexes on each new template node the estimator opens (at most `limit`, 0: none allowed); pods may
+    be plain request mappings."""
+    shapes = [pod if hasattr(pod, "requests") else _Requests(pod) for pod in pods]
+    if limit <= 0:
+        return []
+    found = estimator.estimate(shapes, template, labels=labels, max_nodes=limit, existing=existing)
+    return [list(members) for members in found.nodes]
+
+
+@dataclass(frozen=True)
+class _Requests:
+    """A plain request mapping as a pod with nothing else to schedule by."""
+
+    requests: Resources
+    host_ports: tuple = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    spread: tuple = ()
+    node_selector: Mapping[str, str] = field(default_factory=dict)

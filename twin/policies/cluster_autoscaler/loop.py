@@ -10,11 +10,13 @@ Modelled, in RunOnce's order:
   not trigger a second scale-up.
 - failed scale-ups: nodes unregistered after max-node-provision-time 15 min are deleted and their group backs off
   (`cluster_autoscaler.scaleup`).
-- scale-up for unschedulable pods older than new-pod-scale-up-delay that fit no free room of ready nodes and no
-  upcoming node; sizing by first-fit-decreasing bin-packing on template nodes; one group per loop, chosen by the
-  expander (least-waste by default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.binpack`).
-- scale-down: unneeded nodes are tracked every loop; deletion waits out scale-down-delay-after-add 10 min,
-  -after-delete 0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
+- scale-up for unschedulable pods older than new-pod-scale-up-delay that no ready node takes under the scheduler's
+  filters (room and pod count, host ports, nodeSelector, topology spread) and no upcoming node has room for; sizing
+  by the binpacking estimator on template nodes; one group per loop, chosen by the expander (least-waste by
+  default) (`cluster_autoscaler.scaleup`, `cluster_autoscaler.estimator`).
+- scale-down: unneeded nodes are tracked every loop, judged by `cluster_autoscaler.utilisation` (nodes of a GPU
+  group are GPU nodes from their first moment); deletion waits out scale-down-delay-after-add 10 min, -after-delete
+  0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
 Not modelled: the cloud API calls themselves (the caller enacts the decision and reports a failed deletion with
 `record_scale_down_failure`), per-node-group health, priorities, PDBs, resource limits (cores/memory totals).
 """
@@ -22,18 +24,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from twin.policies.cluster_autoscaler.binpack import by_size, place
+from twin.policies.cluster_autoscaler.binpack import by_size
+from twin.policies.cluster_autoscaler.estimator import HOSTNAME, Needs, SimNode, SpreadConstraint, add, fits, host_ports
 from twin.policies.cluster_autoscaler.model import (
-    Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod,
+    Backoff, CADecision, CAObservation, CASettings, CASpec, CAState, Node, NodeGroup, NodeTemplate, PendingPod, Pod,
     UpcomingNode, gpu_names, resources,
 )
-from twin.policies.cluster_autoscaler.scaledown import plan, to_delete, utilisation
+from twin.policies.cluster_autoscaler.scaledown import plan, to_delete
 from twin.policies.cluster_autoscaler.scaleup import back_off, best, expired, options, waiting_pods
+from twin.policies.cluster_autoscaler.utilisation import UtilisationError, utilisation
 
 __all__ = [
     "Backoff", "CADecision", "CAObservation", "CASettings", "CASpec", "CAState", "Node", "NodeGroup",
-    "NodeTemplate", "PendingPod", "UpcomingNode", "reconcile", "record_scale_down_failure", "resources",
-    "utilisation",
+    "NodeTemplate", "PendingPod", "Pod", "SpreadConstraint", "UpcomingNode", "UtilisationError", "reconcile",
+    "record_scale_down_failure", "resources", "utilisation",
 ]
 
 
@@ -55,7 +59,7 @@ def reconcile(spec: CASpec, state: CAState, observation: CAObservation, *, now: 
     on_the_way = [dict(spec.group(g).template.allocatable) for g in [n.group for n in starting] +
                   [u.group for u in upcoming]]
     up, unhelpable, state = _scale_up(spec, state, unscheduled, now=now, settings=settings, sizes=sizes,
-                                      upcoming=on_the_way)
+                                      upcoming=on_the_way, registered=ready)
     delete, state = _scale_down(spec, state, registered, ready, sizes=sizes, now=now, settings=settings)
     decision = CADecision(scale_up=up, delete_nodes=delete, delete_unregistered=failed,
                           backed_off=tuple(sorted({u.group for u in failed})), unhelpable=unhelpable,
@@ -88,28 +92,50 @@ def _sizes(groups: list[str]) -> dict[str, int]:
 
 
 def _schedule(ready: list[Node], pending: tuple[PendingPod, ...]) -> tuple[list[Node], list[PendingPod]]:
-    """Pending pods that fit free room of ready nodes are the scheduler's to place: they land there in the
-    simulation (upstream's filter-out-schedulable puts them in the snapshot); the rest are unschedulable."""
-    free = [n.free() for n in ready]
-    order = by_size([p.requests for p in pending], free)
-    slots = place([pending[i].requests for i in order], free)
+    """Pending pods that pass the scheduler's filters on a ready node (room and pod count, host ports, nodeSelector,
+    topology spread) are the scheduler's to place: they land there in the simulation (upstream's
+    filter-out-schedulable puts them in the snapshot); the rest are unschedulable."""
+    sims = [_sim_node(n) for n in ready]
     landed: dict[int, list[PendingPod]] = {}
-    for i, slot in zip(order, slots):
-        if slot is not None:
-            landed.setdefault(slot, []).append(pending[i])
-    snapshot = [n if k not in landed else replace(
-        n, requested={r: n.allocatable[r] - free[k][r] for r in n.allocatable},
-        pods=n.pods + tuple(p.requests for p in landed[k])) for k, n in enumerate(ready)]
-    return snapshot, [pending[i] for i, slot in zip(order, slots) if slot is None]
+    unscheduled = []
+    for i in by_size([p.requests for p in pending], [sim.free for sim in sims]):
+        needs = Needs.of(pending[i])
+        slot = next((k for k, sim in enumerate(sims) if fits(needs, sim, sims)), None)
+        if slot is None:
+            unscheduled.append(pending[i])
+            continue
+        add(needs, i, sims[slot])
+        landed.setdefault(slot, []).append(pending[i])
+    snapshot = [n if k not in landed else _with_pods(n, landed[k]) for k, n in enumerate(ready)]
+    return snapshot, unscheduled
+
+
+def _with_pods(node: Node, pods: list[PendingPod]) -> Node:
+    added = [Pod(p.requests, name=p.name, labels=p.labels, host_ports=p.host_ports) for p in pods]
+    requested = dict(node.requested)
+    for pod in added:
+        requested = {r: requested.get(r, 0.0) + pod.requests.get(r, 0.0) for r in {*requested, *pod.requests}}
+    return replace(node, requested=requested, pods=node.pods + tuple(added))
+
+
+def _sim_node(node: Node) -> SimNode:
+    """A registered node as the estimator's snapshot holds it: its labels (hostname its name by default), free room
+    with the pods it may still take, and the ports and labels of its pods."""
+    free = node.free()
+    if "pods" in free:
+        free["pods"] = node.allocatable["pods"] - len(node.pods)
+    ports = set().union(*(host_ports(p) for p in node.pods))
+    return SimNode(node.name, {HOSTNAME: node.name, **node.labels}, free, ports, [p.labels for p in node.pods])
 
 
 def _scale_up(spec: CASpec, state: CAState, unscheduled: list[PendingPod], *, now: float, settings: CASettings,
-              sizes: dict[str, int], upcoming: list[dict[str, float]]
+              sizes: dict[str, int], upcoming: list[dict[str, float]], registered: list[Node]
               ) -> tuple[dict[str, int], tuple[str, ...], CAState]:
     waiting = waiting_pods(unscheduled, upcoming, now=now, settings=settings)
     if not waiting:
         return {}, (), state
-    found = options(spec, waiting, sizes=sizes, total=sum(sizes.values()), now=now, state=state, settings=settings)
+    found = options(spec, waiting, sizes=sizes, total=sum(sizes.values()), now=now, state=state, settings=settings,
+                    existing=[_sim_node(n) for n in registered])
     helped = {name for option in found for name in option.pods}
     unhelpable = tuple(p.name for p in waiting if p.name not in helped)
     chosen = best(found, settings.expander)
@@ -123,7 +149,8 @@ def _scale_down(spec: CASpec, state: CAState, registered: list[Node], ready: lis
     """Unneeded nodes are tracked every loop; they are deleted only outside the cool-down after add/delete/failure."""
     snapshot = {n.name: n for n in ready}  # with the pods the scheduler is about to place
     candidates = [snapshot.get(n.name, n) for n in registered if not n.scale_down_disabled]
-    found = plan(candidates, ready, dict(state.unneeded_since), now=now, settings=settings)
+    gpu_groups = frozenset(g.name for g in spec.groups if g.template.has_gpu)
+    found = plan(candidates, ready, dict(state.unneeded_since), now=now, settings=settings, gpu_groups=gpu_groups)
     delete = () if _cooling_down(state, now=now, settings=settings) else to_delete(
         spec, found, sizes, now=now, settings=settings)
     since = {name: t for name, t in found.unneeded_since.items() if name not in delete}

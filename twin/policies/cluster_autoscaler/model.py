@@ -4,7 +4,10 @@ Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/FAQ.md` 
 `config/autoscaling_options.go`. Modelled: the flags that drive scale-up and scale-down timing and limits, with
 upstream defaults, in seconds; node groups with a template node (allocatable, labels); registered nodes; pods that
 are unschedulable; nodes requested and not yet registered. Quantities go through `twin.config.quantity`, so
-"32Gi" and 34359738368 are the same. Not modelled: per-group option overrides, taints/tolerations, affinity.
+"32Gi" and 34359738368 are the same. Pods carry what utilisation and the scheduling simulation read of them:
+requests (or containers, init containers and pod-level requests, summed as `PodRequests` does), DaemonSet and
+mirror ownership, deletion time and grace period, host ports, labels, nodeSelector and topology spread constraints.
+Not modelled: per-group option overrides, taints/tolerations, affinity.
 """
 from __future__ import annotations
 
@@ -12,8 +15,15 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from twin.config.quantity import parse_quantity
+from twin.policies.cluster_autoscaler.estimator import SpreadConstraint
+from twin.policies.pod_resources import Container, pod_requests
 
 GPU_PREFIX = "nvidia.com/"  # nvidia.com/gpu and MIG profiles such as nvidia.com/mig-1g.10gb
+# Labels a cloud provider or the GPU operator puts on a GPU node before its device plugin reports GPUs
+# (`GetGpuConfigFromNode`: a GPU label, or GPUs allocatable, make a node a GPU node).
+GPU_LABELS = ("nvidia.com/gpu.present", "cloud.google.com/gke-accelerator", "k8s.amazonaws.com/accelerator")
+DEFAULT_GRACE_PERIOD_S = 30.0  # v1.DefaultTerminationGracePeriodSeconds
+LONG_TERMINATING_EXTRA_S = 30.0  # drain.PodLongTerminatingExtraThreshold
 EXPANDERS = ("least-waste", "most-pods", "least-nodes")
 
 Resources = Mapping[str, float]
@@ -90,6 +100,8 @@ class CASettings:
     new_pod_scale_up_delay_s: float = 0.0
     max_nodes_total: int = 0  # 0: no limit, as upstream
     expander: str = "least-waste"
+    ignore_daemonsets_utilization: bool = False  # --ignore-daemonsets-utilization
+    ignore_mirror_pods_utilization: bool = False  # --ignore-mirror-pods-utilization
     max_scale_down_parallelism: int = 10
     max_drain_parallelism: int = 1  # non-empty nodes deleted together
     ok_total_unready_count: int = 3
@@ -104,27 +116,80 @@ class CASettings:
 
 
 @dataclass(frozen=True)
+class Pod:
+    """A pod on a node. Give `requests`, or `containers` (with `init_containers`, `pod_level`, `overhead`), from
+    which `requests` becomes the pod's effective requests."""
+
+    requests: Resources = field(default_factory=dict)
+    name: str = ""
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    pod_level: Resources | None = None  # spec.resources.requests
+    overhead: Resources | None = None
+    daemonset: bool = False  # owned by a DaemonSet, or annotated cluster-autoscaler.kubernetes.io/daemonset-pod
+    mirror: bool = False  # a static pod's mirror (kubernetes.io/config.mirror annotation)
+    deleted_at: float | None = None  # deletionTimestamp
+    grace_period_s: float = DEFAULT_GRACE_PERIOD_S  # terminationGracePeriodSeconds
+    host_ports: tuple[int | str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    spread: tuple[SpreadConstraint, ...] = ()
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.containers or self.init_containers:
+            object.__setattr__(self, "requests", pod_requests(
+                [_parsed(c) for c in self.containers], [_parsed(c) for c in self.init_containers],
+                pod_level=resources(self.pod_level or {}), overhead=resources(self.overhead or {})))
+        else:
+            _normalise(self, "requests")
+
+    def long_terminating(self, now: float) -> bool:
+        """`drain.IsPodLongTerminating`: deleted longer ago than its grace period plus 30 s."""
+        return self.deleted_at is not None and self.deleted_at + self.grace_period_s + LONG_TERMINATING_EXTRA_S < now
+
+    def moves_on_drain(self, now: float) -> bool:
+        """DaemonSet and mirror pods stay (the drain skips them); long-terminating pods are gone already."""
+        return not (self.daemonset or self.mirror or self.long_terminating(now))
+
+
+def _parsed(container: Container) -> Container:
+    return Container(container.name, resources(container.requests), container.restart_policy)
+
+
+@dataclass(frozen=True)
 class Node:
-    """A registered node. `pods` are the requests of the pods a drain would move (DaemonSet pods excluded);
-    `requested` sums every pod's requests, as utilisation counts them."""
+    """A registered node. `pods`: Pods, or plain request mappings (pods a drain would move). `requested`: every
+    pod's requests summed, as utilisation counts them (DaemonSet pods included); unset, the sum over `pods`."""
 
     name: str
     group: str
     allocatable: Resources
-    requested: Resources
-    pods: tuple[Resources, ...] = ()
+    requested: Resources | None = None
+    pods: tuple[Pod | Resources, ...] = ()
     ready: bool = True
     created_at: float = 0.0
     movable: bool = True  # False: a pod that blocks the drain (no controller, local storage, PDB at its limit)
     scale_down_disabled: bool = False  # cluster-autoscaler.kubernetes.io/scale-down-disabled annotation
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _normalise(self, "allocatable")
-        _normalise(self, "requested")
-        object.__setattr__(self, "pods", tuple(resources(p) for p in self.pods))
+        pods = tuple(p if isinstance(p, Pod) else Pod(p) for p in self.pods)
+        object.__setattr__(self, "pods", pods)
+        if self.requested is None:
+            total: dict[str, float] = {}
+            for pod in pods:
+                total = {r: total.get(r, 0.0) + pod.requests.get(r, 0.0) for r in {*total, *pod.requests}}
+            object.__setattr__(self, "requested", total)
+        else:
+            _normalise(self, "requested")
 
     def free(self) -> dict[str, float]:
         return {r: amount - self.requested.get(r, 0.0) for r, amount in self.allocatable.items()}
+
+    def moving(self, now: float) -> list[Resources]:
+        """The requests of the pods a drain would move elsewhere."""
+        return [pod.requests for pod in self.pods if pod.moves_on_drain(now)]
 
 
 @dataclass(frozen=True)
@@ -133,6 +198,9 @@ class PendingPod:
     requests: Resources
     unschedulable_since: float  # lastTransitionTime of PodScheduled=False/Unschedulable
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    host_ports: tuple[int | str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    spread: tuple[SpreadConstraint, ...] = ()
 
     def __post_init__(self) -> None:
         _normalise(self, "requests")

@@ -3,8 +3,10 @@
 Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/FAQ.md` "How does scale-down work?" and
 "I have a couple of nodes with low utilization, but they are not scaled down. Why?", `core/scaledown/planner`
 (unneeded nodes found one after another on a snapshot where the pods of the nodes already found have moved, so two
-nodes never count on the same free room), `simulator/utilization` (max of cpu and memory request shares; on a GPU
-node only the GPU request share, against scale-down-gpu-utilization-threshold), `core/scaledown/budgets`
+nodes never count on the same free room), `cluster_autoscaler.utilisation` (against scale-down-utilization-threshold,
+or scale-down-gpu-utilization-threshold on a GPU node; a node whose utilisation is an error is no candidate),
+`utils/drain` (DaemonSet, mirror and long-terminating pods do not move; a node with only those is empty),
+`core/scaledown/budgets`
 (max-scale-down-parallelism 10 in all, max-drain-parallelism 1 non-empty node). Modelled: unneeded time 10 min
 (unready nodes: scale-down-unready-time 20 min), the scale-down-disabled annotation, pods that block a drain
 (`movable`), group min sizes, empty nodes first. Not modelled: PDB budgets beyond the `movable` flag, the
@@ -15,40 +17,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twin.policies.cluster_autoscaler.binpack import place, size
-from twin.policies.cluster_autoscaler.model import CASettings, CASpec, Node, gpu_names
+from twin.policies.cluster_autoscaler.model import CASettings, CASpec, Node
+from twin.policies.cluster_autoscaler.utilisation import UtilisationError, utilisation
 
 
 @dataclass(frozen=True)
 class Plan:
     unneeded_since: dict[str, float]
     order: tuple[Node, ...]  # unneeded nodes in the order they were found: the order to delete them
+    drained: frozenset[str] = frozenset()  # those with pods to move (the others are empty)
 
 
-def utilisation(node: Node) -> tuple[float, bool]:
-    """(request share, is a GPU node): GPU nodes are judged by their GPU requests only."""
-    gpus = [name for name in gpu_names(node.allocatable) if node.allocatable[name] > 0]
-    names = gpus or [name for name in ("cpu", "memory") if node.allocatable.get(name)]
-    share = max((node.requested.get(name, 0.0) / node.allocatable[name] for name in names), default=0.0)
-    return share, bool(gpus)
-
-
-def below_threshold(node: Node, settings: CASettings) -> bool:
-    share, gpu = utilisation(node)
-    threshold = settings.scale_down_gpu_utilization_threshold if gpu else settings.scale_down_utilization_threshold
-    return share < threshold
+def _shares(candidates: list[Node], settings: CASettings, *, now: float,
+            gpu_groups: frozenset[str]) -> dict[str, float]:
+    """Each candidate's share below its threshold; nodes above it, or whose utilisation is an error, are left out."""
+    below = {}
+    for node in candidates:
+        try:
+            share, gpu = utilisation(node, settings, now=now, gpu_node=(node.group in gpu_groups) or None)
+        except UtilisationError:
+            continue
+        threshold = settings.scale_down_gpu_utilization_threshold if gpu else \
+            settings.scale_down_utilization_threshold
+        if share < threshold:
+            below[node.name] = share
+    return below
 
 
 def plan(candidates: list[Node], destinations: list[Node], previous: dict[str, float], *, now: float,
-         settings: CASettings) -> Plan:
-    """Unneeded nodes: under the threshold, drainable, their pods fitting on nodes that stay."""
+         settings: CASettings, gpu_groups: frozenset[str] = frozenset()) -> Plan:
+    """Unneeded nodes: under the threshold, drainable, their pods fitting on nodes that stay. Nodes of
+    `gpu_groups` are GPU nodes even before their GPUs are allocatable."""
     free = {n.name: n.free() for n in destinations}
     moved_in: dict[str, list] = {}  # pods the simulation already moved onto a node: they move again with it
     found: list[Node] = []
-    for node in sorted(candidates, key=lambda n: (bool(n.pods), utilisation(n)[0], n.name)):
-        if not node.movable or not below_threshold(node, settings):
+    below = _shares(candidates, settings, now=now, gpu_groups=gpu_groups)
+    for node in sorted((n for n in candidates if n.name in below),
+                       key=lambda n: (bool(n.moving(now)), below[n.name], n.name)):
+        if not node.movable:
             continue
         trial = {name: dict(room) for name, room in free.items() if name != node.name}
-        pods = sorted([*node.pods, *moved_in.get(node.name, ())], key=lambda p: -size(p, node.allocatable))
+        pods = sorted([*node.moving(now), *moved_in.get(node.name, ())], key=lambda p: -size(p, node.allocatable))
         names = list(trial)
         slots = place(pods, [trial[name] for name in names])
         if None in slots:
@@ -58,7 +67,7 @@ def plan(candidates: list[Node], destinations: list[Node], previous: dict[str, f
             moved_in.setdefault(names[slot], []).append(pod)
         found.append(node)
     since = {n.name: previous.get(n.name, now) for n in found}
-    return Plan(since, tuple(found))
+    return Plan(since, tuple(found), frozenset(n.name for n in found if n.moving(now)))
 
 
 def to_delete(spec: CASpec, plan_: Plan, sizes: dict[str, int], *, now: float, settings: CASettings
@@ -72,8 +81,9 @@ def to_delete(spec: CASpec, plan_: Plan, sizes: dict[str, int], *, now: float, s
         group = spec.group(node.group)
         if now - plan_.unneeded_since[node.name] < wait or group is None or left[node.group] <= group.min_size:
             continue
-        batch = drained if node.pods else empty
-        budget = settings.max_drain_parallelism if node.pods else settings.max_scale_down_parallelism
+        has_pods = node.name in plan_.drained
+        batch = drained if has_pods else empty
+        budget = settings.max_drain_parallelism if has_pods else settings.max_scale_down_parallelism
         if len(batch) < budget and len(empty) + len(drained) < settings.max_scale_down_parallelism:
             batch.append(node.name)
             left[node.group] -= 1

@@ -2,7 +2,8 @@
 
 Fidelity ledger — upstream: kubernetes/autoscaler `cluster-autoscaler/FAQ.md` "How does scale-up work?",
 `core/scaleup/orchestrator` (filter pods that fit existing or upcoming nodes, one expansion option per group, best
-option by the expander, capped by the group's max size and max-nodes-total), `expander/waste` (least-waste: the
+option by the expander, capped by the group's max size and max-nodes-total, sized by `cluster_autoscaler.estimator`
+on the group's template node), `expander/waste` (least-waste: the
 smallest (idle cpu share + idle memory share) of the nodes added; upstream breaks ties at random, here by group
 name), `utils/backoff/exponential_backoff.go` (first backoff initial-node-group-backoff-duration 5 min, doubled on
 every failure within node-group-backoff-reset-timeout 3 h of the last, at most 30 min), `clusterstate`
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from collections.abc import Sequence
+
 from twin.policies.cluster_autoscaler.binpack import by_size, pack_new_nodes, place
+from twin.policies.cluster_autoscaler.estimator import SimNode
 from twin.policies.cluster_autoscaler.model import (
     Backoff, CASettings, CASpec, CAState, NodeGroup, PendingPod, Resources, UpcomingNode,
 )
@@ -55,8 +59,9 @@ def waiting_pods(unscheduled: list[PendingPod], upcoming: list[dict[str, float]]
 
 
 def options(spec: CASpec, pods: list[PendingPod], *, sizes: dict[str, int], total: int, now: float,
-            state: CAState, settings: CASettings) -> list[Option]:
-    """One expansion option per group not in backoff with room left: how many template nodes its pods need."""
+            state: CAState, settings: CASettings, existing: Sequence[SimNode] = ()) -> list[Option]:
+    """One expansion option per group not in backoff with room left: how many template nodes its pods need.
+    `existing`: the cluster's nodes, which count for topology spreading."""
     found = []
     for group in spec.groups:
         backoff = state.backoffs.get(group.name)
@@ -66,7 +71,8 @@ def options(spec: CASpec, pods: list[PendingPod], *, sizes: dict[str, int], tota
         if (backoff is not None and now < backoff.until) or room <= 0:
             continue
         eligible = [p for p in pods if _selects(p, group)]
-        bins = pack_new_nodes([p.requests for p in eligible], group.template.allocatable, limit=room)
+        bins = pack_new_nodes(eligible, group.template.allocatable, limit=room, labels=group.template.labels,
+                              existing=existing)
         if bins:
             placed = [eligible[i] for members in bins for i in members]
             found.append(Option(group, len(bins), tuple(p.name for p in placed),

@@ -4,16 +4,17 @@ Fidelity ledger — upstream: kubernetes/kubernetes `pkg/controller/podautoscale
 (`GetResourceReplicas`, `GetRawResourceReplicas`, `GetMetricReplicas`, `calcPlainMetricReplicas`,
 `GetObjectMetricReplicas`, `GetObjectPerPodMetricReplicas`, `GetExternalMetricReplicas`,
 `GetExternalPerPodMetricReplicas`, `getUsageRatioReplicaCount`, `groupPods`, `calculateRequests`) and
-`metrics/utilization.go`, Kubernetes 1.33+ (with `Tolerances`). Modelled exactly, in milli-units with Go's integer
-truncation: pod grouping (ignored / unready / missing, CPU-only readiness rules with the CPU initialisation period
-and the initial readiness delay), missing-pod filling, unready pods counted as 0 on scale-up, the direction-flip
-rules, tolerance bands, Object/External Value vs AverageValue paths, scale-from-zero for Value targets,
-ContainerResource metrics (samples and requests under "container/resource"), requests as `hpa.requests` sums them,
-samples of pods the lister does not know (left out of utilisation, which needs a request, but counted in the plain
-per-pod average, as upstream's maps keep them), an unknown metric source type as that metric's error
-("InvalidMetricSourceType"), and upstream's integer rails: desired replicas saturate at MaxInt32, summed external
-values and milli-values at MaxInt64, the utilisation percent at the int32 range.
-Not modelled: nothing of the decision is left out.
+`metrics/utilization.go`, `metrics/rest_metrics_client.go`, Kubernetes master of 2026 (with `Tolerances`, the
+MaxInt32 / MaxInt64 caps and the test table of `replica_calculator_test.go` of that copy). Modelled exactly, in
+milli-units with Go's integer truncation: pod grouping (ignored / unready / missing, CPU-only readiness rules with
+the CPU initialisation period and the initial readiness delay), missing-pod filling, unready pods counted as 0 on
+scale-up, the direction-flip rules, tolerance bands, Object/External Value vs AverageValue paths, scale-from-zero
+for Value targets, ContainerResource metrics (samples and requests under "container/resource"), requests as
+`hpa.requests` sums them, samples of pods the lister does not know (left out of utilisation, which needs a request,
+but counted in the plain per-pod average, as upstream's maps keep them), an unknown metric source type as that
+metric's error ("InvalidMetricSourceType"), and upstream's integer rails: desired replicas saturate at MaxInt32,
+summed external values and milli-values at MaxInt64, the utilisation percent at the int32 range. Not modelled:
+nothing of the decision is left out.
 """
 from __future__ import annotations
 

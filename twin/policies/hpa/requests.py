@@ -1,14 +1,15 @@
 """The HPA's per-pod request for a resource metric: the denominator of utilisation.
 
 Fidelity ledger — upstream: kubernetes/kubernetes `pkg/controller/podautoscaler/replica_calculator.go`
-(`calculateRequests`, `calculatePodLevelRequests`, `calculatePodRequestsFromContainers`, master of 2026 with
-`PodLevelResources`, beta and on by default since 1.34) and its `TestCalculateRequests` table. Modelled: without a
-container name, pod-level requests win when the pod sets any (then the pod total comes from `PodRequests`, and a
-resource it lacks is "missing pod-level request"); otherwise containers plus restartable init containers
-(sidecars) are summed, plain init containers are not, and every counted container must request the resource; a
-ContainerResource metric takes that container's request only, pod-level requests notwithstanding, and a container
-the pod lacks is an error. Pods that give no containers fall back to `PodObservation.requests` (pre-summed totals).
-Not modelled: the `PodLevelResources` gate turned off (it is on by default where pod-level resources exist).
+(`calculateRequests`, `calculatePodLevelRequests`, `calculatePodRequestsFromContainers`, master of 2026 — the
+indexed copy with `Tolerances`, `PodLevelResources` (beta, on by default since 1.34) and the MaxInt64 cap) and its
+`TestCalculateRequests` table. Modelled: without a container name, pod-level requests win when the pod sets any
+(then the pod total comes from `PodRequests`, and a resource it lacks is "missing pod-level request"); otherwise
+containers plus restartable init containers (sidecars) are summed, plain init containers are not, and every counted
+container must request the resource; a ContainerResource metric takes that container's request only, pod-level
+requests notwithstanding, and a container the pod lacks is an error. Pods that give no containers fall back to
+`PodObservation.requests` (pre-summed totals). Not modelled: the `PodLevelResources` gate turned off (it is on by
+default where pod-level resources exist).
 """
 from __future__ import annotations
 

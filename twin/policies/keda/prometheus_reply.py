@@ -40,7 +40,8 @@ def decode_reply(status: int, body: str | bytes, *, ignore_null_values: bool, qu
         return TriggerError(f"prometheus query {query} returned multiple elements")
     if not samples or not samples[0]:
         lost = "the result is empty" if not samples else "the value list is empty"
-        return 0.0 if ignore_null_values else TriggerError(f"prometheus metrics 'prometheus' target may be lost, {lost}")
+        lost_error = TriggerError(f"prometheus metrics 'prometheus' target may be lost, {lost}")
+        return 0.0 if ignore_null_values else lost_error
     value = samples[0]
     if len(value) < 2:
         return TriggerError(f"prometheus query {query} didn't return enough values")

@@ -1,6 +1,6 @@
 """One tick of KEDA's operator scale loop for a ScaledObject, as a pure step: it decides 0↔1 and idle↔min.
 
-Fidelity ledger — upstream kedacore/keda v2.20 (main after v2.20.1):
+Fidelity ledger — upstream kedacore/keda v2.20 (main after v2.20.1; pause handling re-read at commit 8b4f083c):
 - `pkg/scaling/executor/scale_scaledobjects.go` (`RequestScale`, `scaleToZeroOrIdle`, `scaleFromZeroOrIdle`,
   `handlePaused`) and its `_test.go`. Active (or force-activation annotation): from 0, or below min in idle
   mode, set `minReplicaCount` (1 if 0) and stamp lastActiveTime unless paused-scale-out; already running → stamp

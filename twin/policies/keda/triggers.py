@@ -12,8 +12,8 @@ Fidelity ledger — upstream kedacore/keda v2.20 (main after v2.20.1):
   `data.result` as a list of samples and Go's json rejects the scalar pair.
 - `pkg/scalers/cpu_memory_scaler.go`: `value` required; trigger `metricType` Utilization (integer percent) or
   AverageValue (a Kubernetes quantity); the deprecated metadata `type` is an error; optional containerName.
-Not modelled: other scaler types, TriggerAuthentication/authModes, pod identity, HTTP status errors (the caller
-passes a `TriggerError` for those), `metricName` (ignored upstream too).
+Not modelled here: the reply itself (HTTP status, JSON, short and null values) is `keda.prometheus_reply`'s; other
+scaler types, TriggerAuthentication/authModes, pod identity, `metricName` (ignored upstream too).
 """
 from __future__ import annotations
 

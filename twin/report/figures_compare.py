@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from app import style
+from twin.report import style
 
 TIME = "simulated time (s)"
 
@@ -33,8 +33,9 @@ def bands(runs: Mapping[str, Sequence[pd.DataFrame]], column: str, *, title: str
                                  fillcolor=style.translucent(colour), showlegend=False, legendgroup=label,
                                  hoverinfo="skip", name=f"{label} min"))
         fig.add_trace(go.Scatter(x=b["time_s"], y=b["mean"], mode="lines", line={"color": colour, "width": 2},
-                                 legendgroup=label, name=f"{label} ({len(frames)} seeds)"))
-    return style.finish(fig, title=f"{title}<br><sup>mean, and min–max across seeds</sup>", x=TIME, y=y, height=380)
+                                 legendgroup=label, name=f"{label} ({len(frames)} seed{'s' if len(frames) != 1 else ''})"))
+    return style.finish(fig, title=f"{title}<br><sup>mean, and min–max across seeds</sup>", x=TIME, y=y, height=430,
+                        legend_below=True)
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -61,6 +62,8 @@ def metric_bars(values: Mapping[str, Sequence[float]], *, title: str, y: str) ->
     ))
     fig = style.finish(fig, title=f"{title} (mean, 95 % CI)", x="configuration", y=y, height=300)
     fig.update_layout(hovermode="closest", showlegend=False)
+    if not any(c[2] > 0 for c in cis):  # all zero (no SLO violated): an axis from 0, not one around 0
+        fig.update_yaxes(range=[0, 1])
     return fig
 
 

@@ -10,14 +10,17 @@ SLO_COLOR = "#d62728"
 HEIGHT = 340
 
 
-def finish(fig: go.Figure, *, title: str, x: str, y: str, height: int = HEIGHT, panels: bool = False) -> go.Figure:
+def finish(fig: go.Figure, *, title: str, x: str, y: str, height: int = HEIGHT, panels: bool = False,
+           legend_below: bool = False) -> go.Figure:
     """Title, axis titles (with units), legend and margins; `panels` (subplots with titles) lifts the legend above
-    the panel titles."""
+    the panel titles; `legend_below` puts it under the x axis, for narrow figures with a two-line title."""
+    legend = {"orientation": "h", "yanchor": "bottom", "y": 1.08 if panels else 1.0, "xanchor": "right", "x": 1.0}
+    if legend_below:
+        legend = {"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0.0}
     fig.update_layout(
         template=TEMPLATE, title={"text": title, "x": 0.01, "xanchor": "left"}, height=height,
-        margin={"l": 60, "r": 20, "t": 95 if panels else 70, "b": 50}, hovermode="x unified",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.08 if panels else 1.0, "xanchor": "right", "x": 1.0},
-        xaxis_title=x, yaxis_title=y,
+        margin={"l": 60, "r": 20, "t": 95 if panels else 70, "b": 110 if legend_below else 50},
+        hovermode="x unified", legend=legend, xaxis_title=x, yaxis_title=y,
     )
     return fig
 

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app import style
+from twin.report import style
 
 TIME = "simulated time (s)"
 # events worth a marker on the replicas chart, and the series they sit on
@@ -16,6 +16,7 @@ EVENT_SERIES = {
     "nodes_requested": "nodes", "node_added": "nodes", "node_removed": "nodes",
     "workers_scaled": "workers", "worker_gpu_oom": "workers", "worker_died": "workers",
 }
+LOG_TICKS = [m * 10.0 ** e for e in range(-1, 6) for m in (1, 2, 5)]  # 1-2-5 per decade, labelled in full
 EVENT_SYMBOLS = ("triangle-up", "x", "diamond", "star", "circle-open", "square", "cross", "hexagon", "bowtie")
 
 
@@ -29,7 +30,22 @@ def latency(ts: pd.DataFrame, slo_p95_ms: float) -> go.Figure:
     fig.add_trace(go.Scatter(x=[ts["time_s"].min(), ts["time_s"].max()], y=[slo_p95_ms, slo_p95_ms],
                              name=f"SLO p95 ≤ {slo_p95_ms:g} ms", mode="lines",
                              line={"color": style.SLO_COLOR, "dash": "dash", "width": 2}))
-    return style.finish(fig, title="Latency percentiles per second", x=TIME, y="latency (ms)")
+    log = _far_below(ts["latency_p95_ms"], slo_p95_ms)
+    style.finish(fig, title="Latency percentiles per second", x=TIME,
+                 y="latency (ms, log scale)" if log else "latency (ms)")
+    if log:
+        fig.update_yaxes(type="log", tickvals=LOG_TICKS, ticktext=[f"{v:g}" for v in LOG_TICKS])
+    else:
+        top = np.nanmax([ts[["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]].max().max(), slo_p95_ms])
+        fig.update_yaxes(range=[0, 1.08 * top])
+    return fig
+
+
+def _far_below(p95: pd.Series, slo_ms: float) -> bool:
+    """Latency typically under a quarter of the SLO: on a linear axis up to the SLO line it would be a flat line
+    along the bottom, so the axis becomes logarithmic (both stay in view, the data keeps its shape)."""
+    typical = p95[p95 > 0].median()
+    return bool(typical == typical and typical * 4 < slo_ms)
 
 
 def throughput(ts: pd.DataFrame) -> go.Figure:

@@ -1,0 +1,98 @@
+"""GPU sharing as the device does it, CPU as torch's thread pools use it, memory as htop shows it."""
+from __future__ import annotations
+
+import pytest
+import simpy
+
+from tests.support.scenarios import scenario
+from twin.config.schema import GpuSpec, ModelProfile, NodePool
+from twin.core.run import simulate
+from twin.gpu.device import Accelerator, sharing_of
+from twin.gpu.sharing import Sharing, device_model
+from twin.k8s.node import cpu_speed, default_slice_ms
+
+ROBERTA_LIKE = {"device": "gpu", "cpu_ms": 0.0, "gpu_ms": 10.0, "demand_distribution": "deterministic"}
+
+
+def finish_times(sharing: Sharing, jobs: int, demand_s: float = 1.0) -> tuple[list[float], float]:
+    """Start `jobs` accelerator phases at t=0; when each ends, and the kernel-seconds NVML would integrate."""
+    env = simpy.Environment()
+    accelerator = Accelerator(env, name="gpu", memory_mib=1.0, sharing=sharing)
+    done: list[float] = []
+    for _ in range(jobs):
+        accelerator.compute.start(demand_s, lambda _: done.append(env.now), None)
+    env.run()
+    accelerator.compute.settle()
+    return done, accelerator.kernel_seconds
+
+
+def test_launch_time_overlaps_other_processes_kernels_until_the_device_is_full():
+    sliced = Sharing(mode="time-slicing", timeslice_efficiency=0.9, mps_capacity=3, kernel_share=0.25)
+    two, _ = finish_times(sliced, 2)
+    assert two == pytest.approx([1.0, 1.0])  # 2 x 0.25 of kernels fit in 0.9 of the device: nobody waits
+    eight, kernels = finish_times(sliced, 8)
+    # 8 x 0.25 = 2 device-seconds of kernels at 0.9 of the device: everyone ends at 2 / 0.9
+    assert eight == pytest.approx([2 / 0.9] * 8)
+    assert kernels == pytest.approx(2.0)  # NVML sees a kernel running 90 % of that time
+    whole, _ = finish_times(Sharing("time-slicing", 0.9, 3, kernel_share=1.0), 2)
+    assert whole == pytest.approx([2 / 0.9] * 2)  # all-kernel work: two contexts alternate
+
+
+def test_mps_runs_kernels_of_several_clients_side_by_side():
+    common = {"timeslice_efficiency": 0.9, "mps_capacity": 3.0, "kernel_share": 1.0}
+    sliced, _ = finish_times(Sharing(mode="time-slicing", **common), 3)
+    mps, _ = finish_times(Sharing(mode="mps", **common), 3)
+    assert mps == pytest.approx([1.0] * 3) and sliced == pytest.approx([3 / 0.9] * 3)
+    six, _ = finish_times(Sharing(mode="mps", **common), 6)
+    assert six == pytest.approx([2.0] * 6)  # beyond 3 clients the SMs are full
+
+
+def test_a_mig_slice_slows_kernels_not_host_launches():
+    on_slice = Sharing("time-slicing", 0.95, 3.0, kernel_share=0.5, slice_speed=1 / 7)
+    done, _ = finish_times(on_slice, 1)
+    assert done == pytest.approx([0.5 + 0.5 * 7])
+
+
+def test_sharing_parameters_belong_to_the_device_and_a_pool_may_override_them():
+    assert device_model("NVIDIA A100 80GB PCIe").timeslice_efficiency == 0.95
+    assert device_model("NVIDIA A10 (vGPU profile A10-4Q)").family == "vGPU"
+    plain = ModelProfile(cpu_ms=1, gpu_ms=10)
+    assert sharing_of(GpuSpec(model="NVIDIA A10-4Q"), plain).timeslice_efficiency == 0.85
+    assert sharing_of(GpuSpec(timeslice_efficiency=0.5), plain.model_copy(update={"timeslice_efficiency": 0.7})
+                      ).timeslice_efficiency == 0.5
+    assert sharing_of(GpuSpec(), plain.model_copy(update={"timeslice_efficiency": 0.7})).timeslice_efficiency == 0.7
+
+
+def throughput(vcpus: float, profile: ModelProfile, busy_workers: int, background: float = 0.0) -> float:
+    """Requests per second of `busy_workers` always on the CPU (no other phase)."""
+    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus), background=background)
+    return busy_workers * speed(busy_workers) / (profile.cpu_ms / 1000)
+
+
+def test_all_core_pools_on_busy_cores_collapse_while_single_threads_scale():
+    # the issue's measurement: a small encoder, torch's default pool, on 2 vCPUs other processes keep busy
+    pooled = ModelProfile(device="cpu", cpu_ms=12, cpu_threads="cores", parallel_regions=60,
+                          cpu_oversubscription_penalty=5)
+    one, two, four = (throughput(2, pooled, n, background=2) for n in (1, 2, 4))
+    assert two < one and four < one  # more workers, less throughput: the time is lost inside the workers
+    single = pooled.model_copy(update={"cpu_threads": 1.0, "cpu_ms": 23})
+    assert throughput(2, single, 2, background=2) > 1.3 * throughput(2, single, 1, background=2)
+    assert throughput(2, single, 1, background=2) > 2 * one  # OMP_NUM_THREADS=1 serves several times more
+
+
+def test_cfs_granularity_sets_the_barrier_wait():
+    assert [default_slice_ms(v) for v in (1, 2, 6, 24)] == [0.75, 1.5, 2.25, 3.0]
+    barrier = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2, parallel_regions=4)
+    speed = cpu_speed(2, barrier, slice_ms=1.5)
+    assert speed(1) == 1.0  # 2 threads on 2 cores: nobody waits
+    crowd = 2.0  # 4 threads on 2 cores: each runs half the time, and half the barriers wait a slice
+    assert speed(2) == pytest.approx(10 / (10 * crowd + 4 * 1.5 * (1 - 1 / crowd)))
+
+
+def test_the_node_reports_memory_as_htop_does():
+    pool = {"name": "n", "vcpus": 4, "memory_gib": 8, "image_cached": True, "system_memory_mib": 1000}
+    spec = scenario(node_pools=[pool], deployment={"pods": 2}, duration_s=5,
+                    model={"device": "cpu", "cpu_ms": 5, "worker_rss_mib": 300, "frontend_rss_mib": 200},
+                    workload={"type": "poisson", "rate_rps": 0})
+    assert simulate(spec).summary.memory_used_mib == pytest.approx(1000 + 2 * (300 + 200))
+    assert NodePool(name="x", vcpus=1, memory_gib=1).system_memory_mib == 0.0
