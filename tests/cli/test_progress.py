@@ -70,13 +70,13 @@ def _run(*flags: str, stderr) -> subprocess.CompletedProcess:
 
 def test_run_draws_progress_on_a_terminal_only():
     master, stream = _terminal()
-    shown = _run("--duration", "500", stderr=stream)
+    shown = _run("--duration", "3000", stderr=stream)
     stream.close()
     drawn = _drain(master)
     assert shown.returncode == 0 and "s simulated" in drawn and "x real time" in drawn
     assert "s simulated" not in shown.stdout.decode().splitlines()[1]  # the answer on stdout stays clean
     piped = _run("--duration", "15", stderr=subprocess.PIPE)
-    assert piped.returncode == 0 and piped.stderr == b""
+    assert piped.returncode == 0 and b"s simulated" not in piped.stderr  # warnings may be there, never progress
 
 
 def test_calibration_work_reports_its_progress(tmp_path):
