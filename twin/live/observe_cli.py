@@ -15,7 +15,7 @@ from twin.config import values
 from twin.config.limits import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
 
 if TYPE_CHECKING:  # the command imports its HTTP client when it runs (the live extra)
-    from twin.live.observe import ObserveResult, StepResult
+    from twin.live.observe import ObserveResult
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -52,8 +52,6 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     node.add_argument("--node-ram-gb", type=values.positive(MAX_MEMORY_GIB, "gigabytes of RAM"))
     node.add_argument("--device", choices=("cpu", "gpu"))
     node.add_argument("--pods", type=values.whole(1, MAX_PODS, "a number of pods"), default=1)
-    parser.add_argument("--quiet", action="store_true", help="no progress line per step (none when stderr is not "
-                                                              "a terminal either)")
     parser.set_defaults(command=run_command)
     return parser
 
@@ -64,16 +62,14 @@ def run_command(args: argparse.Namespace) -> int:
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
-        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration,
-        ramp_s=args.ramp,
+        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
         pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
         management_token=management_token,
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
                              node_vcpus=args.node_vcpus, node_ram_gb=args.node_ram_gb, device=args.device,
                              pods=args.pods))
-    progress = None if args.quiet or not sys.stderr.isatty() else _progress
     try:
-        result = observe(config, progress)
+        result = observe(config)
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
@@ -81,31 +77,14 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(done: int, total: int, step: StepResult) -> None:
-    print(f"[{done}/{total}] {_line(step)}{_host(step)}", file=sys.stderr, flush=True)
-
-
 def _report(result: ObserveResult) -> str:
     lines = [f"{len(result.steps)} step(s) in {result.wall_s:.0f} s -> {result.out_dir}"]
-    lines += [f"  {_line(step)}{_host(step)}" for step in result.steps]
+    for step in result.steps:
+        load = step.load
+        own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
+        lines.append(f"  {step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  "
+                     f"p95 {load.p95_ms:.1f} ms  errors {load.error_pct:.1f}%{own}")
     return "\n".join(lines)
-
-
-def _line(step: StepResult) -> str:
-    load = step.load
-    own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
-    return (f"{step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  p95 {load.p95_ms:.1f} ms  "
-            f"errors {load.error_pct:.1f}%{own}")
-
-
-def _host(step: StepResult) -> str:
-    """The machine beside the step: a busy neighbour explains a slow step."""
-    host = step.host
-    if host is None or host.load_1m is None:
-        return ""
-    cpu = "" if host.host_cpu_pct is None else f", host CPU {host.host_cpu_pct:.0f} %"
-    server = "" if host.server_cpu_pct is None else f" (server {host.server_cpu_pct:.0f} %)"
-    return f"  [load {host.load_1m:.2f}{cpu}{server}]"
 
 
 def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:
