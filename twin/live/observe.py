@@ -23,7 +23,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from twin import outputs
 from twin.errors import InputError
@@ -129,8 +129,9 @@ class _Apis:
     metrics: Endpoint | None
 
 
-def observe(config: ObserveConfig) -> ObserveResult:
-    """Run every step, write runs.csv, steps.csv, jtl/, describe/ and metrics/ into `config.out_dir` at once."""
+def observe(config: ObserveConfig, progress: Callable[[int, int], None] | None = None) -> ObserveResult:
+    """Run every step, write runs.csv, steps.csv, jtl/, describe/ and metrics/ into `config.out_dir` at once;
+    `progress` hears (steps done, steps) as each step ends."""
     begun = time.monotonic()
     apis = _Apis(inference=Endpoint(config.inference_url, config.inference_token),
                  management=Endpoint(config.management_url, config.management_token),
@@ -144,14 +145,15 @@ def observe(config: ObserveConfig) -> ObserveResult:
         for folder in ("jtl", "describe", "metrics"):
             (staging / folder).mkdir()
         with _restoring(apis.management, config, original):
-            steps = _all_steps(config, apis, staging, workers_before=ready_workers(original))
+            steps = _all_steps(config, apis, staging, workers_before=ready_workers(original), progress=progress)
         _write_tables(staging, config, steps)
     return ObserveResult(out_dir=out, steps=steps, wall_s=time.monotonic() - begun)
 
 
-def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_before: int
-               ) -> tuple[StepResult, ...]:
+def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_before: int,
+               progress: Callable[[int, int], None] | None) -> tuple[StepResult, ...]:
     steps: list[StepResult] = []
+    total = len(config.workers or (None,)) * len(config.users)
     for workers in config.workers or (None,):
         load_s = None
         if workers is not None:
@@ -164,6 +166,8 @@ def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_bef
             if steps and config.pause_s:
                 time.sleep(config.pause_s)
             steps.append(_step(config, apis, staging, workers=workers, users=users, worker_load_s=load_s))
+            if progress:
+                progress(len(steps), total)
             load_s = None  # measured once, reported with the first run after it
     return tuple(steps)
 

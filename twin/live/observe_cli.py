@@ -52,6 +52,8 @@ def add_command(subparsers: Any) -> argparse.ArgumentParser:
     node.add_argument("--node-ram-gb", type=values.positive(MAX_MEMORY_GIB, "gigabytes of RAM"))
     node.add_argument("--device", choices=("cpu", "gpu"))
     node.add_argument("--pods", type=values.whole(1, MAX_PODS, "a number of pods"), default=1)
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress line (none either when stderr is not a terminal)")
     parser.set_defaults(command=run_command)
     return parser
 
@@ -62,14 +64,18 @@ def run_command(args: argparse.Namespace) -> int:
     inference_token, management_token = _tokens(args)
     config = ObserveConfig(
         inference_url=args.url, management_url=args.management_url, metrics_url=args.metrics_url, model=args.model,
-        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration, ramp_s=args.ramp,
+        out_dir=args.out, force=args.force, users=args.users, workers=args.workers, duration_s=args.duration,
+        ramp_s=args.ramp,
         pause_s=args.pause, scale_timeout_s=args.scale_timeout, inference_token=inference_token,
         management_token=management_token,
         node=NodeDescription(cloud_vm=args.cloud_vm, gpu_model=args.gpu_model, gpu_partition=args.gpu_partition,
                              node_vcpus=args.node_vcpus, node_ram_gb=args.node_ram_gb, device=args.device,
                              pods=args.pods))
+    from twin.progress import Progress
+
     try:
-        result = observe(config)
+        with Progress(len(args.workers or (None,)) * len(args.users), "steps observed", quiet=args.quiet) as progress:
+            result = observe(config, progress.step)
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
