@@ -6,7 +6,8 @@ residuals (utilisation law), the p95 of an own profile's runs where nobody queue
 over log-parameters with the analytic surrogate. Confirm: the twin itself simulates every run at the optimum; its
 ratio to the surrogate per run (the surrogate's approximation error under sharing) multiplies the surrogate in the
 next search — space mapping — until the parameters settle. Uncertainty: the linearised (Laplace) covariance of the
-log-parameters at the optimum, scaled by the misfit when the runs disagree more than their rounding, as 95 % ranges.
+log-parameters at the optimum, scaled by the misfit when the runs disagree more than their rounding, with the search
+bounds as a vague prior (so a direction no run informs stays as wide as the bounds), as 95 % ranges.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from calibration.mapping import MappingError, Setup, setup_of
 from calibration.parameters import host_core_ms, kernel_ms
 from calibration.readers import Run
 from calibration.readings import Readings
-from calibration.space import Space, space_for
+from calibration.space import RunFacts, Space, space_for
 from calibration.surrogate import estimate, unqueued_p95_ms
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
@@ -61,22 +62,27 @@ class Fit:
     rounds: int = 0
     covariance: np.ndarray | None = None  # of the log-parameters, in the space's order
 
-    def field_ranges(self, key: tuple[str, str]) -> dict[str, tuple[float, float | None, float | None]]:
-        """(value, low, high) at 95 % of every fitted field of a profile, derived ones included (delta method);
-        low and high are None where the runs fitted leave the field unidentified (a range wider than 100×)."""
+    def field_covariance(self, key: tuple[str, str]) -> tuple[dict[str, float], np.ndarray]:
+        """The fields of a profile that fitted parameters move (derived ones included), and the covariance of their
+        logs by the delta method; a field no parameter moves is fixed, not uncertain, and is left out."""
         u = np.log([self.theta[n] for n in self.space.names])
         base = self.space.demands(self.theta)[key]
-        names = [n for n, v in base.items() if isinstance(v, float) and v > 0 and n != "cpu_threads"]
-        out = {}
+        names = [n for n, v in base.items() if isinstance(v, float) and v > 0]
         moved = [self.space.demands(self.space.as_dict(np.exp(u + step)))[key] for step in np.eye(len(u)) * 1e-5]
-        for name in names:
-            gradient = np.array([(math.log(fields[name]) - math.log(base[name])) / 1e-5 for fields in moved])
-            sd = math.sqrt(max(0.0, float(gradient @ self.covariance @ gradient)))
-            spread = 1.96 * sd
-            if spread > UNIDENTIFIED:
-                out[name] = (base[name], None, None)
-            else:
-                out[name] = (base[name], base[name] * math.exp(-spread), base[name] * math.exp(spread))
+        gradient = np.array([[(math.log(f[n]) - math.log(base[n])) / 1e-5 for f in moved] for n in names])
+        fitted = [i for i, row in enumerate(gradient) if np.any(row != 0)]
+        jacobian = gradient[fitted].reshape(len(fitted), len(u))
+        return {names[i]: base[names[i]] for i in fitted}, jacobian @ self.covariance @ jacobian.T
+
+    def field_ranges(self, key: tuple[str, str]) -> dict[str, tuple[float, float | None, float | None]]:
+        """(value, low, high) at 95 % of every fitted field of a profile; low and high are None where the runs
+        fitted leave the field unidentified (a range wider than 100×)."""
+        values, covariance = self.field_covariance(key)
+        out = {}
+        for (name, value), variance in zip(values.items(), np.diag(covariance)):
+            spread = 1.96 * math.sqrt(max(0.0, float(variance)))
+            out[name] = (value, None, None) if spread > UNIDENTIFIED else (
+                value, value * math.exp(-spread), value * math.exp(spread))
         return out
 
 
@@ -139,7 +145,7 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
         rounds: int = 3, seeds: int = 3, progress: Callable[[int, int], None] | None = None) -> Fit:
     """Fit to `obs` in `space` (default: the space their profiles need); `space`, `start` and `corrections` let a
     leave-one-out fold begin from the full fit; `progress` hears (rounds done, rounds) as each round ends."""
-    space = space or space_for((o.setup.profile_key, o.run.result.avg_response_ms) for o in obs)
+    space = space or space_for(_facts(obs, readings))
     corrections = dict(corrections or {})
     u = np.log([(start or {}).get(p.name, p.initial) for p in space.parameters])
     result = None
@@ -157,6 +163,12 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
     low, high, covariance = _ranges(space, result)
     rms = _twin_rms(space, obs, corrections, u, readings)
     return Fit(space, theta, low, high, tuple(o.id for o in obs), rms, corrections, round_, covariance)
+
+
+def _facts(obs: list[Observation], readings: Readings) -> list[RunFacts]:
+    read = {c.run_id for c in readings.constraints if c.kind == "cpu_core_ms"}
+    return [RunFacts(o.setup.profile_key, o.run.result.avg_response_ms, o.vcpus,
+                     min(o.setup.users, o.setup.pods * o.setup.workers), o.id in read) for o in obs]
 
 
 def _twin_corrections(space: Space, obs, u, readings, *, seeds: int):
@@ -181,9 +193,11 @@ def _ranges(space: Space, result) -> tuple[dict[str, float], dict[str, float], n
     jac = result.jac
     dof = max(1, len(result.fun) - len(result.x))
     scale = max(1.0, 2 * result.cost / dof)
-    cov = np.linalg.pinv(jac.T @ jac) * scale
-    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     lower, upper = _bounds(space)
+    # the search bounds as a vague 95 % prior: a direction no run informs keeps the bounds' width, not none at all
+    vague = np.diag(((upper - lower) / (2 * 1.96)) ** -2.0)
+    cov = np.linalg.inv(jac.T @ jac / scale + vague)
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     low = space.as_dict(np.exp(np.maximum(result.x - 1.96 * sd, lower)))
     high = space.as_dict(np.exp(np.minimum(result.x + 1.96 * sd, upper)))
     return low, high, cov

@@ -9,6 +9,8 @@ Memory (direct readings, min–max kept as the range): GPU memory of a worker th
 has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
 node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
 Worker load time: the `worker_load_s` a run of `servetwin observe` measured when it added workers before it.
+Server CPU (observe beside a local server): the TorchServe processes' CPU use over the run, over the measured
+throughput → CPU core-time per request of a CPU-served profile (the JVM frontend's share included).
 The JVM frontend's CPU per request: htop's CPU% of the visible Java processes over the run's throughput (idle
 frontends drop out of htop's busiest-first list, so it is a lower bound).
 """
@@ -72,7 +74,21 @@ def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Read
         if run.result is not None and run.result.worker_load_s is not None:
             with contextlib.suppress(MappingError):  # a run that maps to no profile informs none
                 memory.setdefault(setup_of(run.config).profile_key, Memory()).load_s.append(run.result.worker_load_s)
+        constraints.extend(_host_cpu(run))
     return Readings(tuple(constraints), memory)
+
+
+def _host_cpu(run: Run) -> list[Constraint]:
+    result = run.result
+    if result is None or result.server_cpu_pct is None or not result.throughput_rps or run.config.device != "cpu":
+        return []
+    try:
+        key = setup_of(run.config).profile_key
+    except MappingError:
+        return []
+    cores = max(result.server_cpu_pct / 100, 1e-3)
+    return [Constraint(run.config.id, key, "cpu_core_ms", cores / result.throughput_rps * 1000, run.line,
+                       float(run.config.node_vcpus or 1))]
 
 
 def _matching(run_id: str, runs: tuple[Run, ...]) -> list[tuple[Run, Setup]]:

@@ -56,7 +56,7 @@ def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
     throughput = latency = 0.0
     gpu_speed = sharing_of(GpuSpec(model=setup.accelerator), profile).speed_of
     for parts, probability in occupancies(setup.users, setup.pods):
-        x = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed)
+        x = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed, setup.background_threads)
         throughput += probability * x
         latency += probability * setup.users / x
     # users start one by one over the ramp, and JMeter divides by the whole run
@@ -77,12 +77,13 @@ def unqueued_p95_ms(profile: ModelProfile) -> float:
     return profile.frontend_ms + service * math.exp(z95 * sigma - sigma ** 2 / 2)
 
 
-def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float, gpu_speed) -> float:
+def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float, gpu_speed,
+                  background: float = 0.0) -> float:
     """Throughput (req/s) with `parts[i]` users pinned to pod i."""
     cpu_s, gpu_s, delay_s = profile.cpu_ms / 1000, profile.gpu_ms / 1000, profile.frontend_ms / 1000
     servers = [min(workers, k) for k in parts]
     slots = sum(servers)  # workers that can be busy at once
-    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus))
+    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus), background=background)
     cpu_time, gpu_time = cpu_s, gpu_s
     total = 0.0
     for _ in range(200):

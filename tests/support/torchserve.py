@@ -1,8 +1,9 @@
 """A real TorchServe (0.12) on loopback for tests: small random-weight models, own ports, clean stop.
 
 Fidelity ledger: this is the real server (pytorch/serve 0.12.0, frontend jar + Python workers), not a model
-of it. What the fixture adds: two models built locally with random weights (`sleepy`, a handler that only
-sleeps, for deterministic queueing; `tiny_encoder`, a traced two-layer transformer encoder, for realism),
+of it. What the fixture adds: models built locally with random weights (`sleepy`, a handler that only
+sleeps, for deterministic queueing; `tiny_encoder`, a traced two-layer transformer encoder, for realism; `encoder4`,
+four wider layers, CPU-bound, registered on demand with any batch settings),
 five private loopback ports, private TEMP/TMPDIR/LOG_LOCATION/METRICS_LOCATION, a quiet log4j2 config and
 readiness read from the management API (every worker READY; `/ping` answers Healthy while workers
 crash-loop). Not covered: GPUs, gRPC clients, snapshots (started with --ncs).
@@ -27,10 +28,10 @@ from typing import Any
 
 import psutil  # a dependency of torchserve itself
 
-from tests.support.ts_models import ALL_MODELS, QUIET_LOG_CONFIG, SLEEPY, TINY_ENCODER, build_models
+from tests.support.ts_models import ALL_MODELS, ENCODER4, QUIET_LOG_CONFIG, SLEEPY, TINY_ENCODER, build_models
 
-__all__ = ["ALL_MODELS", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError", "TorchServeUrls",
-           "build_models"]
+__all__ = ["ALL_MODELS", "ENCODER4", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError",
+           "TorchServeUrls", "build_models"]
 
 SLEEP_ENV = "SERVETWIN_SLEEP_MS"
 _PORT_NAMES = ("inference", "management", "metrics", "grpc_inference", "grpc_management")
@@ -178,6 +179,17 @@ class RealTorchServe:
                 return description
             time.sleep(0.1)
         raise TorchServeError(f"{name}: {min_workers} workers not READY after {timeout_s} s\n{self.log_tail()}")
+
+    def register(self, name: str, archive: str, *, batch_size: int = 1, max_batch_delay_ms: int = 100,
+                 workers: int = 1) -> list[dict[str, Any]]:
+        """Register `archive` (a .mar of the store) under `name` with these batch settings; wait for its workers."""
+        query = (f"url={archive}.mar&model_name={name}&batch_size={batch_size}&max_batch_delay={max_batch_delay_ms}"
+                 f"&initial_workers={workers}&synchronous=false")
+        self._request("POST", f"{self.urls.management}/models?{query}", api="management")
+        return self.scale(name, workers, timeout_s=self.start_timeout_s)
+
+    def unregister(self, name: str) -> None:
+        self._request("DELETE", f"{self.urls.management}/models/{name}", api="management")
 
     def auth_headers(self, api: str = "inference") -> dict[str, str]:
         """Bearer header for `api` ("inference" or "management"); empty when token auth is off."""

@@ -53,6 +53,11 @@ def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgroun
     return speed_of
 
 
+def _own_cores(busy: float, vcpus: float, background: float) -> float:
+    """Cores the model's busy threads hold: all they want on a free node, their fair share beside other work."""
+    return busy * min(1.0, vcpus / max(1e-9, busy + background))
+
+
 class Node:
     def __init__(self, env: simpy.Environment, *, name: str, pool: NodePool, profile: ModelProfile,
                  devices_ready_at: float | None = None) -> None:
@@ -77,7 +82,7 @@ class Node:
         slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
         self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
                                                   background=pool.background_threads),
-                                   lambda n: min(n * threads, pool.vcpus))
+                                   lambda n: _own_cores(n * threads, pool.vcpus, pool.background_threads))
 
     @property
     def accelerators(self):
