@@ -89,6 +89,16 @@ def test_cfs_granularity_sets_the_barrier_wait():
     assert speed(2) == pytest.approx(10 / (10 * crowd + 4 * 1.5 * (1 - 1 / crowd)))
 
 
+def test_a_request_that_mostly_waits_is_slowed_only_while_it_runs():
+    # a handler that sleeps 50 ms and computes for 5 (a tenth of a thread) beside other work filling both cores
+    waiting = ModelProfile(device="cpu", cpu_ms=50, cpu_threads=0.1, parallel_regions=40,
+                           cpu_oversubscription_penalty=5)
+    speed = cpu_speed(2, waiting, slice_ms=1.5, background=4)
+    crowd = (0.1 + 4) / 2  # its thread gets a core share of 1/crowd while it runs, and waits at full speed
+    assert speed(1) == pytest.approx(1 / (0.9 + 0.1 * crowd))
+    assert speed(2) > 0.8  # a second such worker barely changes it: no pool of its own to crowd or stall
+
+
 def test_the_node_reports_memory_as_htop_does():
     pool = {"name": "n", "vcpus": 4, "memory_gib": 8, "image_cached": True, "system_memory_mib": 1000}
     spec = scenario(node_pools=[pool], deployment={"pods": 2}, duration_s=5,

@@ -10,9 +10,12 @@ and the pool meets at a barrier `parallel_regions` times per request, where it w
 off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
 descheduled, 1 − (cores/busy) ** (threads − 1); while they wait, the pool's other threads spin, burning
 `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
-workers neither wait nor spin). Both are why many all-core torch workers on few cores serve less than one
+workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores serve less than one
 (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
-threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise). The node's
+threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise); how often
+a torch model's pool meets, measured here for a family of small models, is in benchmarks/parallel_regions.py. A
+request that keeps less than one thread busy (`cpu_threads` < 1: a handler that sleeps or waits on I/O for the rest)
+is slowed only in the share of its time it runs. The node's
 memory is the OS's `system_memory_mib` plus its pods' RSS, with the kernel's OOM killer taking the pod furthest above
 its request when the node runs out; the serving image cached after the first pull. Not modelled: CPU limits (CFS
 quota), NUMA, SMT, hugepages, disk, the CPU of model loading, the JVM's CPU beyond the pods' readings (~2 core-ms
@@ -41,11 +44,12 @@ def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgroun
     threads = profile.threads_on(vcpus)
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
     barrier_ms = profile.parallel_regions * slice_ms
+    on_core = min(1.0, threads)  # below one thread: the share of the time the request runs, not waits or sleeps
 
     def speed_of(n: int) -> float:
         crowd = max(1.0, (n * threads + background) / vcpus)
         stalled = 1.0 - crowd ** -max(0.0, threads - 1.0)  # some other thread of the pool is off its core
-        stretch = crowd * (1.0 + penalty * (crowd - 1.0) * stalled)
+        stretch = on_core * crowd * (1.0 + penalty * (crowd - 1.0) * stalled) + 1.0 - on_core
         if barrier_ms <= 0.0 or cpu_ms <= 0.0:
             return 1.0 / stretch
         return cpu_ms / (cpu_ms * stretch + barrier_ms * stalled)
