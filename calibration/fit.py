@@ -26,6 +26,7 @@ from calibration.space import RunFacts, Space, space_for
 from calibration.surrogate import Estimate, estimate, unqueued_p95_ms
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
+from twin.k8s.node import own_cores
 
 OBSERVATION_SD = 0.05  # README numbers are rounded ("15/s", "300ms"): about 5 % either way
 UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units) says "not identified"
@@ -149,8 +150,8 @@ def held_core_ms(e: Estimate, fields: dict, vcpus: float, background: float) -> 
     the throughput measures): the pool's threads for the request's time in the worker, each on its fair share of
     the cores beside the other busy workers and the node's other work (twin/k8s/node.py), spin included."""
     threads = host_core_ms(fields, vcpus) / fields["cpu_ms"] if fields["cpu_ms"] > 0 else 0.0
-    busy = e.throughput_rps * e.worker_ms / 1000 * threads  # Little's law: threads busy on average
-    return e.worker_ms * threads * min(1.0, vcpus / max(1e-9, busy + background))
+    busy = max(1e-9, e.throughput_rps * e.worker_ms / 1000)  # Little's law: requests in their workers on average
+    return e.worker_ms * own_cores(busy, threads, vcpus, background) / busy
 
 
 def _profile(fields: dict) -> ModelProfile:
@@ -161,6 +162,14 @@ def _search(space: Space, obs, readings, corrections, start: np.ndarray):
     lower, upper = _bounds(space)
     return least_squares(_residuals, np.clip(start, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
                          args=(space, obs, readings, corrections), x_scale=1.0, diff_step=1e-4)
+
+
+def _best_start(space: Space, obs, readings, corrections, u: np.ndarray):
+    """The search from `u` and from each other start the space suggests, the one that fits best (a pool that wants
+    little of a core and one starved of its share read the same on a busy node: both are tried)."""
+    starts = [u] + [np.where([n in other for n in space.names], np.log([other.get(n, 1.0) for n in space.names]), u)
+                    for other in space.other_starts()]
+    return min((_search(space, obs, readings, corrections, s) for s in starts), key=lambda r: r.cost)
 
 
 def _bounds(space: Space) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +186,8 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
     u = np.log([(start or {}).get(p.name, p.initial) for p in space.parameters])
     result = None
     for round_ in range(1, rounds + 1):
-        result = _search(space, obs, readings, corrections, u)
+        result = _search(space, obs, readings, corrections, u) if start or round_ > 1 else \
+            _best_start(space, obs, readings, corrections, u)
         moved = float(np.max(np.abs(result.x - u)))
         u = result.x
         corrections = _twin_corrections(space, obs, u, readings, seeds=seeds)

@@ -109,6 +109,11 @@ class Space:
             out[own.key] = _own_demands(own, theta)
         return out
 
+    def other_starts(self) -> list[dict[str, float]]:
+        """Starts beside the parameters' own: every CPU profile's pool at torch's default, all cores."""
+        pools = {own_name(o.key, THREADS): o.vcpus for o in self.owns if o.on_cpu and o.threads != o.vcpus}
+        return [pools] if pools else []
+
     def priors(self, theta: dict[str, float], observed: set[Key]) -> list[tuple[str, float]]:
         """The study's priors; a weak pull of each own spread towards the study's (it only matters when no run
         without queueing gives a p95), and of a CPU profile's threads and penalty towards theirs."""
