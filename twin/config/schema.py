@@ -243,6 +243,8 @@ class ModelProfile(Strict):
     frontend_rss_mib: NonNegativeFloat = Field(200.0, description="host memory of a pod's TorchServe frontend (the "
                                                "JVM)")
     load_time_s: NonNegativeFloat = Field(5.0, description="time a worker takes to load the model before it is READY")
+    load_cpu_cores: NonNegativeFloat = Field(1.0, description="cores a worker keeps busy on its node while it loads "
+                                                              "the model (one: Python imports and torch.load)")
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
         0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(

@@ -9,7 +9,8 @@ the vCPUs: a request on the CPU keeps its worker's pool of `cpu_threads` busy, a
 `background_threads` they share the cores fairly, so when busy threads outnumber cores each runs at cores/threads;
 and the pool meets at a barrier `parallel_regions` times per request, where it waits for any of its threads that is
 off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
-descheduled, 1 − (cores/busy) ** (threads − 1); while they wait, the pool's other threads spin, burning
+descheduled, 1 − (cores/busy) ** (pool − 1), the pool being the fewest threads that keep `cpu_threads` cores busy
+(a pool of two that keeps 1.5 cores busy between its serial parts still meets as two); while they wait, the pool's other threads spin, burning
 `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
 workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores serve less than one
 (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
@@ -20,9 +21,12 @@ gets what it wants up to its fair share (max-min fairness; CFS and EEVDF place a
 sleeper is not queued behind CPU hogs): measured here, the sleepy handler served 53.5 ms with a load average of 12.8
 on 2 cores against 53.9 ms at 2.5. The node's
 memory is the OS's `system_memory_mib` plus its pods' RSS, with the kernel's OOM killer taking the pod furthest above
-its request when the node runs out; the serving image cached after the first pull. Not modelled: CPU limits (CFS
-quota), NUMA, SMT, hugepages, disk, the CPU of model loading, the JVM's CPU beyond the pods' readings (~2 core-ms
-per request: it does not slow the workers).
+its request when the node runs out; the serving image cached after the first pull. A worker loading its model keeps
+`load_cpu_cores` busy for its `load_time_s` (Python imports and torch.load run on one thread; benchmarks/load_cpu.py
+measured TorchServe loading encoder4 here: 1.7-2.1 CPU-s a load, its fair share of a crowded node throughout), as
+other work beside the requests. Not modelled: CPU limits (CFS quota), NUMA, SMT, hugepages, disk, a load slowed by
+a crowded node (its time is the profile's), the loading's CPU in the node's utilisation and load average readings,
+the JVM's CPU beyond the pods' readings (~2 core-ms per request: it does not slow the workers).
 """
 from __future__ import annotations
 
@@ -53,10 +57,11 @@ def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgroun
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
     barrier_ms = profile.parallel_regions * slice_ms
     on_core = min(1.0, threads)  # below one thread: the share of a core the request wants, sleeping the rest
+    others = max(0, math.ceil(threads - 1e-9) - 1)  # the pool's other threads: the fewest that keep `threads` busy
 
     def speed_of(n: int) -> float:
         crowd = max(1.0, (n * threads + background) / vcpus)
-        stalled = 1.0 - crowd ** -max(0.0, threads - 1.0)  # some other thread of the pool is off its core
+        stalled = 1.0 - crowd ** -others  # some other thread of the pool is off its core
         stretch = wanted_share(on_core, crowd) * (1.0 + penalty * (crowd - 1.0) * stalled)
         if barrier_ms <= 0.0 or cpu_ms <= 0.0:
             return 1.0 / stretch
@@ -98,11 +103,24 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
-        threads = self.threads = profile.threads_on(pool.vcpus)
+        self.threads = profile.threads_on(pool.vcpus)
+        self.profile = profile
+        self.loading = 0  # workers loading their model on the node now
+        self.cpu = SharedProcessor(env, *self._cpu_rules())
+
+    def _cpu_rules(self):
+        """The requests' speed and held cores beside the node's other work and its loading workers."""
+        pool, threads = self.pool, self.threads
+        background = pool.background_threads + self.loading * self.profile.load_cpu_cores
         slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
-        self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
-                                                  background=pool.background_threads),
-                                   lambda n: own_cores(n, threads, pool.vcpus, pool.background_threads))
+        return (cpu_speed(pool.vcpus, self.profile, slice_ms=slice_ms, background=background),
+                lambda n: own_cores(n, threads, pool.vcpus, background))
+
+    def loading_changed(self, delta: int) -> None:
+        """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
+        self.loading += delta
+        if self.profile.load_cpu_cores > 0:
+            self.cpu.reshape(*self._cpu_rules())
 
     @property
     def accelerators(self):

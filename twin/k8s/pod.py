@@ -119,7 +119,7 @@ class Pod:
         return TorchServe(self.env, profile=self.profile, config=self.deployment.torchserve.model, cpu=node.cpu,
                           cpu_threads=node.threads,
                           accelerators=devices, respond=self.hooks.respond, rss_changed=self._set_rss,
-                          log=self._log, draws=self.draws, served=self.usage)
+                          log=self._log, draws=self.draws, served=self.usage, loading=node.loading_changed)
 
     def _log(self, kind: str, **fields) -> None:
         self.hooks.log(kind, pod=self.name, **fields)
