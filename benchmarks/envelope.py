@@ -3,9 +3,10 @@
 A benchmark, not a timed test. For each family of the study (roberta and DETR on the A100, A10-4Q vGPU and CPU
 nodes) it takes a measured run as the template, changes pods, workers and users beyond what was measured, and
 prints the twin's throughput, mean latency, GPU utilisation (NVML's "a kernel ran") and CPU use with the bundled
-profiles (calibration/profiles/), so that a change of physics can be shown before and after. The last column names
-the resource that saturates first by the utilisation law: `gpu` (device busy time), `cpu` (the node's cores),
-`users` (the closed loop: every user waits on its own request) or `workers` (each worker serves one at a time).
+profiles (calibration/profiles/), so that a change of physics can be shown before and after. `busy` names the
+resource the twin found saturated (GPU or CPU at 85 % or more), else none; `law` the first cap by the utilisation
+law with no sharing losses: `gpu` (device busy time), `cpu` (the node's cores), `users` (the closed loop: every user
+waits on its own request) or `workers` (each worker serves one request at a time).
 """
 from __future__ import annotations
 
@@ -42,7 +43,12 @@ def bound(profile, vcpus: float, workers: int, users: int) -> str:
     if profile.device == "gpu":
         caps["gpu"] = 1.0 / max(1e-9, kernel_ms(profile.model_dump()))
     name = min(caps, key=caps.get)
-    return f"{name} ({caps[name] * 1000:.0f}/s)"
+    return f"{name} {caps[name] * 1000:.0f}/s"
+
+
+def busy(gpu: float | None, cpu: float) -> str:
+    found = [name for name, share in (("gpu", gpu), ("cpu", cpu)) if share is not None and share >= 0.85]
+    return "+".join(found) or "-"
 
 
 def main() -> None:
@@ -52,7 +58,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = {run.config.id: run.config for run in read_runs(DATA)}
     profiles = load_profiles()
-    print(f"{'family':26} {'pods x w':>8} {'users':>5} {'X/s':>8} {'R ms':>8} {'GPU %':>6} {'CPU %':>6}  first bound")
+    print(f"{'family':26} {'pods x w':>8} {'users':>5} {'X/s':>8} {'R ms':>8} {'GPU %':>6} {'CPU %':>6} {'busy':>7}"
+          f"  law")
     for template, shapes in FAMILIES:
         for pods, workers in shapes:
             for users in USERS:
@@ -61,9 +68,10 @@ def main() -> None:
                 setup = setup_of(config)
                 profile = profiles[setup.profile_key]
                 p = simulate_run(config, setup, profile, replications=args.replications)
-                gpu = "" if p.gpu_util is None or p.gpu_util != p.gpu_util else f"{100 * p.gpu_util:.0f}"
+                gpu = None if p.gpu_util is None or p.gpu_util != p.gpu_util else p.gpu_util
+                shown = "" if gpu is None else f"{100 * gpu:.0f}"
                 print(f"{template:26} {pods:>3} x {workers:<3} {users:>5} {p.throughput_rps:8.1f} "
-                      f"{p.avg_response_ms:8.1f} {gpu:>6} {100 * p.cpu_util:6.0f}  "
+                      f"{p.avg_response_ms:8.1f} {shown:>6} {100 * p.cpu_util:6.0f} {busy(gpu, p.cpu_util):>7}  "
                       f"{bound(profile, config.node_vcpus, pods * workers, users)}", flush=True)
 
 
