@@ -28,12 +28,13 @@ BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
     (P.ROB, A100): "3 runs, all at 5 users; cpu/gpu split from htop and nvtop readings (utilisation law)",
     (P.ROB, A10): "7 runs (1-10 users, one time-sliced); the A10-4Q's timeslice_efficiency rests on the one "
-                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed)",
+                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed); its kernel time "
+                  "against the A100's has a prior from both devices' specs (without A10 runs it predicts them)",
     (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
                   "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
                   "minute pins cpu_ms like the 1-pod run, its second the penalty",
-    (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is only identified through the A10 run "
-                    "and roberta's A10/A100 GPU ratio",
+    (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is identified through the A10 run, "
+                    "roberta's A10/A100 GPU ratio and a prior from DETR's published V100 time scaled by spec",
     (P.DETR, A10): "1 run (1 user): gpu_ms = A100 gpu_ms x roberta's A10/A100 ratio; frontend_ms derived "
                    "(parameters.py); multi-user behaviour untested",
     (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; the oversubscription penalty is the "
