@@ -33,8 +33,8 @@ THIN = {
     (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
                   "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
                   "minute pins cpu_ms like the 1-pod run, its second the penalty",
-    (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is identified through the A10 run, "
-                    "roberta's A10/A100 GPU ratio and a prior from DETR's published V100 time scaled by spec",
+    (P.DETR, A100): "2 runs of one worker (1 and 5 users); the cpu/gpu split is only identified through the A10 run "
+                    "and roberta's A10/A100 GPU ratio",
     (P.DETR, A10): "1 run (1 user): gpu_ms = A100 gpu_ms x roberta's A10/A100 ratio; frontend_ms derived "
                    "(parameters.py); multi-user behaviour untested",
     (P.DETR, CPU): "1 run (1 user of 6 workers): cpu_ms from that run; the oversubscription penalty is the "

@@ -108,10 +108,3 @@ def test_without_any_a10_run_its_kernel_time_and_client_come_from_priors_not_the
     assert result.high["gpu_rob_a10"] / result.low["gpu_rob_a10"] > 5  # and it stays as uncertain as the prior
     assert t["frontend_a10_rob"] > 5  # the CPU runs alone would drive the client's round trip to its bound
 
-
-def test_detr_a100_phase_prior_is_the_published_v100_time_scaled_by_spec():
-    centre, sd = P.DETR_A100_PHASE
-    assert 36 / 2.5 < centre < 36  # faster than the V100, by at most its larger spec ratio (312 / 125)
-    theta = {p.name: p.initial for p in P.PARAMETERS}
-    theta["gpu_detr_a100"], theta["launch_detr"] = centre - 5.0, 5.0
-    assert dict(P.priors(theta, set()))["detr_a100_like_published"] == pytest.approx(0.0, abs=1e-12)

@@ -8,18 +8,18 @@ utilisation = share of the sample period in which at least one kernel was execut
 Modelled: a request's accelerator phase (`gpu_ms` alone on a whole GPU) is kernel time, the share
 `gpu_busy_fraction` of it, plus host-side launch and synchronisation time that overlaps other processes' kernels.
 With n phases in progress on one device, each runs at min(alone, capacity(n) / (n · kernel share)): processes only
-slow each other once their kernels together need more than the device has (a fluid limit: a context whose queue
-has drained between two launches leaves the device to one with kernels pending, so the host-side share of n
-processes overlaps; kernels of different contexts never run at once, CUDA C++ Programming Guide, "Concurrent Kernel
+slow each other once their kernels together need more than the device has (a fluid limit: a context whose queue has
+drained between two launches leaves the device to one with kernels pending, so the host-side share of n processes
+overlaps; kernels of different contexts never run at once, CUDA C++ Programming Guide, "Concurrent Kernel
 Execution"). A time-sliced device therefore saturates at `timeslice_efficiency` / kernel ms requests per second
 whatever the number of processes: roberta-base at batch 1 on the A100 (NVML 33-40 % at ~122 req/s in the study,
-~2.7-3.3 ms of kernels a request) near 0.95 / 2.7 ms ~ 350 req/s, approached once more than
-`timeslice_efficiency` / `gpu_busy_fraction` (about 2) phases are in progress at once (benchmarks/envelope.py). Capacity is 1 for one
+~2.7-3.3 ms of kernels a request) near 0.95 / 2.7 ms ~ 350 req/s, approached once more than `timeslice_efficiency` /
+`gpu_busy_fraction` (about 2) phases are in progress at once (benchmarks/envelope.py). Capacity is 1 for one
 context; several contexts time-slice the device, keeping `timeslice_efficiency` of it for kernels (the rest goes to
-context switches); under MPS kernels of up to `mps_capacity` clients run side by side; a MIG slice of g of 7
-compute slices runs kernels (g/7) ** mig_speed_exponent as fast, its host time unchanged. The sharing parameters
-belong to the device (DEVICES: A100, A10 vGPU, others), a node pool may override them, and a calibrated profile
-carries the value its fit found for its accelerator.
+context switches); under MPS kernels of up to `mps_capacity` clients run side by side; a MIG slice of g of 7 compute
+slices runs kernels (g/7) ** mig_speed_exponent as fast, its host time unchanged. The sharing parameters belong to
+the device (DEVICES: A100, A10 vGPU, others), a node pool may override them, and a calibrated profile carries the
+value its fit found for its accelerator.
 Priors, with their sources:
   - timeslice_efficiency 0.95 on a bare-metal GPU: a compute context switch costs tens of microseconds (CUPTI's
     CUpti_ActivityComputeEngineCtxSwitch records them) against slices of about a millisecond (an idle context keeps
