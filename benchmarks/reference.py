@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import math
 import resource
 import subprocess
 import sys
@@ -124,16 +125,37 @@ def side_by_side(args) -> None:
 
 
 def decisions(args) -> None:
-    """Controllers' actions per simulated hour at constant load: a controller that flaps shows here."""
-    world = World(load_scenario(WITH_CONTROL).model_copy(update={"duration_s": args.decisions_s}))
+    """Controllers' actions per simulated hour at constant load, and how many undo the pod's previous one (a 2 -> 1
+    after a 1 -> 2): a controller that flaps shows here, a one-off settling does not repeat hour after hour."""
+    scenario = load_scenario(WITH_CONTROL)
+    world = World(scenario.model_copy(update={"duration_s": args.decisions_s}))
     world.run()
     made = world.control.decisions
     by_kind: dict[str, int] = {}
     for decision in made:
         key = f"{decision.controller} {decision.action}"
         by_kind[key] = by_kind.get(key, 0) + 1
+    hours = max(1, math.ceil(args.decisions_s / 3600))
+    per_hour = [sum(1 for d in made if int(d.time_s // 3600) == hour) for hour in range(hours)]
     print(f"control decisions at constant load: {len(made) / args.decisions_s * 3600:.0f} per simulated hour "
-          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'})")
+          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'}); "
+          f"{reversals(made, scenario.deployment.torchserve.model.min_workers)} undo the pod's previous worker count"
+          + (f"; by hour: {' '.join(map(str, per_hour))}" if hours > 1 else ""))
+
+
+def reversals(made, start: int) -> int:
+    """Worker scalings that go back the way the pod's previous scaling came (1 -> 2 -> 1 counts once)."""
+    counts: dict[str, list[int]] = {}
+    undone = 0
+    for decision in made:
+        if decision.action != "scale_workers":
+            continue
+        seen = counts.setdefault(decision.target, [start])
+        now = int(decision.value["min_worker"])
+        if len(seen) >= 2 and (now - seen[-1]) * (seen[-1] - seen[-2]) < 0:
+            undone += 1
+        seen.append(now)
+    return undone
 
 
 def fixed_cost(args) -> None:
@@ -247,7 +269,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="simulated seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the best CPU time counts")
     parser.add_argument("--memory-s", type=float, default=600.0, help="simulated seconds for the memory probe")
-    parser.add_argument("--decisions-s", type=float, default=900.0, help="simulated seconds for decisions per hour")
+    parser.add_argument("--decisions-s", type=float, default=3600.0, help="simulated seconds for decisions per hour")
     parser.add_argument("--sweep-s", type=float, default=30.0, help="simulated seconds per sweep run")
     parser.add_argument("--full", action="store_true", help="a simulated day and the full sweep (long)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="some of the measurements")
