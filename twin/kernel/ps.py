@@ -38,7 +38,7 @@ class SharedProcessor:
 
     __slots__ = (
         "_env", "_speed_of", "_capacity_used", "_speeds", "_used", "_heap", "_seq", "_virtual", "_last",
-        "_speed", "_slot", "_fire", "work_area", "jobs_area", "busy_time",
+        "_speed", "_slot", "_fire", "work_area", "jobs_area",
     )
 
     def __init__(
@@ -61,7 +61,6 @@ class SharedProcessor:
         self._fire = (self._on_timer,)  # its callbacks: a tuple serves the run loop as well as a list, made once
         self.work_area = 0.0  # integral of capacity in use: core-seconds or GPU-seconds
         self.jobs_area = 0.0  # integral of the number of jobs present
-        self.busy_time = 0.0  # time with at least one job present
 
     @property
     def jobs(self) -> int:
@@ -78,7 +77,6 @@ class SharedProcessor:
                 self._virtual += self._speed * dt
                 self.work_area += self._used[n] * dt
                 self.jobs_area += n * dt
-                self.busy_time += dt
         self._last = now  # (when idle until now there is nothing to integrate)
         self._seq = seq = self._seq + 1
         heappush(heap, (self._virtual + demand, seq, done, payload))
@@ -122,7 +120,6 @@ class SharedProcessor:
                 self._virtual += self._speed * dt
                 self.work_area += self._used[n] * dt
                 self.jobs_area += n * dt
-                self.busy_time += dt
             self._last = now
 
     def _arm(self) -> None:
@@ -151,7 +148,6 @@ class SharedProcessor:
             self._virtual += self._speed * dt
             self.work_area += self._used[n] * dt
             self.jobs_area += n * dt
-            self.busy_time += dt
             self._last = now
         _, _, done, payload = heappop(heap)
         if heap:
