@@ -2,7 +2,8 @@
 
 Prints, for the reference scenario and the control scenario (scraping, KEDA + HPA, worker autoscaling, Cluster
 Autoscaler): simulated seconds per wall second, µs of CPU per request and SimPy events per request, beside a bare
-callback-style SimPy M/M/c of the same rate and the ratio; the fixed cost per simulated second at 1 req/s; growth
+callback-style SimPy M/M/c of the same rate and the ratio; Python opcodes and calls per request (counted, so they do
+not move with the machine's load); the fixed cost per simulated second at 1 req/s; growth
 with pods (10/40/160) and with rate (100/400/1600 req/s at constant utilisation); decisions per simulated hour (a
 controller that flaps shows here); peak RSS over simulated time; and the bundled control sweep's time.
 
@@ -122,6 +123,30 @@ def side_by_side(args) -> None:
         s = best(runs)
         print(f"  {name:<11}{s.real_time:7.0f}x real time  {s.cpu_us_per_request:6.1f} µs CPU/request  "
               f"{s.events_per_request:4.2f} events/request  {bare.cpu_s / s.cpu_s:5.2f} of bare SimPy")
+
+
+def opcodes(args) -> None:
+    """Python bytecodes and calls per request, counted (sys.settrace) over the reference and control scenarios: a
+    measure of the hot path's cost that does not move with the machine's load, for before/after comparisons."""
+    for path in (SCENARIO, WITH_CONTROL):
+        world = World(load_scenario(path).model_copy(update={"duration_s": 12.0, "warmup_s": 0.0}))
+        world.run(until=2.0)  # past the start-up: the counts are of the steady state
+        counts = {"opcode": 0, "call": 0}
+
+        def trace(frame, event, _arg):
+            if event == "call":
+                frame.f_trace_opcodes = True
+            if event in counts:
+                counts[event] += 1
+            return trace
+
+        before = world.recorder.arrived
+        sys.settrace(trace)
+        world.run()
+        sys.settrace(None)
+        requests = world.recorder.arrived - before
+        print(f"{path.stem}: {counts['opcode'] / requests:.0f} Python opcodes and {counts['call'] / requests:.1f} "
+              f"Python calls per request")
 
 
 def decisions(args) -> None:
@@ -278,7 +303,8 @@ def main() -> None:
         SECTIONS[name](args)
 
 
-SECTIONS = {"speed": side_by_side, "decisions": decisions, "fixed": fixed_cost, "growth": growth, "memory": memory, "sweep": sweep_time}
+SECTIONS = {"speed": side_by_side, "opcodes": opcodes, "decisions": decisions, "fixed": fixed_cost, "growth": growth,
+            "memory": memory, "sweep": sweep_time}
 
 
 if __name__ == "__main__":
