@@ -98,6 +98,7 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
+        self._accelerators = accelerators(self.units)  # the devices never change: found once, read every second
         threads = self.threads = profile.threads_on(pool.vcpus)
         slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
         self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
@@ -106,7 +107,7 @@ class Node:
 
     @property
     def accelerators(self):
-        return accelerators(self.units)
+        return self._accelerators
 
     def requested(self, resource: str) -> float:
         return sum(pod.requests.get(resource, 0.0) for pod in self.pods)
