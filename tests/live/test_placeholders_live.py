@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from tests.support import kube_cluster as kc
+from twin.config.loader import load_scenario
 from twin.control.nodes_step import AnticipatoryStep
+from twin.core.control_plane import policy_steps
 from twin.live.gate import Gate
 from twin.live.guardrails import Rails, Review
 from twin.live.journal import Journal
@@ -20,7 +22,8 @@ from twin.policies.anticipatory import Anticipation
 from twin.ports import Ports
 
 NS = "serving"
-MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "placeholders.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = ROOT / "deploy" / "placeholders.yaml"
 PLACEHOLDERS = next(d for d in yaml.safe_load_all(MANIFEST.read_text()) if d and d["kind"] == "Deployment")
 NAME = PLACEHOLDERS["metadata"]["name"]
 SCALE = f"/apis/apps/v1/namespaces/{NS}/deployments/{NAME}/scale"
@@ -47,14 +50,32 @@ def api():
         yield server
 
 
-def enact(api, tmp_path, mode: str, **rails) -> tuple[Gate, list]:
-    """One period of the anticipatory step over the guarded live port."""
+def guarded(api, tmp_path, mode: str, **rails) -> tuple[Gate, Ports]:
     kube = KubernetesCluster(api.client(), namespace=NS, deployment="roberta", placeholders=NAME)
     gate = Gate(mode, Review(Rails(**{**RAILS, **rails})), Journal(None if mode == "shadow" else tmp_path / "j"))
+    return gate, Ports(cluster=GuardedCluster(kube, gate, NS, "roberta"), torchserve=None, metrics=None)
+
+
+def enact(api, tmp_path, mode: str, **rails) -> tuple[Gate, list]:
+    """One period of the anticipatory step over the guarded live port."""
+    gate, ports = guarded(api, tmp_path, mode, **rails)
     step = AnticipatoryStep(Anticipation("a100", lead_time_s=270.0, min_headroom_pods=3), target=NAME)
-    decisions = step.sync(1000.0, Ports(cluster=GuardedCluster(kube, gate, NS, "roberta"), torchserve=None,
-                                        metrics=None))
-    return gate, decisions
+    return gate, step.sync(1000.0, ports)
+
+
+def test_the_scenario_s_own_step_writes_the_deployed_placeholders(api, tmp_path):
+    """What `servetwin live` runs: the policy steps of the anticipatory question, its placeholders those of deploy/."""
+    scenario = load_scenario(ROOT / "scenarios" / "questions" / "nodes-anticipatory.yaml")
+    steps = {s.name: s for s in policy_steps(scenario.autoscaling, scrape_interval_s=15.0,
+                                             node_pools=scenario.node_pools)}
+    ahead = steps["anticipatory"]
+    assert ahead.owner.target == NAME and ahead.owner.spec.lead_time_s == 180.0 + 90.0
+    api.patch(kc.APPS, NS, NAME, {"spec": {"replicas": 0}})  # scaled to nothing by hand
+    gate, ports = guarded(api, tmp_path, "enact")
+    assert [d.value for d in ahead.step(1000.0, ports)] == [{"replicas": 2}]  # the scenario's 2 headroom pods
+    assert [o.status for _, o in gate.outcomes] == ["applied"] and api.writes() == [("PATCH", SCALE)]
+    assert api.get(kc.APPS, NS, NAME)["spec"]["replicas"] == 2
+    assert ahead.step(1010.0, ports) == [] and api.writes() == [("PATCH", SCALE)]  # held: nothing more is sent
 
 
 def test_the_placeholder_pods_read_with_their_priority_and_whole_requests(api):
