@@ -1,5 +1,8 @@
 """Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA and KEDA objects
 read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
+Placeholder pods: a scheduling.k8s.io/v1 PriorityClass (`value` within kubernetes `pkg/apis/scheduling/types.go`'s
+user range, up to HighestUserDefinablePriority 1e9; `preemptionPolicy` PreemptLowerPriority by default, or Never) and
+the Deployment whose template names it, as the Priority admission plugin resolves `priorityClassName` into each pod.
 
 A manifest file may hold one object, a multi-document stream (`helm template`) or a `kind: List` (`kubectl get -o
 yaml`): the object of the wanted kind is picked from it, by name when there are several.
@@ -12,7 +15,7 @@ from typing import Any, Mapping
 from twin.config.quantity import exact_quantity
 from twin.errors import InputError
 
-# PriorityClass `value` (scheduling.k8s.io/v1): user classes at most HighestUserDefinablePriority, 1e9; int32 below.
+# PriorityClass `value`: int32, and for user classes at most HighestUserDefinablePriority (1e9).
 PRIORITY_RANGE = (-2**31, 10**9)
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 
