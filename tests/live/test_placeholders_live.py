@@ -18,8 +18,9 @@ from twin.live.guardrails import Rails, Review
 from twin.live.journal import Journal
 from twin.live.kubernetes_port import KubernetesCluster
 from twin.live.live_ports import GuardedCluster
+from twin.live.replay import Replay
 from twin.policies.anticipatory import Anticipation
-from twin.ports import Ports
+from twin.ports import Decision, Ports
 
 NS = "serving"
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +120,11 @@ def test_shadow_mode_writes_nothing_and_says_what_it_would_send(api, tmp_path):
     assert api.get(kc.APPS, NS, NAME)["spec"]["replicas"] == 2
     assert [(o.status, o.detail) for _, o in gate.outcomes] == [("shadow", "would send")]
     assert list(tmp_path.iterdir()) == []  # no journal either
+
+
+def test_a_twin_decision_to_scale_the_placeholders_replays_through_the_gate(api, tmp_path):
+    gate, ports = guarded(api, tmp_path, "enact")
+    decision = Decision(40.0, "anticipatory", "scale_placeholders", NAME, {"replicas": 4}, "trend")
+    (response,) = Replay(ports.cluster, None, gate, wait_s=0.0).run([decision])
+    assert (response.status, api.get(kc.APPS, NS, NAME)["spec"]["replicas"]) == ("applied", 4)  # step 2: 2 -> 4
+    assert api.writes() == [("PATCH", SCALE)]
