@@ -67,3 +67,35 @@ def test_placeholders_below_the_priority_cutoff_trigger_no_scale_up():
     assert not [d for d in built.control.decisions if d.action == "add_nodes"]
     assert sum(p.node is None for p in built.cluster.pause_pods) == 1
     assert events(built, "placeholder_unschedulable")
+
+
+def full_node(value: int, policy: str) -> World:
+    """Four serving pods fill the node; then placeholders of a class above theirs ask for room."""
+    classes = placeholders(value, replicas=0)
+    classes["priority_class"]["object"]["preemptionPolicy"] = policy
+    spec = scenario(duration_s=400, workload={"type": "poisson", "rate_rps": 1},
+                    node_pools=[{"name": "cpu", "count": 1, "vcpus": 8, "memory_gib": 64, "image_cached": True,
+                                 "autoscaling": {"min_count": 1, "max_count": 1}}],
+                    deployment={"pods": 4, "resources": {"requests": REQUESTS}},
+                    autoscaling={"cluster": {"placeholders": classes}})
+    built = World(spec)
+    built.run(until=5.0)
+    built.scale_placeholders(1)
+    built.run(until=20.0)
+    return built
+
+
+def test_a_class_above_the_serving_pods_preempts_them_gracefully_and_their_replicaset_replaces_them():
+    built = full_node(100, "PreemptLowerPriority")  # a misconfigured headroom class: above priority 0
+    (preempted,) = events(built, "pod_preempted")
+    assert preempted["by"].startswith("headroom-") and not preempted["pod"].startswith("headroom-")
+    order = [e["event"] for e in built.events if e.get("pod") == preempted["pod"]]
+    assert order[-3:] == ["pod_deleting", "pod_unready", "pod_terminated"]  # out of the endpoints, then ended
+    assert len(built.cluster.pods) == 4 and len(built.cluster.pending_pods) == 1  # the replacement waits
+    assert all(p.node is not None for p in built.cluster.pause_pods)
+
+
+def test_preemption_policy_never_waits_instead():
+    built = full_node(100, "Never")
+    assert not events(built, "pod_preempted")
+    assert [p.node for p in built.cluster.pause_pods] == [None] and len(built.cluster.pending_pods) == 0

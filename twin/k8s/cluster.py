@@ -192,8 +192,8 @@ class Cluster:
     # --- preemption -------------------------------------------------------------------------------------------
     def _preempt(self, pod: Pod | PausePod) -> None:
         """The scheduler's PostFilter for a pod that fits nowhere: delete the chosen victims, nominate the node."""
-        if not any(p.priority < pod.priority for p in self.pause_pods) or not self._may_preempt(pod):
-            return  # serving pods share priority 0: only placeholders can be victims here
+        if not any(p.priority < pod.priority for p in (*self.pause_pods, *self.pods)) or not self._may_preempt(pod):
+            return  # nothing of lower priority anywhere: the common case, decided without weighing nodes
         pool = pod.node_pool
         nodes = [n for n in self.nodes if pool is None or n.pool.name == pool]
         choice = preemption.preempt(pod.requests, pod.priority, [_room(n) for n in nodes],
