@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from twin.config import manifests
 from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
 from twin.control.nodes_step import AnticipatoryStep, ClusterAutoscalerStep
 from twin.control.workers_step import WorkersStep
-from twin.config import manifests
 from twin.core import catalogue
 from twin.core.scraping import Scraper
 from twin.core.twin_ports import TwinPorts
