@@ -38,7 +38,7 @@ def connect(settings: LiveSettings, *, mode: str, api_client=None) -> Connection
                                            context=c.context)
     cluster_api = kube.KubernetesCluster(client, namespace=c.namespace, deployment=c.deployment,
                                          container=c.container, node_pool_label=c.node_pool_label,
-                                         timeout_s=c.request_timeout_s)
+                                         timeout_s=c.request_timeout_s, placeholders=c.placeholders)
     journal = Journal(None if mode == "shadow" else settings.path(settings.journal))
     gate = Gate(mode, Review(settings.guardrails), journal, halt=Halt(settings.path(settings.stop_file)))
     fleet = TorchServeFleet(settings.torchserve.model, _endpoints(settings, cluster_api))

@@ -12,12 +12,17 @@ Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
+- Placeholders (deploy/placeholders.yaml), when named: that Deployment's spec.replicas and its pods (their requests
+  summed over containers, spec.priority, status.nominatedNodeName); its replicas are written through its own scale
+  subresource, as the serving Deployment's are. That is how nodes are asked for ahead of demand (the Cluster
+  Autoscaler FAQ's overprovisioning): the cluster's own autoscaler adds the nodes for the placeholders it sees Pending.
 - Not here: nodes. Adding or removing one is the cloud provider's autoscaler's job; `upcoming_nodes` is empty.
 Every call has a timeout and is sent once (urllib3 may only reconnect before sending), so retrying is the caller's
 choice; every failure is an `ApiFailure` (409 conflict, 429/5xx/timeouts retryable, other 4xx not).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import email.utils
 import json
@@ -62,9 +67,11 @@ def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> 
 
 class KubernetesCluster:
     def __init__(self, client: kubernetes.client.ApiClient, *, namespace: str, deployment: str,
-                 container: str | None = None, node_pool_label: str = "agentpool", timeout_s: float = 10.0) -> None:
+                 container: str | None = None, node_pool_label: str = "agentpool", timeout_s: float = 10.0,
+                 placeholders: str | None = None) -> None:
         self.namespace = namespace
         self.deployment = deployment
+        self.placeholders = placeholders  # the placeholder Deployment's name
         self.container = container
         self.node_pool_label = node_pool_label
         self.timeout_s = timeout_s
@@ -74,8 +81,8 @@ class KubernetesCluster:
         self.custom = kubernetes.client.CustomObjectsApi(client)
 
     # -- reads ------------------------------------------------------------------------------------
-    def deployment_object(self) -> dict:
-        return self._call(self.apps.read_namespaced_deployment, self.deployment, self.namespace)
+    def deployment_object(self, name: str | None = None) -> dict:
+        return self._call(self.apps.read_namespaced_deployment, name or self.deployment, self.namespace)
 
     def deployment_replicas(self) -> tuple[int, int]:
         deployment = self.deployment_object()
@@ -98,6 +105,16 @@ class KubernetesCluster:
         return [self._node(raw, [p for p in everywhere if p["spec"].get("nodeName") == raw["metadata"]["name"]])
                 for raw in nodes]
 
+    def placeholder_replicas(self) -> int:
+        if self.placeholders is None:
+            return 0
+        return int(self.deployment_object(self.placeholders)["spec"].get("replicas", 1))
+
+    def placeholder_pods(self) -> list[PodView]:
+        if self.placeholders is None:
+            return []
+        return [_whole_pod(self._pod(raw)) for raw in self._raw_pods(self.placeholders)]
+
     def upcoming_nodes(self) -> Mapping[str, int]:
         return {}  # nodes being provisioned are the cloud provider's business; the API shows none
 
@@ -109,9 +126,14 @@ class KubernetesCluster:
         return self._call(self.custom.get_namespaced_custom_object, group, version, self.namespace, plural, name)
 
     # -- writes -----------------------------------------------------------------------------------
-    def scale_deployment(self, replicas: int) -> None:
-        self._call(self.apps.patch_namespaced_deployment_scale, self.deployment, self.namespace,
+    def scale_deployment(self, replicas: int, *, name: str | None = None) -> None:
+        self._call(self.apps.patch_namespaced_deployment_scale, name or self.deployment, self.namespace,
                    {"spec": {"replicas": int(replicas)}}, _content_type=MERGE)
+
+    def scale_placeholders(self, replicas: int) -> None:
+        if self.placeholders is None:
+            raise ApiFailure("no placeholder Deployment named (cluster.placeholders in the settings)")
+        self.scale_deployment(replicas, name=self.placeholders)
 
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str:
         """Set the TorchServe container's resources in place; the pod's resize state after the call."""
@@ -128,8 +150,8 @@ class KubernetesCluster:
                    dict(patch), _content_type=MERGE)
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _raw_pods(self) -> list[dict]:
-        labels = self.deployment_object()["spec"]["selector"].get("matchLabels", {})
+    def _raw_pods(self, deployment: str | None = None) -> list[dict]:
+        labels = self.deployment_object(deployment)["spec"]["selector"].get("matchLabels", {})
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
 
@@ -160,7 +182,8 @@ class KubernetesCluster:
             ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
             requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
-            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec))
+            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
+            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -181,6 +204,12 @@ class KubernetesCluster:
                         created_at=_epoch(meta.get("creationTimestamp")) or 0.0,
                         allocatable=_amounts(status.get("allocatable", {})), requested=requested,
                         pods=tuple(p["metadata"]["name"] for p in pods))
+
+
+def _whole_pod(view: PodView) -> PodView:
+    """A placeholder's requests are its whole pod's (pause and any other container), not one container's."""
+    return dataclasses.replace(view, requests=pod_requests(view.containers, view.init_containers,
+                                                           pod_level=view.pod_requests))
 
 
 def _condition(status: dict, kind: str) -> dict | None:

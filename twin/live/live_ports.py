@@ -78,8 +78,8 @@ class GuardedTorchServe:
 
 @dataclass
 class GuardedCluster:
-    """Reads from the Kubernetes port; scale, resize and ScaledObject patches through the gate; node actions are
-    advice (the gate refuses them and records what the policy wanted)."""
+    """Reads from the Kubernetes port; scale (the placeholders' too), resize and ScaledObject patches through the
+    gate; node actions are advice (the gate refuses them and records what the policy wanted)."""
 
     kube: object  # twin.live.kubernetes_port.KubernetesCluster
     gate: Gate
@@ -100,6 +100,19 @@ class GuardedCluster:
 
     def upcoming_nodes(self) -> Mapping[str, int]:
         return self.kube.upcoming_nodes()
+
+    def placeholder_replicas(self) -> int:
+        return self.kube.placeholder_replicas()
+
+    def placeholder_pods(self) -> list[PodView]:
+        return self.kube.placeholder_pods()
+
+    def scale_placeholders(self, replicas: int) -> None:
+        """Nodes ahead of demand, as a write like any other: the placeholder Deployment's replicas."""
+        self.gate.apply(Write("scale_placeholders", self.namespace, f"deployment/{self.kube.placeholders}",
+                              {"placeholder_replicas": replicas}),
+                        current=lambda: {"placeholder_replicas": self.kube.placeholder_replicas()},
+                        send=lambda v: self.kube.scale_placeholders(int(v["placeholder_replicas"])))
 
     def scale_deployment(self, replicas: int) -> None:
         self.gate.apply(Write("scale_deployment", self.namespace, f"deployment/{self.deployment}",
