@@ -1,0 +1,111 @@
+"""What a long live run meets on a real API server, against KMock through the official client: a write whose answer
+is lost, a resize the kubelet defers or cannot fit after the write, and RBAC that forbids listing pods cluster-wide."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support import kube_cluster as kc
+from twin.live.gate import Gate, Retry
+from twin.live.guardrails import Rails, Review
+from twin.live.journal import Journal
+from twin.live.kubernetes_port import KubernetesCluster
+from twin.live.live_ports import GuardedCluster
+
+NS = "serving"
+GIB = 2**30
+
+
+@pytest.fixture
+def api():
+    with kc.KubeApi() as server:
+        server.put(kc.APPS, NS, "sleepy", kc.deployment("sleepy", NS, replicas=2))
+        server.put(kc.PODS, NS, "sleepy-0", kc.pod("sleepy-0", NS, app="sleepy", node="n1"))
+        server.put(kc.PODS, "elsewhere", "other-0", kc.pod("other-0", "elsewhere", app="other", node="n1"))
+        server.put(kc.NODES, None, "n1", kc.node("n1", pool="a100"))
+        yield server
+
+
+def guarded(api: kc.KubeApi, tmp_path, *, timeout_s: float = 2.0) -> GuardedCluster:
+    port = KubernetesCluster(api.client(), namespace=NS, deployment="sleepy", timeout_s=timeout_s)
+    rails = Rails(namespaces=[NS], objects=["deployment/sleepy"], min_interval_s=0, max_memory_bytes=8 * GIB)
+    gate = Gate("enact", Review(rails), Journal(tmp_path / "journal.jsonl"), retry=Retry(first_backoff_s=0.1))
+    return GuardedCluster(port, gate, NS, "sleepy")
+
+
+def journal(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+
+
+def test_a_write_applied_whose_answer_is_lost_is_sent_once_and_the_next_period_sends_nothing(api, tmp_path):
+    api.emulator.hang_s = 1.5
+    api.inject("PATCH", r"/deployments/sleepy/scale$", "lost")
+    cluster = guarded(api, tmp_path, timeout_s=0.5)
+    cluster.scale_deployment(3)
+    cluster.scale_deployment(3)  # the next period asks again
+    assert api.get(kc.APPS, NS, "sleepy")["spec"]["replicas"] == 3
+    assert [path for _, path in api.writes()] == [f"/apis/apps/v1/namespaces/{NS}/deployments/sleepy/scale"]
+    lines = journal(tmp_path)
+    assert [line["event"] for line in lines] == ["intent", "applied", "unchanged"]
+    assert "answer lost" in lines[1]["detail"] and "no answer" in lines[1]["detail"]
+
+
+def test_a_write_with_no_answer_that_did_not_apply_is_sent_again(api, tmp_path):
+    """The other half: a hung call changed nothing, so the retry is what applies it."""
+    api.emulator.hang_s = 1.5
+    api.inject("PATCH", r"/deployments/sleepy/scale$", "hang")
+    guarded(api, tmp_path, timeout_s=0.5).scale_deployment(3)
+    assert api.get(kc.APPS, NS, "sleepy")["spec"]["replicas"] == 3
+    assert len(api.writes()) == 2
+    assert [line["event"] for line in journal(tmp_path)] == ["intent", "applied"]
+
+
+def _pending(api: kc.KubeApi, reason: str) -> None:
+    """The kubelet's verdict on the resize after the write: a PodResizePending condition."""
+    pod = api.get(kc.PODS, NS, "sleepy-0")
+    conditions = [c for c in pod["status"]["conditions"] if c["type"] != "PodResizePending"]
+    api.patch(kc.PODS, NS, "sleepy-0", {"status": {"conditions": conditions + [
+        {"type": "PodResizePending", "status": "True", "reason": reason, "message": "Node didn't have enough"}]}})
+
+
+def test_a_resize_deferred_then_infeasible_after_the_write_is_journaled_once_each_and_never_resent(api, tmp_path):
+    cluster = guarded(api, tmp_path)
+    cluster.resize_pod("sleepy-0", {"memory": 3 * GIB}, {"memory": 3 * GIB})  # accepted: the spec asks for 3 GiB
+    [before] = cluster.pods()
+    assert before.limits["memory"] == 3 * GIB and before.resize_status == ""
+    api.patch(kc.PODS, NS, "sleepy-0", {"spec": {"containers": [kc.pod("x", NS, app="x", node="n1", memory="4Gi")[
+        "spec"]["containers"][0]]}})  # a second writer asks for 4 GiB, which the kubelet defers
+    _pending(api, "Deferred")
+    cluster.resize_pod("sleepy-0", {"memory": 4 * GIB}, {"memory": 4 * GIB})  # the policy's next period
+    [deferred] = cluster.pods()
+    assert deferred.resize_status == "Deferred" and deferred.limits["memory"] == 3 * GIB  # no room for workers
+    cluster.pods()  # read again: nothing new to say
+    _pending(api, "Infeasible")
+    cluster.pods()
+    events = [(line["event"], line.get("value")) for line in journal(tmp_path)]
+    assert events == [("intent", {"memory_bytes": 3 * GIB}), ("applied", None),
+                      ("unchanged", {"memory_bytes": 4 * GIB}),  # the spec holds it: not sent blindly again
+                      ("deferred", {"memory_bytes": 4 * GIB}), ("infeasible", {"memory_bytes": 4 * GIB})]
+    assert "runs 3221225472.0 bytes, not the 4294967296.0 asked" in journal(tmp_path)[3]["detail"]
+    assert len([path for _, path in api.writes() if path.endswith("/resize")]) == 1
+    statuses = [outcome.status for _, outcome in cluster.gate.outcomes]
+    assert statuses == ["applied", "unchanged", "deferred", "infeasible"]  # the report counts them
+
+
+def test_nodes_are_read_by_node_not_by_listing_every_pod(api):
+    port = KubernetesCluster(api.client(), namespace=NS, deployment="sleepy")
+    [node] = port.nodes()
+    assert set(node.pods) == {"sleepy-0", "other-0"} and node.requested["memory"] == 4 * GIB
+    listed = [r.params.get("fieldSelector", "") for r in list(api.emulator) if r.url.path == "/api/v1/pods"]
+    assert listed and all(selector.startswith("spec.nodeName=n1,") for selector in listed)
+
+
+def test_where_rbac_forbids_a_cluster_wide_pod_list_the_namespace_s_pods_are_read(api):
+    api.inject("GET", r"^/api/v1/pods$", 403, times=99)
+    port = KubernetesCluster(api.client(), namespace=NS, deployment="sleepy")
+    for _ in range(2):
+        [node] = port.nodes()
+        assert node.pods == ("sleepy-0",) and node.requested["memory"] == 2 * GIB  # this namespace's share
+    assert port.node_pods_namespaced
+    assert len([1 for _, path in api.requests() if path == "/api/v1/pods"]) == 1  # asked once, not every period
