@@ -1,17 +1,23 @@
-"""What a long live run meets on a real API server, against KMock through the official client: a write whose answer
-is lost, a resize the kubelet defers or cannot fit after the write, and RBAC that forbids listing pods cluster-wide."""
+"""What a long live run meets: TorchServe keys that expire (a real TorchServe with a 3-second token expiry), and on
+the API server (KMock through the official client) a write whose answer is lost, a resize the kubelet defers or
+cannot fit after the write, and RBAC that forbids listing pods cluster-wide."""
 from __future__ import annotations
 
+import datetime
 import json
+import time
 
 import pytest
 
 from tests.support import kube_cluster as kc
+from tests.support.torchserve import SLEEPY, RealTorchServe
+from twin.errors import InputError
+from twin.live import torchserve_api as ts
 from twin.live.gate import Gate, Retry
 from twin.live.guardrails import Rails, Review
 from twin.live.journal import Journal
 from twin.live.kubernetes_port import KubernetesCluster
-from twin.live.live_ports import GuardedCluster
+from twin.live.live_ports import GuardedCluster, TorchServeFleet
 
 NS = "serving"
 GIB = 2**30
@@ -109,3 +115,40 @@ def test_where_rbac_forbids_a_cluster_wide_pod_list_the_namespace_s_pods_are_rea
         assert node.pods == ("sleepy-0",) and node.requested["memory"] == 2 * GIB  # this namespace's share
     assert port.node_pods_namespaced
     assert len([1 for _, path in api.requests() if path == "/api/v1/pods"]) == 1  # asked once, not every period
+
+
+def _expiry(key_file) -> float:
+    text = json.loads(key_file.read_text())["management"]["expiration time"]
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()  # digits past µs are dropped
+
+
+def _wait_past(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()) + 0.5)
+
+
+def test_an_expired_torchserve_key_is_renewed_and_the_live_calls_go_on(tmp_path):
+    """token_expiration_min 0.05: keys last 3 s, as an hour-long key does at minute 61 of a long run."""
+    with RealTorchServe(workdir=tmp_path / "ts", models=(SLEEPY,), token_auth=True,
+                        token_expiration_min=0.05) as server:
+        key_file = tmp_path / "ts" / "key_file.json"
+        keys = ts.KeyFile(key_file)
+        fleet = TorchServeFleet(SLEEPY, lambda pod: ts.Endpoint(server.urls.management, keys=keys))
+        first = keys.key()
+        _wait_past(_expiry(key_file))
+        with pytest.raises(InputError, match="token"):  # the key has expired: TorchServe refuses it
+            ts.describe(ts.Endpoint(server.urls.management, first), SLEEPY)
+        assert fleet.workers("sleepy-0") == {"min_worker": 1, "max_worker": 1}  # renewed, then answered
+        renewed = keys.key()
+        assert renewed != first and renewed == json.loads(key_file.read_text())["management"]["key"]
+        server.renew_keys()  # another client renews first: the file's key is taken, no second renewal
+        fleet.request_workers("sleepy-0", 1, 1)
+        assert keys.key() == server.keys.management == json.loads(key_file.read_text())["management"]["key"]
+
+
+def test_a_key_file_that_is_not_the_server_s_is_refused_with_one_line(tmp_path):
+    with RealTorchServe(workdir=tmp_path / "ts", models=(SLEEPY,), token_auth=True) as server:
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({api: {"key": "nope"} for api in ("inference", "management", "API")}))
+        with pytest.raises(InputError, match="expected a valid bearer key"):
+            ts.describe(ts.Endpoint(server.urls.management, keys=ts.KeyFile(other)), SLEEPY)
+        assert server.ready_workers(SLEEPY) == 1
