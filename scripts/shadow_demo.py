@@ -68,12 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:  # --out names a folder that is not the demo's own
         print(f"shadow_demo: error: {error}", file=sys.stderr)
         return 2
-    print(f"shadow: {json.dumps(result.report.get('shadow', {}))}")
+    print(_summary(result), flush=True)
     with dashboard(result.shadow_csv) as url:
         print(f"Shadow tab: {url}", flush=True)
         if args.serve:
             _wait_for_interrupt()
     return 0
+
+
+def _summary(result: Result) -> str:
+    shadow = result.report.get("shadow", {})
+    scored = f"{shadow.get('predictions_scored', 0)} predictions scored"
+    if shadow.get("predictions_scored"):
+        scored += (f", latency MAPE {shadow['latency_mape_pct']:.1f} %, "
+                   f"throughput MAPE {shadow['throughput_mape_pct']:.1f} %")
+    return f"shadow: {scored} ({result.out / 'live' / 'report.json'})"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,7 +157,7 @@ async def _shadow_under_load(stack: Stack, settings: Path, duration_s: float, *,
     load = asyncio.create_task(run_load(config))
     await asyncio.sleep(2)  # the first predictions' window sees the load already on
     command = live_command(settings, duration_s)
-    print("running:", " ".join(command[1:]), flush=True)
+    print("running: servetwin", " ".join(command[3:]), flush=True)
     try:
         with log.open("w") as output:
             live = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
