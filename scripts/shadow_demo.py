@@ -36,6 +36,7 @@ from tests.support import kube_cluster as kc, live_stack, prometheus
 from tests.support.streamlit_server import ROOT, streamlit_app
 from tests.support.torchserve import SLEEPY, RealTorchServe
 from twin import outputs
+from twin.config import values
 from twin.errors import InputError
 from twin.live.loadgen import LoadConfig, run_load
 
@@ -43,7 +44,7 @@ COMMAND = "shadow-demo"
 NS = "serving"
 POLICY = ROOT / "tests" / "live" / "data" / "sleepy.yaml"
 USERS = 4  # on one 50 ms worker: ~20 req/s at ~200 ms, more than the policy's 5 req/s per pod (it would scale)
-# Predictions every 5 s over 10 s ahead from a 10 s window: a one-minute run scores about ten of them.
+# Predictions every 5 s over 10 s ahead from a 10 s window: a one-minute run scored 8 of them here.
 SHADOW = {"horizon_s": 10, "every_s": 5, "window": "10s", "score_delay_s": 3}
 
 
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:  # --out names a folder that is not the demo's own
         print(f"shadow_demo: error: {error}", file=sys.stderr)
         return 2
+    except (RuntimeError, TimeoutError) as error:  # a server that did not start (its message says why)
+        print(f"shadow_demo: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nshadow_demo: interrupted; every server it started is stopped", file=sys.stderr)
+        return 130
     print(_summary(result), flush=True)
     with dashboard(result.shadow_csv) as url:
         print(f"Shadow tab: {url}", flush=True)
@@ -87,7 +94,8 @@ def _summary(result: Result) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shadow_demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of shadow mode (default 60)")
+    parser.add_argument("--duration", type=values.duration, default=60.0, metavar="S",
+                        help="seconds of shadow mode (default 60)")
     parser.add_argument("--out", default="servetwin-shadow-demo", help="the demo's own folder (replaced each run)")
     parser.add_argument("--serve", action=argparse.BooleanOptionalAction, default=sys.stdout.isatty(),
                         help="keep the dashboard up until Ctrl-C (default: on a terminal only)")
@@ -143,7 +151,7 @@ def _write_settings(folder: Path, stack: Stack) -> Path:
     return path
 
 
-def live_command(settings: Path, duration_s: float) -> list[str]:
+def _live_command(settings: Path, duration_s: float) -> list[str]:
     return [sys.executable, "-m", "twin", "live", str(settings), "--mode", "shadow", "--duration", f"{duration_s:g}",
             "--out", str(settings.parent / "live")]
 
@@ -156,7 +164,7 @@ async def _shadow_under_load(stack: Stack, settings: Path, duration_s: float, *,
     asyncio.get_running_loop().set_exception_handler(_quiet_cancelled)
     load = asyncio.create_task(run_load(config))
     await asyncio.sleep(2)  # the first predictions' window sees the load already on
-    command = live_command(settings, duration_s)
+    command = _live_command(settings, duration_s)
     print("running: servetwin", " ".join(command[3:]), flush=True)
     try:
         with log.open("w") as output:
