@@ -8,16 +8,19 @@ import json
 import time
 
 import pytest
+import yaml
 
-from tests.support import kube_cluster as kc
+from tests.support import kube_cluster as kc, live_stack
 from tests.support.torchserve import SLEEPY, RealTorchServe
 from twin.errors import InputError
 from twin.live import torchserve_api as ts
+from twin.live.connect import connect
 from twin.live.gate import Gate, Retry
 from twin.live.guardrails import Rails, Review
 from twin.live.journal import Journal
 from twin.live.kubernetes_port import KubernetesCluster
-from twin.live.live_ports import GuardedCluster, TorchServeFleet
+from twin.live.live_ports import GuardedCluster
+from twin.live.settings import LiveSettings, load_settings
 
 NS = "serving"
 GIB = 2**30
@@ -126,13 +129,25 @@ def _wait_past(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()) + 0.5)
 
 
+def _token_settings(folder, management: str, key_file) -> LiveSettings:
+    """Live settings naming TorchServe's own key file (the cluster is never called here)."""
+    path = folder / "live.yaml"
+    path.write_text(yaml.safe_dump({
+        "scenario": "unused.yaml", "cluster": {"namespace": NS, "deployment": "sleepy", "kubeconfig": "kubeconfig"},
+        "torchserve": {"model": SLEEPY, "management": management, "token_file": str(key_file)},
+        "prometheus": {"url": "http://127.0.0.1:9"},
+        "guardrails": {"namespaces": [NS], "objects": ["deployment/sleepy"]}}))
+    (folder / "kubeconfig").write_text(live_stack.kubeconfig("http://127.0.0.1:9", namespace=NS))
+    return load_settings(path)
+
+
 def test_an_expired_torchserve_key_is_renewed_and_the_live_calls_go_on(tmp_path):
     """token_expiration_min 0.05: keys last 3 s, as an hour-long key does at minute 61 of a long run."""
     with RealTorchServe(workdir=tmp_path / "ts", models=(SLEEPY,), token_auth=True,
                         token_expiration_min=0.05) as server:
         key_file = tmp_path / "ts" / "key_file.json"
-        keys = ts.KeyFile(key_file)
-        fleet = TorchServeFleet(SLEEPY, lambda pod: ts.Endpoint(server.urls.management, keys=keys))
+        fleet = connect(_token_settings(tmp_path, server.urls.management, key_file), mode="shadow").fleet
+        keys = fleet.endpoint_for("sleepy-0").keys
         first = keys.key()
         _wait_past(_expiry(key_file))
         with pytest.raises(InputError, match="token"):  # the key has expired: TorchServe refuses it
