@@ -28,7 +28,8 @@ BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
     (P.ROB, A100): "3 runs, all at 5 users; cpu/gpu split from htop and nvtop readings (utilisation law)",
     (P.ROB, A10): "7 runs (1-10 users, one time-sliced); the A10-4Q's timeslice_efficiency rests on the one "
-                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed)",
+                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed); its kernel time "
+                  "against the A100's has a prior from both devices' specs (without A10 runs it predicts them)",
     (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
                   "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
                   "minute pins cpu_ms like the 1-pod run, its second the penalty",

@@ -136,3 +136,18 @@ def test_the_node_reports_memory_as_htop_does():
                     workload={"type": "poisson", "rate_rps": 0})
     assert simulate(spec).summary.memory_used_mib == pytest.approx(1000 + 2 * (300 + 200))
     assert NodePool(name="x", vcpus=1, memory_gib=1).system_memory_mib == 0.0
+
+
+def test_a_device_without_runs_gets_its_kernel_time_from_vendor_specs():
+    from twin.gpu.sharing import kernel_time_ratio
+
+    a100 = "NVIDIA A100 80GB PCIe"
+    bare, sd_bare = kernel_time_ratio("NVIDIA A10", a100)
+    vgpu, sd_vgpu = kernel_time_ratio("NVIDIA A10 (vGPU profile A10-4Q)", a100)
+    faster, _ = kernel_time_ratio("NVIDIA H100 PCIe", a100)
+    assert 1.0 < bare < 1935 / 600  # between latency-bound and bandwidth-bound
+    assert vgpu > bare and sd_vgpu > sd_bare  # a sixth of a board: slower, and less certain (scheduler unknown)
+    assert faster < 1.0
+    assert kernel_time_ratio(a100, a100)[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no specs"):
+        kernel_time_ratio("Some Future GPU", a100)

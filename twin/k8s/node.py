@@ -103,6 +103,7 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
+        self._accelerators = accelerators(self.units)  # the devices never change: found once, read every second
         self.threads = profile.threads_on(pool.vcpus)
         self.profile = profile
         self.loading = 0  # workers loading their model on the node now
@@ -124,7 +125,7 @@ class Node:
 
     @property
     def accelerators(self):
-        return accelerators(self.units)
+        return self._accelerators
 
     def requested(self, resource: str) -> float:
         return sum(pod.requests.get(resource, 0.0) for pod in self.pods)
