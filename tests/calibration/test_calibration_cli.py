@@ -92,3 +92,4 @@ def test_a_poor_fit_is_named_with_the_runs_it_misses_and_what_to_do(tmp_path, ca
     assert "warning: poor fit" in err and "busy-u" in err and "1.0 other threads" in err
     assert "observe --duration" in err and "calibrate again" in err
     assert "assumed for enc on cpu" in out and "cpu_oversubscription_penalty ~1" in out
+    assert "fields of enc-cpu at assumed values:" in out and "worker_rss_mib " in out  # memory nobody read
