@@ -102,8 +102,9 @@ class Workers:
         worker.state = STARTING
         worker.generation += 1
         self.rss_changed(self.profile.worker_rss_mib)
-        worker.loading = True
-        self.loading(1)
+        if load_time_s > 0:  # a preloaded worker takes no CPU to load
+            worker.loading = True
+            self.loading(1)
         call_later(self.env, load_time_s, self._loaded, (worker, worker.generation, self.env.now))
 
     def _loaded(self, event: simpy.Event) -> None:
