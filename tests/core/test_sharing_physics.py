@@ -9,7 +9,7 @@ from twin.config.schema import GpuSpec, ModelConfig, ModelProfile, NodePool
 from twin.core.run import simulate
 from twin.gpu.device import Accelerator, sharing_of
 from twin.gpu.sharing import Sharing, device_model
-from twin.k8s.node import Node, cpu_speed, default_slice_ms, own_cores
+from twin.k8s.node import Node, cpu_sharing, cpu_speed, default_slice_ms
 from twin.kernel.timer import call_later
 from twin.torchserve.workers import Workers
 
@@ -98,8 +98,18 @@ def test_a_request_that_mostly_waits_gets_what_it_wants_up_to_its_fair_share():
     assert cpu_speed(2, waiting, slice_ms=1.5, background=4)(2) == 1.0  # its fair share is 2/4.2 of a core
     crowded = cpu_speed(2, waiting, slice_ms=1.5, background=38)  # a share of 1/19: it wants 0.1
     assert crowded(1) == pytest.approx(1 / (0.1 * (0.1 + 38) / 2))
-    assert own_cores(1, 0.1, 2, 4) == pytest.approx(0.1)  # its work, at any crowd: the reading is 5 core-ms
-    assert own_cores(1, 0.1, 2, 38) * 50 / crowded(1) == pytest.approx(5.0)
+    held = [cpu_sharing(2, waiting, slice_ms=1.5, background=other)[1] for other in (4, 38)]
+    assert held[0](1) == pytest.approx(0.1)  # its work, at any crowd: the reading is 5 core-ms a request
+    assert held[1](1) * 50 / crowded(1) == pytest.approx(5.0)
+
+
+def test_a_pool_waiting_at_its_barriers_holds_one_thread_s_share_not_its_all():
+    # two threads beside two other busy ones on two cores: half the time some thread of the pool is off its core
+    pool = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2, parallel_regions=4)
+    speed, held = cpu_sharing(2, pool, slice_ms=1.5, background=2)
+    crowd, work, wait = 2.0, 2.0, 4 * 1.5 * 0.5 / 10  # ms per idle-node ms: working at half speed, and waiting
+    assert speed(1) == pytest.approx(1 / (work + wait))
+    assert held(1) == pytest.approx((work * 2 / crowd + wait / crowd) / (work + wait))  # below its fair share of 1
 
 
 def test_a_worker_loading_its_model_slows_the_requests_on_its_node_until_it_is_ready():

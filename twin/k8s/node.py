@@ -51,23 +51,38 @@ def default_slice_ms(vcpus: float) -> float:
     return 0.75 * (1 + int(math.log2(max(1, min(int(vcpus), 8))))) + TICK_MS / 2
 
 
-def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
-    """Per-job speed with n requests on the CPUs (1.0 = as on an idle node)."""
+def cpu_sharing(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
+    """(speed_of, cores_of): per-job speed with n requests on the CPUs (1.0 = as on an idle node), and the cores the
+    n requests' processes hold: the pool's threads, each at most its fair share, while they work (and spin); one
+    thread at its fair share while the pool waits at a barrier for it (the others sleep in libgomp's futex)."""
     threads = profile.threads_on(vcpus)
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
-    barrier_ms = profile.parallel_regions * slice_ms
+    barrier_ms = profile.parallel_regions * slice_ms if cpu_ms > 0.0 else 0.0
     on_core = min(1.0, threads)  # below one thread: the share of a core the request wants, sleeping the rest
     others = max(0, math.ceil(threads - 1e-9) - 1)  # the pool's other threads: the fewest that keep `threads` busy
 
-    def speed_of(n: int) -> float:
+    def phases(n: float) -> tuple[float, float, float, float]:
+        """The crowd, the share stretch, and per ms of idle-node time the ms working and the ms waiting."""
         crowd = max(1.0, (n * threads + background) / vcpus)
         stalled = 1.0 - crowd ** -others  # some other thread of the pool is off its core
-        stretch = wanted_share(on_core, crowd) * (1.0 + penalty * (crowd - 1.0) * stalled)
-        if barrier_ms <= 0.0 or cpu_ms <= 0.0:
-            return 1.0 / stretch
-        return cpu_ms / (cpu_ms * stretch + barrier_ms * stalled)
+        share = wanted_share(on_core, crowd)
+        wait = barrier_ms * stalled / cpu_ms if barrier_ms > 0.0 else 0.0
+        return crowd, share, share * (1.0 + penalty * (crowd - 1.0) * stalled), wait
 
-    return speed_of
+    def speed_of(n: int) -> float:
+        _, _, work, wait = phases(n)
+        return 1.0 / (work + wait)
+
+    def cores_of(n: float) -> float:
+        crowd, share, work, wait = phases(n)
+        return n * (work * threads / share + wait / crowd) / (work + wait)
+
+    return speed_of, cores_of
+
+
+def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
+    """Per-job speed with n requests on the CPUs (1.0 = as on an idle node)."""
+    return cpu_sharing(vcpus, profile, slice_ms=slice_ms, background=background)[0]
 
 
 def wanted_share(on_core: float, crowd: float) -> float:
@@ -75,12 +90,6 @@ def wanted_share(on_core: float, crowd: float) -> float:
     cores: max-min fair sharing gives it what it wants up to its fair share 1/crowd (a thread that sleeps between
     short bursts wakes with the scheduler's credit for its sleep, so other work does not delay it)."""
     return max(1.0, on_core * crowd)
-
-
-def own_cores(n: int, threads: float, vcpus: float, background: float) -> float:
-    """Cores n requests' threads hold: all they want on a free node, at most their fair share beside other work."""
-    crowd = max(1.0, (n * threads + background) / vcpus)
-    return n * threads / wanted_share(min(1.0, threads), crowd)
 
 
 class Node:
@@ -111,11 +120,10 @@ class Node:
 
     def _cpu_rules(self):
         """The requests' speed and held cores beside the node's other work and its loading workers."""
-        pool, threads = self.pool, self.threads
+        pool = self.pool
         background = pool.background_threads + self.loading * self.profile.load_cpu_cores
-        slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
-        return (cpu_speed(pool.vcpus, self.profile, slice_ms=slice_ms, background=background),
-                lambda n: own_cores(n, threads, pool.vcpus, background))
+        return cpu_sharing(pool.vcpus, self.profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
+                           background=background)
 
     def loading_changed(self, delta: int) -> None:
         """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
