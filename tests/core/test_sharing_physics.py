@@ -112,6 +112,17 @@ def test_a_pool_waiting_at_its_barriers_holds_one_thread_s_share_not_its_all():
     assert held(1) == pytest.approx((work * 2 / crowd + wait / crowd) / (work + wait))  # below its fair share of 1
 
 
+def test_a_pool_meets_as_all_its_threads_though_it_keeps_fewer_cores_busy():
+    # torch's default pool of two on two cores, one core busy on average (most ops run on one thread)
+    busy_one = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=1.0, parallel_regions=50)
+    pooled = busy_one.model_copy(update={"pool_threads": "cores"})
+    assert (busy_one.pool_on(2), pooled.pool_on(2), pooled.pool_on(8)) == (1, 2, 8)
+    alone, beside = (cpu_speed(2, p, slice_ms=3.5, background=2) for p in (busy_one, pooled))
+    assert alone(2) == pytest.approx(1 / 2)  # one thread among four on two cores: crowding only
+    crowd = 2.0
+    assert beside(2) == pytest.approx(10 / (10 * crowd + 50 * 3.5 * (1 - 1 / crowd)))  # and a wait at each barrier
+
+
 def test_a_worker_loading_its_model_slows_the_requests_on_its_node_until_it_is_ready():
     env = simpy.Environment()
     profile = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2.0, load_cpu_cores=1.0)

@@ -9,13 +9,15 @@ the vCPUs: a request on the CPU keeps its worker's pool of `cpu_threads` busy, a
 `background_threads` they share the cores fairly, so when busy threads outnumber cores each runs at cores/threads;
 and the pool meets at a barrier `parallel_regions` times per request, where it waits for any of its threads that is
 off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
-descheduled, 1 − (cores/busy) ** (pool − 1), the pool being the fewest threads that keep `cpu_threads` cores busy
-(a pool of two that keeps 1.5 cores busy between its serial parts still meets as two); while they wait, the pool's other threads spin, burning
-`cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
-workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores serve less than one
-(PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
-threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise); how often
-a torch model's pool meets, measured here for a family of small models, is in benchmarks/parallel_regions.py. A
+descheduled, 1 − (cores/busy) ** (pool − 1), the pool being `pool_threads` (torch's default: one per core), by
+default the fewest threads that keep `cpu_threads` cores busy (a pool of two that keeps one core busy between its
+serial parts, most ops below ATen's grain size, still meets as two); while they wait, the pool's other threads
+spin, burning `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance
+(single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
+serve less than one (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster
+once limited to cores/4 threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads
+synchronise); how often a torch model's pool meets, measured here for a family of small models, is in
+benchmarks/parallel_regions.py. A
 request that keeps less than one thread busy (`cpu_threads` < 1: a handler that sleeps or waits on I/O for the rest)
 gets what it wants up to its fair share (max-min fairness; CFS and EEVDF place a waking thread by its lag, so a
 sleeper is not queued behind CPU hogs): measured here, the sleepy handler served 53.5 ms with a load average of 12.8
@@ -59,7 +61,7 @@ def cpu_sharing(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgro
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
     barrier_ms = profile.parallel_regions * slice_ms if cpu_ms > 0.0 else 0.0
     on_core = min(1.0, threads)  # below one thread: the share of a core the request wants, sleeping the rest
-    others = max(0, math.ceil(threads - 1e-9) - 1)  # the pool's other threads: the fewest that keep `threads` busy
+    others = profile.pool_on(vcpus) - 1  # the pool's other threads, each a chance to wait at a barrier
 
     def phases(n: float) -> tuple[float, float, float, float]:
         """The crowd, the share stretch, and per ms of idle-node time the ms working and the ms waiting."""
