@@ -1,7 +1,8 @@
 """`servetwin calibrate | predict | check`: the calibration commands, registered on the servetwin parser.
 
-`calibrate` warns (one line on stderr) when the twin reproduces the runs it was fitted on worse than POOR_FIT, and
-names the fields of each profile that no run identified (assumed, not fitted).
+`calibrate` warns (one line on stderr) when the twin reproduces the runs it was fitted on worse than POOR_FIT, naming
+the runs it misses most and what to do, and names the fields of each profile that no run identified (assumed, not
+fitted).
 
 twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.command(args) -> int` (0 = success,
 2 = bad input: a message on stderr, no traceback). Handlers import the fitting and the twin when they run, so that
@@ -10,6 +11,7 @@ twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.co
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -151,15 +153,29 @@ def _calibrate(args) -> int:
     for key in result.space.own:
         print(f"assumed for {key[0]} on {key[1]} (no run identifies them): {', '.join(result.space.assumed(key))}")
     if result.rms_log_error > POOR_FIT:
-        print(f"warning: poor fit: the twin misses the runs it was fitted on by {result.rms_log_error:.2f} rms log "
-              f"error (over {POOR_FIT}); check those runs (another load on the node?) before trusting predictions",
-              file=sys.stderr)
+        print(poor_fit_warning(result.rms_log_error, in_sample), file=sys.stderr)
     return 0
 
 
+def poor_fit_warning(rms: float, in_sample: dict) -> str:
+    """One line: how poor, the runs the twin misses most (with the other work beside them), what to do."""
+    def miss(item) -> float:
+        o, twin = item
+        return abs(math.log(twin.throughput_rps / o.run.result.throughput_rps)) if twin.throughput_rps else math.inf
+
+    worst = sorted(in_sample.values(), key=miss, reverse=True)[:3]
+    named = ", ".join(f"{o.id} ({twin.throughput_rps:.3g} against {o.run.result.throughput_rps:.3g} req/s"
+                      + (f", {o.setup.background_threads:.1f} other threads" if o.setup.background_threads else "")
+                      + ")" for o, twin in worst)
+    return (f"warning: poor fit: the twin misses the runs it was fitted on by {rms:.2f} rms log error (over "
+            f"{POOR_FIT}), most {named}; predictions from it are unreliable: rerun those steps longer (observe "
+            "--duration) on a quieter node, or leave out runs that another load disturbed, and calibrate again")
+
+
 def format_parameters(result: Fit) -> str:
-    lines = [f"{'parameter':24s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
-    lines += [f"{name:24s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
+    width = max(24, *map(len, result.space.names))
+    lines = [f"{'parameter':{width}s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
+    lines += [f"{name:{width}s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
               for name in result.space.names]
     lines.append(f"twin rms log error over {len(result.used)} runs: {result.rms_log_error:.3f}")
     return "\n".join(lines)

@@ -21,11 +21,12 @@ from scipy.optimize import least_squares
 from calibration.mapping import MappingError, Setup, setup_of
 from calibration.parameters import host_core_ms, kernel_ms
 from calibration.readers import Run
-from calibration.readings import Readings
+from calibration.readings import Constraint, Readings
 from calibration.space import RunFacts, Space, space_for
-from calibration.surrogate import estimate, unqueued_p95_ms
+from calibration.surrogate import Estimate, estimate, unqueued_p95_ms
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
+from twin.k8s.node import own_cores
 
 OBSERVATION_SD = 0.05  # README numbers are rounded ("15/s", "300ms"): about 5 % either way
 UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units) says "not identified"
@@ -33,7 +34,13 @@ UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units)
 # equality: NVML averages "a kernel ran" over a 1/6-1 s sample period and nvtop shows one such sample; htop's
 # per-process CPU% is ~1.5 s of /proc ticks. Between instants of a steady closed loop the busy count itself moves
 # (a few of 5 users' requests in the phase at once), so a factor ~1.3 either way (log sd 0.25).
-CONSTRAINT_SD = {"gpu_ms": 0.25, "cpu_core_ms": 0.25}
+# TorchServe's latency less its queue time is a mean over the run's requests, but it holds the frontend's own handling
+# of each job beside the worker's time (1-3 ms on a loopback server, the sleepy handler's 53.9 ms against its 50 ms
+# sleep here): a factor ~1.1 either way.
+# The server's CPU that observe reads is the processes' CPU time over the whole run (/proc ticks, not an instant), but
+# it holds the JVM frontend's and the worker's own handling beside the pool's work (a handler that only sleeps reads
+# ~7 core-ms a request here): ~1.1 either way.
+CONSTRAINT_SD = {"gpu_ms": 0.25, "cpu_core_ms": 0.25, "server_core_ms": 0.1, "worker_ms": 0.1}
 
 
 @dataclass(frozen=True)
@@ -105,10 +112,11 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
                corrections: dict[str, tuple[float, float]]) -> np.ndarray:
     theta = space.as_dict(np.exp(u))
     fields = space.demands(theta)
-    out = []
+    out, estimates = [], {}
     for o in obs:
         profile = _profile(fields[o.setup.profile_key])
         e = estimate(o.setup, profile, vcpus=o.vcpus)
+        estimates[o.id] = (o, e)
         cx, cr = corrections.get(o.id, (1.0, 1.0))
         out.append(math.log(e.throughput_rps * cx / o.run.result.throughput_rps) / OBSERVATION_SD)
         out.append(math.log(e.mean_ms * cr / o.run.result.avg_response_ms) / OBSERVATION_SD)
@@ -117,13 +125,33 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
             profile = _profile(fields[o.setup.profile_key])
             out.append(math.log(unqueued_p95_ms(profile) / o.run.result.p95_response_ms) / OBSERVATION_SD)
     for c in readings.constraints:  # noisy readings of defined quantities (calibration/readings.py)
-        if c.key not in fields:
-            continue
-        f = fields[c.key]
-        demand = kernel_ms(f) if c.kind == "gpu_ms" else host_core_ms(f, c.vcpus)
-        out.append(math.log(demand / c.value) / CONSTRAINT_SD[c.kind])
+        modelled = _modelled(c, fields, estimates)
+        if modelled is not None:
+            out.append(math.log(modelled / c.value) / CONSTRAINT_SD[c.kind])
     out.extend(value for _, value in space.priors(theta, {o.setup.profile_key for o in obs}))
     return np.asarray(out)
+
+
+def _modelled(c: Constraint, fields: dict, estimates: dict[str, tuple[Observation, Estimate]]) -> float | None:
+    """The fit's value of what a reading measures; None where the fit has no such profile (or run, for a reading
+    of one run's worker time)."""
+    if c.key not in fields:
+        return None
+    f, run = fields[c.key], estimates.get(c.run_id)
+    if c.kind == "worker_ms":
+        return run[1].worker_ms if run else None
+    if c.kind == "server_core_ms":
+        return held_core_ms(run[1], f, c.vcpus, run[0].setup.background_threads) if run else None
+    return kernel_ms(f) if c.kind == "gpu_ms" else host_core_ms(f, c.vcpus)
+
+
+def held_core_ms(e: Estimate, fields: dict, vcpus: float, background: float) -> float:
+    """Core-ms per request a CPU-served model's processes hold over a run (what observe's reading of their CPU over
+    the throughput measures): the pool's threads for the request's time in the worker, each on its fair share of
+    the cores beside the other busy workers and the node's other work (twin/k8s/node.py), spin included."""
+    threads = host_core_ms(fields, vcpus) / fields["cpu_ms"] if fields["cpu_ms"] > 0 else 0.0
+    busy = max(1e-9, e.throughput_rps * e.worker_ms / 1000)  # Little's law: requests in their workers on average
+    return e.worker_ms * own_cores(busy, threads, vcpus, background) / busy
 
 
 def _profile(fields: dict) -> ModelProfile:
@@ -134,6 +162,14 @@ def _search(space: Space, obs, readings, corrections, start: np.ndarray):
     lower, upper = _bounds(space)
     return least_squares(_residuals, np.clip(start, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
                          args=(space, obs, readings, corrections), x_scale=1.0, diff_step=1e-4)
+
+
+def _best_start(space: Space, obs, readings, corrections, u: np.ndarray):
+    """The search from `u` and from each other start the space suggests, the one that fits best (a pool that wants
+    little of a core and one starved of its share read the same on a busy node: both are tried)."""
+    starts = [u] + [np.where([n in other for n in space.names], np.log([other.get(n, 1.0) for n in space.names]), u)
+                    for other in space.other_starts()]
+    return min((_search(space, obs, readings, corrections, s) for s in starts), key=lambda r: r.cost)
 
 
 def _bounds(space: Space) -> tuple[np.ndarray, np.ndarray]:
@@ -150,7 +186,8 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
     u = np.log([(start or {}).get(p.name, p.initial) for p in space.parameters])
     result = None
     for round_ in range(1, rounds + 1):
-        result = _search(space, obs, readings, corrections, u)
+        result = _search(space, obs, readings, corrections, u) if start or round_ > 1 else \
+            _best_start(space, obs, readings, corrections, u)
         moved = float(np.max(np.abs(result.x - u)))
         u = result.x
         corrections = _twin_corrections(space, obs, u, readings, seeds=seeds)
@@ -166,9 +203,10 @@ def fit(obs: list[Observation], readings: Readings, *, space: Space | None = Non
 
 
 def _facts(obs: list[Observation], readings: Readings) -> list[RunFacts]:
-    read = {c.run_id for c in readings.constraints if c.kind == "cpu_core_ms"}
+    read = {(c.kind, c.run_id): c.value for c in readings.constraints if c.kind in ("server_core_ms", "worker_ms")}
     return [RunFacts(o.setup.profile_key, o.run.result.avg_response_ms, o.vcpus,
-                     min(o.setup.users, o.setup.pods * o.setup.workers), o.id in read) for o in obs]
+                     min(o.setup.users, o.setup.pods * o.setup.workers), ("server_core_ms", o.id) in read,
+                     read.get(("server_core_ms", o.id)), read.get(("worker_ms", o.id))) for o in obs]
 
 
 def _twin_corrections(space: Space, obs, u, readings, *, seeds: int):

@@ -5,14 +5,19 @@ Two kinds of profile share one search:
     two clusters, so every run of the bundled data informs every profile it can;
   - any other model (a user's own runs, from `servetwin observe` or their JMeter tables): parameters of its own, the
     worker's service time, the time outside the worker and the service time's coefficient of variation (read from
-    the p95 of runs where no request queues; without one it stays near the study's 0.2). A model served on CPU also
-    gets the cores a request keeps busy (`cpu_threads`) and the slowdown when busy threads outnumber the cores
-    (`cpu_oversubscription_penalty`). Their priors: torch's default intra-op pool, one thread per core in every
-    worker process (TorchServe 0.12's handlers leave it so unless the handler or OMP_NUM_THREADS says otherwise),
-    and an oversubscription prior from the study's spin (PENALTY_PRIOR). The threads are identified by the host's CPU
-    use per request (observe records it: readings.py makes it a utilisation-law constraint) or by runs with several
-    workers busy at once; the penalty only by the latter. A field no run identifies rests on its prior and is
-    named as assumed (`Space.assumed`), and its prior width reaches the prediction intervals.
+    the p95 of runs where no request queues; without one it stays near the study's 0.2). Throughput and latency
+    alone cannot split the response into the two times; TorchServe's own latency less its queue time (observe
+    records it) is a reading of the time in the worker that does. A model served on CPU also gets the cores a
+    request keeps busy (`cpu_threads`; below one for a handler that mostly waits), the slowdown when busy threads
+    outnumber the cores (`cpu_oversubscription_penalty`) and how often its pool meets at a barrier, per core-ms of
+    its work (`parallel_regions` over the request's core-ms). Their priors: torch's default intra-op pool, one
+    thread per core in every worker process (TorchServe 0.12's handlers leave it so unless the handler or
+    OMP_NUM_THREADS says otherwise), an oversubscription prior from the study's spin (PENALTY_PRIOR) and the barrier
+    density counted for a family of torch models (BARRIERS_PRIOR). The threads are identified by the host's CPU use
+    per request (observe records it: readings.py makes it a noisy reading of the cores the workers hold) or by runs
+    with several workers busy at once; penalty and barriers only by the latter (other work on the node moves them
+    a little). A field no run identifies rests on its prior and is named as assumed (`Space.assumed`), and its prior
+    width reaches the prediction intervals.
   Its runs say nothing about how the work splits between CPU and GPU or how it shares a GPU: the service time is on
   the device the row names, full time-slicing efficiency. The provenance says so.
 """
@@ -29,15 +34,22 @@ from calibration.readings import Memory
 from twin.config.schema import ModelProfile
 
 Key = tuple[str, str]  # (model, accelerator)
-SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY = "service_ms", "frontend_ms", "demand_cv", "cpu_threads", "cpu_penalty"
+SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY, BARRIERS = ("service_ms", "frontend_ms", "demand_cv", "cpu_threads",
+                                                         "cpu_penalty", "barriers_per_core_ms")
 # What an own profile's throughput and latency cannot tell apart, left at plain values (module docstring).
-OWN_ASSUMED = ("parallel_regions", "gpu_busy_fraction", "gpu_ms_per_extra_item")
+OWN_ASSUMED = ("gpu_busy_fraction", "gpu_ms_per_extra_item")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 THREADS_PRIOR_LOG_SD = math.log(4)  # handlers and OMP_NUM_THREADS often cut torch's default pool, rarely by more
 # The penalty is the spin a pool burns per unit of oversubscription per ms of work: parameters.PRIORS["spin_ms"]
 # (libgomp's GOMP_SPINCOUNT, ~0.3 ms a barrier) times barriers per ms, unknown for a model of one's own; centred where
 # the study's roberta sits (0.3 ms x 74 barriers / 28 ms ~ 0.8, taken as 1), 95 % within a factor 10.
 PENALTY_PRIOR = (1.0, math.log(10) / 1.96)
+# How often the pool meets at a barrier, per core-ms of a request's CPU work: counted here (benchmarks/
+# parallel_regions.py: libgomp's GOMP_parallel calls per forward pass at torch 2.13's default threads on 2 cores, over
+# the pass's single-thread CPU ms) for a family of small torch models with random weights: transformer encoders of
+# 2, 4 and 8 layers (d_model 384, 32 tokens) 7.4, 7.3 and 6.3 a ms, the 2-layer d_model-64 encoder 61, a 3-block
+# conv net 8.2. Median and log sd across the family; `parallel_regions` = density × core-ms per request.
+BARRIERS_PRIOR = (7.4, 0.96)
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class RunFacts:
     vcpus: float
     busy_workers: int  # worker processes on the node that can be busy at once: min(users, pods × workers)
     cpu_reading: bool = False  # the host's CPU use was measured during the run
+    core_ms: float | None = None  # that reading: core-ms per request
+    worker_ms: float | None = None  # TorchServe's time in the worker per request, where its metrics were read
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class Own:
     service: float
     outside: float
     vcpus: float = 1.0
+    threads: float = 1.0  # where the search starts
     threads_identified: bool = False
     penalty_identified: bool = False
 
@@ -94,6 +109,11 @@ class Space:
             out[own.key] = _own_demands(own, theta)
         return out
 
+    def other_starts(self) -> list[dict[str, float]]:
+        """Starts beside the parameters' own: every CPU profile's pool at torch's default, all cores."""
+        pools = {own_name(o.key, THREADS): o.vcpus for o in self.owns if o.on_cpu and o.threads != o.vcpus}
+        return [pools] if pools else []
+
     def priors(self, theta: dict[str, float], observed: set[Key]) -> list[tuple[str, float]]:
         """The study's priors; a weak pull of each own spread towards the study's (it only matters when no run
         without queueing gives a p95), and of a CPU profile's threads and penalty towards theirs."""
@@ -105,6 +125,8 @@ class Space:
                             math.log(theta[own_name(o.key, THREADS)] / o.vcpus) / THREADS_PRIOR_LOG_SD))
                 own.append((own_name(o.key, PENALTY),
                             math.log(theta[own_name(o.key, PENALTY)] / PENALTY_PRIOR[0]) / PENALTY_PRIOR[1]))
+                own.append((own_name(o.key, BARRIERS),
+                            math.log(theta[own_name(o.key, BARRIERS)] / BARRIERS_PRIOR[0]) / BARRIERS_PRIOR[1]))
         return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
@@ -114,7 +136,7 @@ class Space:
         own = next(o for o in self.owns if o.key == key)
         unidentified = {"cpu_threads"} if own.on_cpu and not own.threads_identified else set()
         if own.on_cpu and not own.penalty_identified:
-            unidentified.add("cpu_oversubscription_penalty")
+            unidentified |= {"cpu_oversubscription_penalty", "parallel_regions"}
         return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields,
                             assumed=tuple(sorted({*assumed, *OWN_ASSUMED, *unidentified})))
 
@@ -128,6 +150,8 @@ class Space:
                        "run with two workers busy)")
         if own.on_cpu and not own.penalty_identified:
             out.append(f"cpu_oversubscription_penalty ~{PENALTY_PRIOR[0]:g} (prior; no run with two workers busy)")
+            out.append(f"parallel_regions ~{BARRIERS_PRIOR[0]:g} barriers per core-ms of CPU work (torch models "
+                       "measured in benchmarks/parallel_regions.py; no run with two workers busy)")
         return out
 
 
@@ -140,10 +164,12 @@ def _own_parameters(own: Own) -> tuple[P.Parameter, ...]:
     if not own.on_cpu:
         return found
     return found + (
-        P.Parameter(own_name(own.key, THREADS), own.vcpus, 0.01, max(own.vcpus, 1.01),
+        P.Parameter(own_name(own.key, THREADS), own.threads, 0.01, max(own.vcpus, 1.01),
                     f"cores a request keeps busy, {where}"),
         P.Parameter(own_name(own.key, PENALTY), PENALTY_PRIOR[0], 1e-3, 10,
-                    f"slowdown per unit of CPU oversubscription, {where}"))
+                    f"slowdown per unit of CPU oversubscription, {where}"),
+        P.Parameter(own_name(own.key, BARRIERS), BARRIERS_PRIOR[0], 0.01, 1000,
+                    f"thread-pool barriers per core-ms of CPU work, {where}"))
 
 
 def _own_demands(own: Own, theta: dict[str, float]) -> dict[str, float]:
@@ -152,8 +178,10 @@ def _own_demands(own: Own, theta: dict[str, float]) -> dict[str, float]:
     fields = {"frontend_ms": outside, "demand_distribution": "lognormal", "demand_cv": theta[own_name(key, SPREAD)]}
     if not own.on_cpu:
         return {**fields, "device": "gpu", "cpu_threads": 1.0, "cpu_ms": 0.0, "gpu_ms": service}
-    return {**fields, "device": "cpu", "cpu_ms": service, "gpu_ms": 0.0, "cpu_threads": theta[own_name(key, THREADS)],
-            "cpu_oversubscription_penalty": theta[own_name(key, PENALTY)]}
+    threads = theta[own_name(key, THREADS)]
+    return {**fields, "device": "cpu", "cpu_ms": service, "gpu_ms": 0.0, "cpu_threads": threads,
+            "cpu_oversubscription_penalty": theta[own_name(key, PENALTY)],
+            "parallel_regions": theta[own_name(key, BARRIERS)] * service * threads}
 
 
 def own_name(key: Key, field: str) -> str:
@@ -162,17 +190,22 @@ def own_name(key: Key, field: str) -> str:
 
 def space_for(runs: Iterable[RunFacts]) -> Space:
     """The space for these runs: the study's parameters if any run is of a study profile, its own for every other
-    key: service and outside times started from its quickest run's response split 4:1, the spread from the study's,
-    a CPU profile's threads and penalty from their priors."""
+    key, started where its runs point (`_own`)."""
     by_key: dict[Key, list[RunFacts]] = {}
     for run in runs:
         by_key.setdefault(run.key, []).append(run)
-    owns = []
-    for key in sorted(k for k in by_key if k not in P.STUDY_KEYS):
-        facts = by_key[key]
-        quickest = min(f.response_ms for f in facts)
-        contended = any(f.busy_workers > 1 for f in facts)
-        owns.append(Own(key, 0.8 * quickest, 0.2 * quickest, vcpus=max(f.vcpus for f in facts),
-                        threads_identified=contended or any(f.cpu_reading for f in facts),
-                        penalty_identified=contended))
-    return Space(study=any(k in P.STUDY_KEYS for k in by_key), owns=tuple(owns))
+    owns = tuple(_own(key, by_key[key]) for key in sorted(k for k in by_key if k not in P.STUDY_KEYS))
+    return Space(study=any(k in P.STUDY_KEYS for k in by_key), owns=owns)
+
+
+def _own(key: Key, facts: list[RunFacts]) -> Own:
+    """Service and outside times started from the quickest run's response, split as TorchServe's worker time says
+    (4:1 without it); the threads from the CPU reading over that service time, else torch's default pool."""
+    quickest = min(facts, key=lambda f: f.response_ms)
+    service = min(quickest.worker_ms or 0.8 * quickest.response_ms, 0.95 * quickest.response_ms)
+    vcpus = max(f.vcpus for f in facts)
+    readings = sorted(f.core_ms for f in facts if f.core_ms)
+    threads = min(max(readings[len(readings) // 2] / service, 0.02), vcpus) if readings else vcpus
+    contended = any(f.busy_workers > 1 for f in facts)
+    return Own(key, service, quickest.response_ms - service, vcpus=vcpus, threads=threads,
+               threads_identified=contended or bool(readings), penalty_identified=contended)

@@ -21,7 +21,7 @@ CONFIG_COLUMNS = (
 )
 RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms", "error_pct",
                   "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
-                  "client_cpu_pct")
+                  "client_cpu_pct", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", "background_threads", *RESULT_COLUMNS))
 # column -> (minimum, maximum, integer); the maxima are the scenario schema's, so every run read can be simulated
 _CONFIG_NUMBERS = {
@@ -76,6 +76,10 @@ class RunResult:
     host_cpu_pct: float | None = None
     server_cpu_pct: float | None = None
     client_cpu_pct: float | None = None
+    # TorchServe's own mean latency (frontend in to response out) and queue time of the run's requests, from its
+    # metrics (`servetwin observe` with a metrics URL): their difference is the time a request spent in the worker
+    ts_mean_latency_ms: float | None = None
+    ts_mean_queue_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ def _result(row: _csv.Row) -> RunResult | None:
         host_cpu_pct=row.number("host_cpu_pct", minimum=0),
         server_cpu_pct=row.number("server_cpu_pct", minimum=0),
         client_cpu_pct=row.number("client_cpu_pct", minimum=0),
+        ts_mean_latency_ms=row.number("ts_mean_latency_ms", minimum=0),
+        ts_mean_queue_ms=row.number("ts_mean_queue_ms", minimum=0),
     )
     if result.error_pct is not None and result.error_pct > 100:
         raise row.error("error_pct", expected="a percentage from 0 to 100", got=repr(row.text("error_pct")))

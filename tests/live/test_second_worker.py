@@ -27,7 +27,7 @@ def loop(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory) -
     torchserve.register(ENCODER4, ENCODER4)
     try:
         assert main(["observe", "--url", torchserve.urls.inference, "--management-url", torchserve.urls.management,
-                     "--model", ENCODER4, "--workers", "1,2", "--users", ",".join(map(str, USERS)), "--duration",
+                     "--metrics-url", torchserve.urls.metrics, "--model", ENCODER4, "--workers", "1,2", "--users", ",".join(map(str, USERS)), "--duration",
                      "4", "--pause", "0", "--device", "cpu", "--node-vcpus", str(os.cpu_count() or 1),
                      "--node-ram-gb", "16", "--out", str(work / "observed")]) == 0
     finally:

@@ -6,8 +6,8 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apa
   describe and `/metrics` snapshots before and after each step, one `runs.csv` row per step in the calibration
   schema (throughput, mean and p95 response and error % from the load generator as a JMeter summary report gives
   them; workers and batch settings from describe; `worker_load_s`, the time from asking for more workers until all
-  were READY, on the first run after a scale-up) and TorchServe's own view in `steps.csv`: mean latency and mean queue
-  time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
+  were READY, on the first run after a scale-up) and TorchServe's own view, in `runs.csv` too: mean latency and mean
+  queue time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
   `ts_inference_requests_total` (which also counts 503 rejections). Beside every step, what the machine did
   (twin/live/host.py): its load average, and the CPU of the host, of the server's processes and of the load
   generator, so a node shared with other work is visible in the data; from them the other work's runnable threads
@@ -38,7 +38,7 @@ RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcp
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",
                "max_batch_delay_ms", "throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms",
                "error_pct", "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
-               "client_cpu_pct", "background_threads", "notes")
+               "client_cpu_pct", "background_threads", "ts_mean_latency_ms", "ts_mean_queue_ms", "notes")
 STEP_COLUMNS = ("id", "workers_ready_after", "requests", "errors", "p50_response_ms", "p95_response_ms",
                 "p99_response_ms", "max_response_ms", "ts_requests", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SOURCE = "observe"
@@ -266,7 +266,8 @@ def _run_row(config: ObserveConfig, step: StepResult, today: str) -> dict[str, o
         "throughput_text": f"{load.throughput_rps:.1f}/s", "throughput_rps": load.throughput_rps,
         "avg_response_text": f"{load.mean_ms:.0f}ms", "avg_response_ms": load.mean_ms,
         "error_pct": load.error_pct, "p95_response_ms": load.p95_ms, "worker_load_s": step.worker_load_s,
-        **_host_cells(step.host),
+        **_host_cells(step.host), "ts_mean_latency_ms": step.ts_mean_latency_ms,
+        "ts_mean_queue_ms": step.ts_mean_queue_ms,
         "notes": f"servetwin observe: {load.count} samples, p95 {load.p95_ms:.1f} ms{ts}{gone}",
     }
 
