@@ -251,7 +251,8 @@ def memory(args) -> None:
     a, b = peak_rss_mib(short), peak_rss_mib(long)
     per_hour = max(0.0, (b - a) / (long - short) * 3600)  # below the allocator's noise it reads as nothing
     print(f"peak RSS (control): {a:.0f} MiB for {short:g} s, {b:.0f} MiB for {long:g} s simulated; "
-          f"{per_hour:.1f} MiB per simulated hour, so about {a + per_hour * 24:.0f} MiB for a day (`--full` runs it)")
+          f"{per_hour:.1f} MiB per simulated hour, so about {a + per_hour * 24:.0f} MiB for a day or more (growth "
+          f"of a few MiB an hour hides in the allocator's steps over so short a span; `--full` measures the day)")
 
 
 def timed_sweep(sweep) -> tuple[float, float]:
