@@ -3,11 +3,15 @@
 Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
 - Reads: the Deployment (spec/status replicas, selector), its pods by the selector (phase, Ready condition and its
   lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits
-  (what resize changes), every container and init container by name with its requests and restartPolicy and the
-  pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the `PodResizePending`
-  (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older `status.resize` field), nodes
+  (what resize changes; the limits as the kubelet runs them, `status.containerStatuses[].resources`, so a Deferred
+  or Infeasible resize is no room for workers), every container and init container by name with its requests and
+  restartPolicy and the pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the
+  `PodResizePending` (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older
+  `status.resize` field), nodes
   (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
-  them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects
+  them: init containers, sidecars, pod-level requests, overhead; read per node by the `spec.nodeName` field
+  selector, never a list of every pod; where RBAC forbids listing pods cluster-wide, the namespace's pods only,
+  so `requested` then counts this namespace's pods and no other), HPAs (autoscaling/v2) and KEDA ScaledObjects
   (keda.sh/v1alpha1) as plain dicts.
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
@@ -42,6 +46,7 @@ from twin.ports import NodeView, PodView
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
+ACTIVE = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold their requests on a node
 
 
 def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.ApiClient:
@@ -75,6 +80,7 @@ class KubernetesCluster:
         self.container = container
         self.node_pool_label = node_pool_label
         self.timeout_s = timeout_s
+        self.node_pods_namespaced = False  # set once RBAC forbids listing pods cluster-wide
         self.core = kubernetes.client.CoreV1Api(client)
         self.apps = kubernetes.client.AppsV1Api(client)
         self.autoscaling = kubernetes.client.AutoscalingV2Api(client)
@@ -99,11 +105,8 @@ class KubernetesCluster:
                      if raw["metadata"]["name"] == name), None)
 
     def nodes(self) -> list[NodeView]:
-        nodes = self._call(self.core.list_node)["items"]
-        everywhere = self._call(self.core.list_pod_for_all_namespaces,
-                                field_selector="status.phase!=Succeeded,status.phase!=Failed")["items"]
-        return [self._node(raw, [p for p in everywhere if p["spec"].get("nodeName") == raw["metadata"]["name"]])
-                for raw in nodes]
+        listed = self._call(self.core.list_node)["items"]
+        return [self._node(raw, self._pods_on(raw["metadata"]["name"])) for raw in listed]
 
     def placeholder_replicas(self) -> int:
         if self.placeholders is None:
@@ -117,6 +120,11 @@ class KubernetesCluster:
 
     def upcoming_nodes(self) -> Mapping[str, int]:
         return {}  # nodes being provisioned are the cloud provider's business; the API shows none
+
+    def desired_memory_limit(self, pod: str) -> float | None:
+        """The memory limit the pod's spec asks for (a resize write sets it); the kubelet may not run it yet."""
+        spec = self._call(self.core.read_namespaced_pod, pod, self.namespace).get("spec", {})
+        return _amounts(self._container(spec).get("resources", {}).get("limits", {})).get("memory")
 
     def hpas(self) -> list[dict]:
         return self._call(self.autoscaling.list_namespaced_horizontal_pod_autoscaler, self.namespace)["items"]
@@ -155,6 +163,19 @@ class KubernetesCluster:
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
 
+    def _pods_on(self, node: str) -> list[dict]:
+        """The running pods on one node, by field selector (the kubelet's own query: the API server answers it from
+        an index, not by sending every pod); in the namespace only once a cluster-wide list is forbidden (RBAC)."""
+        selector = f"spec.nodeName={node},{ACTIVE}"
+        if not self.node_pods_namespaced:
+            try:
+                return self._call(self.core.list_pod_for_all_namespaces, field_selector=selector)["items"]
+            except ApiFailure as failure:
+                if failure.status != 403:
+                    raise
+                self.node_pods_namespaced = True
+        return self._call(self.core.list_namespaced_pod, self.namespace, field_selector=selector)["items"]
+
     def _first_container(self, pod: str) -> str:
         raw = self._call(self.core.read_namespaced_pod, pod, self.namespace)
         return raw["spec"]["containers"][0]["name"]
@@ -175,12 +196,14 @@ class KubernetesCluster:
         deleting = bool(meta.get("deletionTimestamp"))
         container = self._container(spec)
         resources = container.get("resources", {})
+        running = _actuated(status, container.get("name"))
         return PodView(
             name=meta["name"], phase="Terminating" if deleting else status.get("phase", "Pending"),
             ready=ready is not None and ready.get("status") == "True", node=spec.get("nodeName"),
             start_time=_epoch(status.get("startTime")),
             ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
-            requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
+            requests=_amounts(resources.get("requests", {})),
+            limits=_amounts(running.get("limits", resources.get("limits", {}))),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
             init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
             priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"))
@@ -214,6 +237,13 @@ def _whole_pod(view: PodView) -> PodView:
 
 def _condition(status: dict, kind: str) -> dict | None:
     return next((c for c in status.get("conditions", []) if c.get("type") == kind), None)
+
+
+def _actuated(status: dict, name: str | None) -> dict:
+    """The container's resources as the kubelet runs them (`status.containerStatuses[].resources`, 1.33); {} when
+    the status does not say (older servers), and the spec stands in."""
+    running = next((c for c in status.get("containerStatuses", []) if c.get("name") == name), {})
+    return running.get("resources") or {}
 
 
 def _resize_status(raw: dict) -> str:
