@@ -177,6 +177,7 @@ class Cluster:
             return False
         node = max(feasible, key=lambda n: n.free_fraction(pod.requests))
         node.pods.append(pod)
+        pod.nominated_node = None  # the scheduler clears nominatedNodeName once the pod is bound
         pod.bind(node, ready=ready)
         return True
 
