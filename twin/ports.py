@@ -27,6 +27,8 @@ class PodView:
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources)
+    # lastState.terminated of a container OOMKilled: (startedAt, finishedAt); None when it never was
+    last_oom: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class ClusterPort(Protocol):
     def upcoming_nodes(self) -> Mapping[str, int]: ...  # nodes requested and not yet registered, by pool
     def scale_deployment(self, replicas: int) -> None: ...
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str: ...
+    def evict_pod(self, pod: str) -> None: ...  # the Eviction API: the pod goes, its ReplicaSet replaces it
     def add_nodes(self, pool: str, count: int) -> None: ...
     def remove_node(self, node: str) -> None: ...
 
@@ -96,8 +99,8 @@ class Decision:
     """One controller action, as the decision log records it and the live adapter replays it."""
 
     time_s: float
-    controller: str  # hpa | keda | workers | memory | cluster-autoscaler | anticipatory
-    action: str  # scale_deployment | scale_workers | resize_pod | add_nodes | remove_node
+    controller: str  # hpa | keda | workers | memory | vpa | cluster-autoscaler | anticipatory
+    action: str  # scale_deployment | scale_workers | resize_pod | evict_pod | add_nodes | remove_node
     target: str  # deployment, pod or node pool/node name
     value: Mapping[str, float | int | str]  # the target state, e.g. {"replicas": 4}
     reason: str = ""

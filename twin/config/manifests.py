@@ -1,5 +1,5 @@
-"""Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA and KEDA objects
-read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
+"""Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA, KEDA and VPA
+objects read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
 
 A manifest file may hold one object, a multi-document stream (`helm template`) or a `kind: List` (`kubectl get -o
 yaml`): the object of the wanted kind is picked from it, by name when there are several.
@@ -75,10 +75,11 @@ def name_of(manifest: Any) -> str:
 
 
 def target_name(manifest: Any) -> str:
-    """A Deployment's own name; the name of the object an autoscaler scales."""
+    """A Deployment's own name; the name of the object an autoscaler scales (a VPA's targetRef)."""
     if _kind(manifest) == "Deployment":
         return name_of(manifest)
-    return str(((manifest.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
+    spec = manifest.get("spec") or {}
+    return str((spec.get("scaleTargetRef") or spec.get("targetRef") or {}).get("name", ""))
 
 
 def owned_by_keda(manifest: Any) -> bool:

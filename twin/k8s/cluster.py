@@ -40,6 +40,8 @@ class Cluster:
         self.replicas = 0
         self.removed_nodes: list[Node] = []
         self.upcoming: dict[str, int] = {}  # nodes requested from the cloud, not yet registered, by pool
+        # A mutating admission webhook on pod creation: (requests, limits) -> (requests, limits)
+        self.admission: Callable[[dict, dict], tuple[dict, dict]] | None = None
 
     # --- nodes ------------------------------------------------------------------------------------------------
     def add_node(self, pool: NodePool, *, devices_delay_s: float = 0.0) -> Node:
@@ -114,6 +116,8 @@ class Cluster:
         name = self._name(self.deployment.name)
         pod = Pod(self.env, name=name, deployment=self.deployment, profile=self.profile,
                   draws=self.draws_for(name), hooks=self.hooks)
+        if self.admission is not None:
+            pod.admit(*self.admission(dict(pod.requests), pod.limits()))
         self.pods.append(pod)
         self.log("pod_created", pod=name)
         if schedule:

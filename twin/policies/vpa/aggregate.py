@@ -2,13 +2,14 @@
 fed by each pod's container state (one memory peak per aggregation interval, OOM kills as bumped peaks).
 
 Fidelity ledger — upstream: kubernetes/autoscaler vertical-pod-autoscaler v1.7.1, `pkg/recommender/model/
-aggregations_config.go` (defaults: memory aggregation interval 24 h, 8 intervals; CPU and memory half-life 24 h;
+aggregations_config.go` (defaults: memory aggregation interval 24 h; CPU and memory half-life 24 h;
 buckets grow 5 %; CPU buckets from 0.01 core to 1000 cores, memory from 1e7 bytes to 1e12; a CPU sample weighs 0.1,
 epsilon 0.001 x 0.1; OOM bump 1.2 x, at least 100 MiB), `aggregate_container_state.go` (CPU samples count for the
 confidence, memory samples do not), `container.go` (a memory sample raises the current interval's peak: the old
 peak is subtracted and the new one added at the interval's end; a sample past the end opens the next interval; an
 OOM adds max(used + 100 MiB, used x 1.2) with used = max(request, peak) unless older than the interval before the
 current end), `types.go` (amounts are whole millicores and bytes, truncated, capped at 1e14).
+Not modelled: aggregates expiring after 8 intervals without samples (a twin run is shorter).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ MIN_SAMPLE_WEIGHT = 0.1
 EPSILON = 0.001 * MIN_SAMPLE_WEIGHT
 MAX_AMOUNT = 10**14
 MIB = 2**20
+BUCKET_GROWTH = 0.05  # DefaultHistogramBucketSizeGrowth: each bucket 5 % larger than the one before
 
 
 def amount(value: float) -> int:
@@ -40,18 +42,16 @@ def scale(value: int, factor: float) -> int:
 @dataclass(frozen=True)
 class AggregationConfig:
     memory_aggregation_interval_s: float = 86400.0  # --memory-aggregation-interval
-    memory_aggregation_interval_count: int = 8  # --memory-aggregation-interval-count
     memory_half_life_s: float = 86400.0  # --memory-histogram-decay-half-life
     cpu_half_life_s: float = 86400.0  # --cpu-histogram-decay-half-life
     oom_bump_up_ratio: float = 1.2  # --oom-bump-up-ratio
     oom_min_bump_up_bytes: float = 100.0 * MIB  # --oom-min-bump-up-bytes
-    bucket_growth: float = 0.05
 
     def cpu_buckets(self) -> ExponentialBuckets:
-        return ExponentialBuckets(1000.0, 0.01, 1.0 + self.bucket_growth, EPSILON)
+        return ExponentialBuckets(1000.0, 0.01, 1.0 + BUCKET_GROWTH, EPSILON)
 
     def memory_buckets(self) -> ExponentialBuckets:
-        return ExponentialBuckets(1e12, 1e7, 1.0 + self.bucket_growth, EPSILON)
+        return ExponentialBuckets(1e12, 1e7, 1.0 + BUCKET_GROWTH, EPSILON)
 
 
 @dataclass
