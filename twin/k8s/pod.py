@@ -171,8 +171,9 @@ class Pod:
     def _kill(self, reason: str) -> None:
         self.hooks.log("pod_oom_killed", pod=self.name, rss_mib=round(self.rss_mib, 1),
                        limit_mib=self.memory_limit_mib, reason=reason)
-        uptime = self.env.now - (self.container_started_at or self.env.now)
-        self.last_oom = (self.container_started_at or self.env.now, self.env.now)
+        started = self.env.now if self.container_started_at is None else self.container_started_at
+        uptime = self.env.now - started
+        self.last_oom = (started, self.env.now)
         self._stop_container()
         self.restarts = 1 if uptime >= BACKOFF_RESET_S else self.restarts + 1
         backoff = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self.restarts - 1))
