@@ -31,7 +31,9 @@ class VpaStep:
             if pod.phase == "Running":
                 self.recommender.observe(pod.name, now, cpu_cores=cpu.get(pod.name), memory_bytes=memory.get(pod.name))
             self._oom(pod)
-        self.recommender.forget({p.name for p in pods})
+        live = {p.name for p in pods}
+        self.recommender.forget(live)
+        self._ooms = {name: oom for name, oom in self._ooms.items() if name in live}
         self.bounds = self.recommender.recommendation()
         return []
 
@@ -66,5 +68,5 @@ class VpaStep:
         target = capping.cap(self.bounds, self.recommender.policy, pod.limits).target
         requests, limits = capping.resources(target, self.recommender.policy, pod.requests, pod.limits)
         status = ports.cluster.resize_pod(pod.name, requests, limits)
-        value = {"memory_bytes": requests.get("memory", 0.0), "cpu": requests.get("cpu", 0.0)}
+        value = {"memory_bytes" if r == "memory" else r: requests[r] for r in target if r in requests}
         return Decision(now, self.controller, "resize_pod", pod.name, value, f"{action.reason} ({status or 'applied'})")
