@@ -160,7 +160,8 @@ class KubernetesCluster:
             ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
             requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
-            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec))
+            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
+            last_oom=_last_oom(status, container.get("name")))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -185,6 +186,20 @@ class KubernetesCluster:
 
 def _condition(status: dict, kind: str) -> dict | None:
     return next((c for c in status.get("conditions", []) if c.get("type") == kind), None)
+
+
+def _last_oom(status: dict, name: str | None) -> tuple[float, float] | None:
+    """The container's latest OOM kill, (startedAt, finishedAt) of state.terminated, else lastState.terminated, with
+    reason OOMKilled: what the VPA's OOM observer and updater read (`oom/observer.go`, `update_priority_calculator.go`)."""
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") != name:
+            continue
+        for state in (container.get("state"), container.get("lastState")):
+            terminated = (state or {}).get("terminated") or {}
+            times = _epoch(terminated.get("startedAt")), _epoch(terminated.get("finishedAt"))
+            if terminated.get("reason") == "OOMKilled" and None not in times:
+                return times
+    return None
 
 
 def _resize_status(raw: dict) -> str:
