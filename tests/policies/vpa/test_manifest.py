@@ -95,3 +95,18 @@ def test_a_container_whose_policy_is_off_gets_no_recommendation():
     recommender = Recommender.from_manifest(FULL, "vpa.yaml", container="sidecar")
     recommender.observe("roberta-0", 0.0, cpu_cores=1.0, memory_bytes=1e9)
     assert recommender.recommendation() is None
+
+
+def test_pods_of_one_container_name_share_one_aggregate():
+    """`TestAggregateStateByContainerName` (model/aggregate_container_state_test.go), container app-A: two pods'
+    samples (1 and 3 cores, 2e9 and 4e9 bytes) land in one aggregate, two CPU samples, one peak per pod."""
+    recommender = Recommender.from_manifest(FULL, "vpa.yaml")
+    recommender.observe("pod-1", 0.0, cpu_cores=1.0, memory_bytes=2e9)
+    recommender.observe("pod-2", 0.0, cpu_cores=3.0, memory_bytes=4e9)
+    aggregate = recommender.aggregate
+    assert aggregate.total_samples == 2
+    memory = aggregate.memory_peaks.histogram
+    weights = {memory.buckets.find(v): memory.weights[memory.buckets.find(v)] for v in (2e9, 4e9)}
+    assert len(weights) == 2 and all(w == pytest.approx(memory.total / 2) for w in weights.values())
+    recommender.forget({"pod-2"})
+    assert set(recommender.containers) == {"pod-2"} and aggregate.total_samples == 2  # what pod-1 added stays
