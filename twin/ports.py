@@ -27,6 +27,8 @@ class PodView:
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources)
+    priority: int = 0  # spec.priority, from its PriorityClass (0 without one)
+    nominated_node: str | None = None  # status.nominatedNodeName: its preemption victims are terminating there
     # lastState.terminated of a container OOMKilled: (startedAt, finishedAt); None when it never was
     last_oom: tuple[float, float] | None = None
 
@@ -74,6 +76,10 @@ class ClusterPort(Protocol):
     def evict_pod(self, pod: str) -> None: ...  # the Eviction API: the pod goes, its ReplicaSet replaces it
     def add_nodes(self, pool: str, count: int) -> None: ...
     def remove_node(self, node: str) -> None: ...
+    # The placeholder Deployment (pause pods of low priority that keep nodes ahead of demand), when there is one.
+    def placeholder_replicas(self) -> int: ...  # its spec.replicas (0 without one)
+    def placeholder_pods(self) -> list[PodView]: ...
+    def scale_placeholders(self, replicas: int) -> None: ...
 
 
 class TorchServePort(Protocol):
@@ -100,7 +106,8 @@ class Decision:
 
     time_s: float
     controller: str  # hpa | keda | workers | memory | vpa | cluster-autoscaler | anticipatory
-    action: str  # scale_deployment | scale_workers | resize_pod | evict_pod | add_nodes | remove_node
+    # scale_deployment | scale_workers | resize_pod | evict_pod | scale_placeholders | add_nodes | remove_node
+    action: str
     target: str  # deployment, pod or node pool/node name
     value: Mapping[str, float | int | str]  # the target state, e.g. {"replicas": 4}
     reason: str = ""
