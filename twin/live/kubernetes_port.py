@@ -206,7 +206,8 @@ class KubernetesCluster:
             limits=_amounts(running.get("limits", resources.get("limits", {}))),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
             init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
-            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"))
+            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"),
+            last_oom=_last_oom(status, container.get("name")))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -244,6 +245,21 @@ def _actuated(status: dict, name: str | None) -> dict:
     the status does not say (older servers), and the spec stands in."""
     running = next((c for c in status.get("containerStatuses", []) if c.get("name") == name), {})
     return running.get("resources") or {}
+
+
+def _last_oom(status: dict, name: str | None) -> tuple[float, float] | None:
+    """The container's latest OOM kill, (startedAt, finishedAt) of state.terminated, else lastState.terminated, with
+    reason OOMKilled: what the VPA's OOM observer and updater read (`oom/observer.go`,
+    `update_priority_calculator.go`)."""
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") != name:
+            continue
+        for state in (container.get("state"), container.get("lastState")):
+            terminated = (state or {}).get("terminated") or {}
+            times = _epoch(terminated.get("startedAt")), _epoch(terminated.get("finishedAt"))
+            if terminated.get("reason") == "OOMKilled" and None not in times:
+                return times
+    return None
 
 
 def _resize_status(raw: dict) -> str:
