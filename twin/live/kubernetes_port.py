@@ -8,7 +8,8 @@ Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
   (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older `status.resize` field), nodes
   (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
   them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects
-  (keda.sh/v1alpha1) as plain dicts.
+  (keda.sh/v1alpha1) and VPAs (autoscaling.k8s.io/v1) as plain dicts; a custom resource whose CRD is not installed
+  lists as none (the API answers 404 for its path).
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
@@ -35,6 +36,7 @@ from twin.policies.pod_resources import Container, pod_requests
 from twin.ports import NodeView, PodView
 
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
+VPA = ("autoscaling.k8s.io", "v1", "verticalpodautoscalers")
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 
@@ -108,6 +110,12 @@ class KubernetesCluster:
         group, version, plural = KEDA
         return self._call(self.custom.get_namespaced_custom_object, group, version, self.namespace, plural, name)
 
+    def scaled_objects(self) -> list[dict]:
+        return self._custom_list(KEDA)
+
+    def vpas(self) -> list[dict]:
+        return self._custom_list(VPA)
+
     # -- writes -----------------------------------------------------------------------------------
     def scale_deployment(self, replicas: int) -> None:
         self._call(self.apps.patch_namespaced_deployment_scale, self.deployment, self.namespace,
@@ -132,6 +140,17 @@ class KubernetesCluster:
         labels = self.deployment_object()["spec"]["selector"].get("matchLabels", {})
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+
+    def _custom_list(self, resource: tuple[str, str, str]) -> list[dict]:
+        """A custom resource's objects in the namespace; none when its CRD is not installed (404)."""
+        group, version, plural = resource
+        try:
+            return self._call(self.custom.list_namespaced_custom_object, group, version, self.namespace,
+                              plural)["items"]
+        except ApiFailure as error:
+            if error.status == 404:
+                return []
+            raise
 
     def _first_container(self, pod: str) -> str:
         raw = self._call(self.core.read_namespaced_pod, pod, self.namespace)

@@ -1,0 +1,93 @@
+"""The cluster's own autoscalers, read from the API and turned into the twin's scenario sections.
+
+Shadow runs them in its forward runs (so a prediction that spans one of their scale events is fair) and a snapshot
+writes them beside the observed state; the twin takes the manifests as they are (twin/config/manifests.py).
+
+Fidelity ledger (upstream: Kubernetes 1.33 kube-controller-manager, KEDA 2.20, VPA 1.x):
+- Read: HPAs (autoscaling/v2), ScaledObjects (keda.sh/v1alpha1) and VPAs (autoscaling.k8s.io/v1) of the namespace
+  whose `scaleTargetRef` (`targetRef` for a VPA) names the Deployment; an HPA that KEDA generated for a ScaledObject
+  (owned by it, `keda-hpa-<name>`) is KEDA's and is not counted a second time.
+- Kept: what a manifest holds (apiVersion, kind, metadata name/namespace/labels/annotations — KEDA's pause
+  annotations live there — and spec); dropped: status and what the API server adds (uid, resourceVersion,
+  managedFields, kubectl's last-applied annotation).
+- Not in the API, so the twin's upstream defaults stand in: the HPA controller's flags (sync period 15 s, tolerance
+  0.1, downscale stabilization 300 s: `RecommendedDefaultHPAControllerConfiguration` in kubernetes/kubernetes
+  `pkg/controller/podautoscaler/config/v1alpha1/defaults.go`, as twin/policies/hpa uses them), and the metrics adapter's rules for Pods/Object/External metrics, which the
+  live settings name as PromQL (`cluster.metric_queries`).
+- Not modelled: the HPA's recommendation history and scale events before the forward run (it starts with none, so
+  a downscale the cluster still holds for its stabilization window can come early), the HPA sync phase (the twin's
+  controllers start at a seeded random phase), two HPAs on one Deployment (upstream refuses to act,
+  AmbiguousSelector; here an error names them), VPAs (read and carried; run once the twin has a VPA policy).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from twin.config.manifests import owned_by_keda
+from twin.errors import InputError
+
+_KEPT_METADATA = ("name", "namespace", "labels", "annotations")
+_SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+@dataclass(frozen=True)
+class ClusterControllers:
+    deployment: str
+    hpas: tuple[dict, ...] = ()
+    scaled_objects: tuple[dict, ...] = ()
+    vpas: tuple[dict, ...] = ()
+
+    def names(self) -> list[str]:
+        return [f"{kind}/{manifest['metadata']['name']}" for kind, found in
+                (("hpa", self.hpas), ("scaledobject", self.scaled_objects), ("vpa", self.vpas)) for manifest in found]
+
+    def overrides(self, queries: Mapping[str, str]) -> dict:
+        """Scenario overrides that run these autoscalers on the Deployment they scale (none: nothing to add)."""
+        section = self.autoscaling(queries)
+        return {"autoscaling": section, "deployment.name": self.deployment} if section else {}
+
+    def autoscaling(self, queries: Mapping[str, str]) -> dict:
+        """The scenario's `hpa` or `keda` section for what scales the Deployment's replicas (empty: nothing)."""
+        scalers = [("hpa", m) for m in self.hpas] + [("keda", m) for m in self.scaled_objects]
+        if len(scalers) > 1:
+            raise InputError(f"deployment/{self.deployment}", "scaleTargetRef", "one HPA or ScaledObject scaling "
+                             "it (the twin runs one; the HPA controller itself refuses two: AmbiguousSelector)",
+                             ", ".join(self.names()[:len(scalers)]))
+        if not scalers:
+            return {}
+        kind, manifest = scalers[0]
+        section: dict = {"manifest": {"object": manifest, "source": f"{_plural(kind)}/{manifest['metadata']['name']}"
+                                                                    " (read from the cluster)"}}
+        if kind == "hpa":
+            section["queries"] = dict(queries)
+        return {kind: section}
+
+
+def read(kube, deployment: str) -> ClusterControllers:
+    """The autoscalers of `deployment` through a `KubernetesCluster` (twin/live/kubernetes_port.py)."""
+    hpas = [h for h in kube.hpas() if not owned_by_keda(h) and _target(h, "scaleTargetRef") == deployment]
+    scaled = [s for s in kube.scaled_objects() if _target(s, "scaleTargetRef") == deployment]
+    vpas = [v for v in kube.vpas() if _target(v, "targetRef") == deployment]
+    return ClusterControllers(deployment, *(tuple(map(manifest, found)) for found in (hpas, scaled, vpas)))
+
+
+def manifest(served: dict) -> dict:
+    """An object as the API serves it, less what the server adds: the manifest that would create it."""
+    metadata = {key: value for key, value in served.get("metadata", {}).items() if key in _KEPT_METADATA}
+    annotations = {k: v for k, v in metadata.get("annotations", {}).items() if k not in _SERVER_ANNOTATIONS}
+    if annotations:
+        metadata["annotations"] = annotations
+    else:
+        metadata.pop("annotations", None)
+    return {"apiVersion": served.get("apiVersion"), "kind": served.get("kind"), "metadata": metadata,
+            "spec": served.get("spec", {})}
+
+
+def _target(served: dict, field: str) -> str:
+    reference = (served.get("spec") or {}).get(field) or {}
+    return str(reference.get("name", "")) if reference.get("kind", "Deployment") == "Deployment" else ""
+
+
+def _plural(kind: str) -> str:
+    return {"hpa": "horizontalpodautoscaler", "keda": "scaledobject"}[kind]
