@@ -75,7 +75,7 @@ def _other_hpa() -> dict:
 
 
 def test_nothing_scaling_the_deployment_adds_nothing(api):
-    api.put(kc.HPAS, NS, "other", _other_hpa())  # KEDA and VPA not installed: their lists answer 404
+    # KEDA and VPA not installed: their lists answer 404
     assert _read(api).names() == [] and _read(api).overrides({}) == {}
 
 

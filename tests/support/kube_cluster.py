@@ -10,7 +10,8 @@ server and what the tests need to break it:
 - a test-side "Deployment controller" (`reconcile()`): status.replicas and the pod set follow spec.replicas.
 - faults: the next N requests matching a method and a path pattern answer 409, 429 (with Retry-After), 500, or hang
   past the client's timeout; a faulted request changes nothing, as on a real API server.
-- equality label selectors on lists (KMock lists every object of a resource).
+- equality label selectors on lists (KMock lists every object of a resource); HPAs listed even when there are none
+  (a built-in resource; KMock answers 404 for resources it has no object of).
 - `writes()`: every write request received (method, path), to prove a mode sent none.
 """
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Emulator(kmock.KubernetesEmulator):
         self.faults: list[Fault] = []
         self.resize_outcome = ""  # "" (applied) | Deferred | Infeasible
         self.hang_s = 5.0
+        self.resources[HPAS] = {}  # built in (autoscaling/v2): an API server lists none rather than answering 404
 
     async def _handle(self, request):
         fault = self._take_fault(request)

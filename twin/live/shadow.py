@@ -212,7 +212,7 @@ class Shadow:
             return f"shadow +{now - self.started_at:.0f} s: no prediction (no traffic in the twin)"
         first = made[0]
         horizons = "; ".join(f"{p.horizon_s:g} s: load {p.predicted_load:.1f}, {p.figures['latency_ms']:.0f} ms, "
-                             f"{p.forward.controllers or 'no autoscaler'} {p.forward.first}" for p in made)
+                             f"cluster: {_next(p.forward)}" for p in made)
         return (f"shadow +{now - self.started_at:.0f} s: {first.pods} pod(s) x {first.workers} worker(s), load "
                 f"{first.window_load:.1f} | {horizons} | policy: {first.policy_next or 'nothing new'}")
 
@@ -338,6 +338,10 @@ def _forward(result, controllers: str, pods: int) -> Forward:
     first = f"holds {pods}" if rescale is None else f"{rescale.value['replicas']} replicas at +{rescale.time_s:.1f} s"
     ready = result.timeseries["ready_pods"]
     return Forward(controllers, first, int(ready.iloc[-1]) if len(ready) else pods)
+
+
+def _next(forward: Forward) -> str:
+    return f"{forward.controllers} {forward.first}" if forward.controllers else "no autoscaler"
 
 
 def _policy_text(decisions) -> str:
