@@ -11,7 +11,9 @@ from twin.config.loader import load_scenario
 from twin.errors import InputError
 from twin.live import cluster_controllers
 from twin.live.kubernetes_port import KubernetesCluster
-from tests.live.test_shadow_hpa import HPA, METRIC, QUERY, SCENARIO
+from twin.live.prometheus_api import PrometheusApi
+from twin.live.shadow import Shadow, TrafficReader
+from tests.live.test_shadow_hpa import HPA, HPA_SYNC_S, METRIC, QUERY, SCENARIO
 
 NS = "serving"
 VPAS = kmock.resource("autoscaling.k8s.io", "v1", "verticalpodautoscalers")
@@ -99,3 +101,18 @@ def test_a_snapshot_into_someone_else_s_folder_is_refused_before_anything_is_rea
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "notes" in error and "Traceback" not in error, error
     assert sorted(p.name for p in theirs.iterdir()) == ["todo.txt"]
+
+
+def test_the_forward_run_scales_out_as_the_cluster_s_hpa_would_and_says_when():
+    """16 req/s on one pod against 10 per pod: the HPA the shadow read scales to 2 in the forward run, and the
+    prediction says so; the same run without it stays on one pod, slower."""
+    shadow = Shadow(scenario_path=SCENARIO, horizons_s=(40.0,), every_s=3, window="12s",
+                    traffic=TrafficReader(PrometheusApi("http://127.0.0.1:9"), "sleepy"), cluster=None, fleet=None,
+                    started_at=0.0, queries={METRIC: QUERY})
+    read = cluster_controllers.ClusterControllers("sleepy", hpas=(cluster_controllers.manifest(HPA),))
+    with_hpa, _, forward = shadow._twin(1, 1, 40.0, [16.0] * 6, extra_think_s=0.0, controllers=read)
+    alone, _, unscaled = shadow._twin(1, 1, 40.0, [16.0] * 6, extra_think_s=0.0)
+    assert forward.controllers == "hpa/sleepy" and forward.first.startswith("2 replicas at +")
+    assert float(forward.first.split("+")[1].split()[0]) < HPA_SYNC_S  # the first sync, within one period
+    assert (forward.ready_pods_end, unscaled.ready_pods_end, unscaled.first) == (2, 1, "holds 1")
+    assert with_hpa["latency_ms"] < 0.8 * alone["latency_ms"]

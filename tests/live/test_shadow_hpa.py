@@ -263,6 +263,14 @@ def test_a_snapshot_is_a_scenario_that_run_starts_from_the_observed_pods_and_wor
         assert cli.main(["run", str(snapshot / "scenario.yaml"), "--duration", "20", "--out", str(run)]) == 0
         first = _rows(run / "timeseries.csv")[0]
         assert (float(first["ready_pods"]), float(first["ready_workers"])) == (2, 4), first
+        # "What if the HPA's target were other?": a sweep from the snapshot, through the HPA manifest's own field.
+        sweep = settings.parent / "sweep.yaml"
+        sweep.write_text(yaml.safe_dump({"base": str(snapshot / "scenario.yaml"), "replications": 1, "duration_s": 10,
+                                         "grid": {f"autoscaling.hpa.manifest.object.spec.metrics.0.pods.target."
+                                                  f"averageValue": ["5", "20"]}}))
+        assert cli.main(["sweep", str(sweep), "--out", str(settings.parent / "swept"), "--quiet"]) == 0
+        points = _rows(settings.parent / "swept" / "points.csv")
+        assert [(p["point"], p["failed"]) for p in points] == [("0", "0"), ("1", "0")]
         with capsys.disabled():
             print(f"\nsnapshot: {observed}")
     finally:
