@@ -269,6 +269,7 @@ class Shadow:
             self._unscored(prediction, "Prometheus had no traffic for its horizon")
             return
         figures, load = prediction.figures, self.load(observed)
+        forward = prediction.forward or Forward("", "", prediction.pods)
         self.scores.append(shadow_score.Score(
             time_s=round(prediction.time_s - self.started_at, 3), horizon_s=prediction.horizon_s,
             forecast=prediction.forecast,
@@ -283,10 +284,8 @@ class Shadow:
             queue_error_pct=shadow_score.error_pct(figures["queue_latency_ms"], observed.queue_ms),
             predicted_5xx_rps=figures["status_5xx_rps"], observed_5xx_rps=observed.status_5xx_rps,
             predicted_client_latency_ms=prediction.client_latency_ms,
-            controllers=prediction.forward.controllers if prediction.forward else "",
-            cluster_next=prediction.forward.first if prediction.forward else "", policy_next=prediction.policy_next,
-            predicted_ready_pods_end=prediction.forward.ready_pods_end if prediction.forward else prediction.pods,
-            observed_ready_pods_end=ready_pods))
+            controllers=forward.controllers, cluster_next=forward.first, policy_next=prediction.policy_next,
+            predicted_ready_pods_end=forward.ready_pods_end, observed_ready_pods_end=ready_pods))
 
     def report(self) -> dict:
         return shadow_score.report(self.scores, self.unscored, primary=self.forecasts[0])
