@@ -17,7 +17,9 @@ Fidelity ledger (upstream: Kubernetes 1.33 kube-controller-manager, KEDA 2.20, V
 - Not modelled: the HPA's recommendation history and scale events before the forward run (it starts with none, so
   a downscale the cluster still holds for its stabilization window can come early), the HPA sync phase (the twin's
   controllers start at a seeded random phase), two HPAs on one Deployment (upstream refuses to act,
-  AmbiguousSelector; here an error names them), VPAs (read and carried; run once the twin has a VPA policy).
+  AmbiguousSelector; here an error names them), VPAs (read and carried; run once the twin has a VPA policy), and
+  the metrics history: the forward run's Prometheus starts empty, so a query over a long range (`rate(...[1m])`)
+  sees only the forward run's own samples during its first window (the cluster's sees the minute before).
 """
 from __future__ import annotations
 
