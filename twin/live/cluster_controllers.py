@@ -14,12 +14,15 @@ Fidelity ledger (upstream: Kubernetes 1.33 kube-controller-manager, KEDA 2.20, V
   0.1, downscale stabilization 300 s: `RecommendedDefaultHPAControllerConfiguration` in kubernetes/kubernetes
   `pkg/controller/podautoscaler/config/v1alpha1/defaults.go`, as twin/policies/hpa uses them), and the metrics adapter's rules for Pods/Object/External metrics, which the
   live settings name as PromQL (`cluster.metric_queries`).
-- Not modelled: the HPA's recommendation history and scale events before the forward run (it starts with none, so
-  a downscale the cluster still holds for its stabilization window can come early), the HPA sync phase (the twin's
-  controllers start at a seeded random phase), two HPAs on one Deployment (upstream refuses to act,
-  AmbiguousSelector; here an error names them), VPAs (read and carried; run once the twin has a VPA policy), and
-  the metrics history: the forward run's Prometheus starts empty, so a query over a long range (`rate(...[1m])`)
-  sees only the forward run's own samples during its first window (the cluster's sees the minute before).
+- Not modelled: the HPA's recommendations and scale events before the forward run. Its HPA starts as a restarted
+  controller does (upstream `reconcileAutoscaler` records the current count at the first sync, as
+  twin/policies/hpa/sync.py does), so it holds a scale-down for a whole stabilization window from its first sync,
+  where the cluster's may already be part-way through one: a predicted scale-down can come late, never early.
+  Also not modelled: the HPA sync phase (the twin's controllers start at a seeded random phase), two HPAs on one
+  Deployment (upstream refuses to act, AmbiguousSelector; here an error names them), VPAs (read and carried; run
+  once the twin has a VPA policy), and the metrics history: the forward run's Prometheus starts empty, so a query
+  over a long range (`rate(...[1m])`) sees only the forward run's own samples during its first window (the
+  cluster's sees the minute before).
 """
 from __future__ import annotations
 
