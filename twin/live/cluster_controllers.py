@@ -18,6 +18,9 @@ Fidelity ledger (upstream: Kubernetes 1.33 kube-controller-manager, KEDA 2.20, V
   controller does (upstream `reconcileAutoscaler` records the current count at the first sync, as
   twin/policies/hpa/sync.py does), so it holds a scale-down for a whole stabilization window from its first sync,
   where the cluster's may already be part-way through one: a predicted scale-down can come late, never early.
+  Likewise KEDA's `status.lastActiveTime`: the forward run's ScaledObject was never active and created at its t=0,
+  so with minReplicaCount 0 and triggers that read inactive it scales to zero at its first poll (after
+  initialCooldownPeriod, default 0), where the cluster's waits out cooldownPeriod from its last activity.
   Also not modelled: the HPA sync phase (the twin's controllers start at a seeded random phase), two HPAs on one
   Deployment (upstream refuses to act, AmbiguousSelector; here an error names them), VPAs (read and carried; run
   once the twin has a VPA policy), and the metrics history: the forward run's Prometheus starts empty, so a query
