@@ -27,6 +27,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -35,6 +36,10 @@ from twin.config.loader import load_scenario
 from twin.errors import InputError
 from twin.live import cluster_controllers
 from twin.live.shadow import Traffic, TrafficReader, observed_workload
+
+if TYPE_CHECKING:
+    from twin.config.schema import Scenario
+    from twin.live.connect import Connection
 
 COMMAND = "snapshot"
 
@@ -49,7 +54,7 @@ class Observed:
     controllers: cluster_controllers.ClusterControllers
 
 
-def observe(connection) -> Observed:
+def observe(connection: Connection) -> Observed:
     """Read the state through a `twin.live.connect.Connection` (reads only)."""
     settings = connection.settings
     now = time.time()
@@ -79,7 +84,7 @@ def write(out: str, *, force: bool, scenario_path: Path, observed: Observed, que
     return Path(out) / "scenario.yaml"
 
 
-def _overrides(base, observed: Observed, queries: dict[str, str]) -> dict:
+def _overrides(base: Scenario, observed: Observed, queries: dict[str, str]) -> dict:
     minimum, maximum = (round(sum(w[i] for w in observed.workers.values()) / len(observed.workers)) for i in (0, 1))
     kept = base.autoscaling.model_dump(exclude_unset=True, exclude={"hpa", "keda"})
     cluster = observed.controllers.overrides(queries)
