@@ -214,3 +214,20 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
                                                                     kind=manifest_kind, target=target)
         if manifest is not None:
             section["manifest"] = manifest
+    _resolve_placeholder_manifests(autoscaling, base, source, lines)
+
+
+def _resolve_placeholder_manifests(autoscaling: dict, base: Path, source: Path, lines: Lines) -> None:
+    """`autoscaling.cluster.placeholders`: the PriorityClass and the Deployment, from one file or two."""
+    cluster = autoscaling.get("cluster")
+    section = cluster.get("placeholders") if isinstance(cluster, dict) else None
+    if not isinstance(section, dict):
+        return
+    for key, kind in (("priority_class", "PriorityClass"), ("deployment", "Deployment")):
+        manifest = section.get(key)
+        if isinstance(manifest, str):
+            manifest = section[key] = {"path": manifest}
+        if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
+            field = ("autoscaling", "cluster", "placeholders", key)
+            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
+                                                                    kind=kind, target=None)
