@@ -100,8 +100,9 @@ def _snapshot(args: argparse.Namespace, settings) -> int:
     observed = snapshot.observe(connect(settings, mode="shadow"))
     written = snapshot.write(args.snapshot, force=args.force, scenario_path=settings.path(settings.scenario),
                              observed=observed, queries=settings.cluster.metric_queries)
+    names = ", ".join(observed.controllers.names()) or "none"
     print(f"servetwin: snapshot {written}: {observed.pods} pod(s), {observed.ready_pods} ready, "
-          f"{observed.traffic.throughput_rps:.1f} req/s, autoscalers: {', '.join(observed.controllers.names()) or 'none'}")
+          f"{observed.traffic.throughput_rps:.1f} req/s, autoscalers: {names}")
     return 0
 
 

@@ -241,7 +241,7 @@ class Shadow:
             result = simulate(self._scenario(pods, workers, horizon_s, self._workload(pieces, horizon_s, think_s),
                                              cluster))
             self._runs[key] = (result.summary.torchserve, result.summary.latency_ms.get("mean"),
-                               _forward(result, ", ".join(controllers.names()), pods))
+                               _forward(result, ", ".join(controllers.running()), pods))
         return self._runs[key]
 
     def _scenario(self, pods: int, workers: int, horizon_s: float, workload: list[dict], cluster: dict):

@@ -15,9 +15,10 @@ Fidelity ledger (what stands for what):
 - Traffic: TorchServe's request rate and latency over the settings' `shadow.window` (Prometheus), held level, as the
   scenario's kind of load: closed-loop users by Little's law, or Poisson arrivals at the observed rate
   (twin/live/shadow.py `observed_workload`).
-- Autoscalers: the cluster's own HPA or ScaledObject on the Deployment (twin/live/cluster_controllers.py) in place
-  of the scenario's, beside the scenario's worker and node policies (the plan servetwin enacts; drop them to see the
-  cluster alone). VPAs are written beside as read and not referenced: the twin runs no VPA yet.
+- Autoscalers: the cluster's own HPA or ScaledObject on the Deployment, and its VPA where the twin has a VPA
+  policy (twin/live/cluster_controllers.py), in place of the scenario's, beside the scenario's worker and node
+  policies (the plan servetwin enacts; drop them to see the cluster alone). A VPA the twin cannot run is written
+  beside as read, referenced by nothing (observed.json lists it under `not_run`).
 - Not carried: the controllers' internal state (HPA recommendation history, KEDA's last active time), requests in
   flight, nodes (the scenario's node pools stand), pod resources resized in place since the Deployment was applied.
 """
@@ -86,7 +87,7 @@ def write(out: str, *, force: bool, scenario_path: Path, observed: Observed, que
 
 def _overrides(base: Scenario, observed: Observed, queries: dict[str, str]) -> dict:
     minimum, maximum = (round(sum(w[i] for w in observed.workers.values()) / len(observed.workers)) for i in (0, 1))
-    kept = base.autoscaling.model_dump(exclude_unset=True, exclude={"hpa", "keda"})
+    kept = base.autoscaling.model_dump(exclude_unset=True, exclude={"hpa", "keda", "vpa"})
     cluster = observed.controllers.overrides(queries)
     return {"deployment.pods": observed.pods, "deployment.initial_ready_pods": observed.ready_pods,
             "deployment.initial_state": "ready", "deployment.torchserve.model.min_workers": minimum,
@@ -97,8 +98,8 @@ def _overrides(base: Scenario, observed: Observed, queries: dict[str, str]) -> d
 
 def _manifest_files(autoscaling: dict, controllers: cluster_controllers.ClusterControllers) -> dict[str, dict]:
     """Each manifest read from the cluster as its own file; the scenario's sections name theirs by path."""
-    files = {f"vpa-{v['metadata']['name']}.yaml": v for v in controllers.vpas}
-    for section, kind in (("hpa", "hpa"), ("keda", "scaledobject")):
+    files = {f"vpa-{v['metadata']['name']}.yaml": v for v in controllers.carried()}
+    for section, kind in (("hpa", "hpa"), ("keda", "scaledobject"), ("vpa", "vpa")):
         if section in autoscaling:
             manifest = autoscaling[section]["manifest"]["object"]
             name = f"{kind}-{manifest['metadata']['name']}.yaml"
@@ -120,4 +121,4 @@ def _record(observed: Observed, files: dict[str, dict]) -> dict:
             "traffic": {"throughput_rps": traffic.throughput_rps, "latency_ms": traffic.latency_ms,
                         "queue_ms": traffic.queue_ms, "status_5xx_rps": traffic.status_5xx_rps},
             "controllers": observed.controllers.names(), "manifests": sorted(files),
-            "not_run": [n for n in observed.controllers.names() if n.startswith("vpa/")]}
+            "not_run": sorted(set(observed.controllers.names()) - set(observed.controllers.running()))}
