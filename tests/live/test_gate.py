@@ -65,6 +65,8 @@ def journal_lines(tmp_path) -> list[dict]:
     (scale(3, namespace="default"), "namespace default is not in the allowlist"),
     (scale(3, target="deployment/other"), "deployment/other is not in the allowlist"),
     (Write("add_nodes", "serving", "deployment/roberta", {"count": 1}), "node actions are advice only"),
+    (Write("evict_pod", "serving", "pod/roberta-7f9-x", {"evicted": 1}, owner="deployment/roberta"),
+     "evictions are advice only"),
 ])
 def test_writes_outside_the_allowlist_are_refused_and_never_sent(tmp_path, write, reason):
     the_gate, _ = gate(tmp_path)

@@ -95,6 +95,8 @@ class Review:
             return f"{write.target} is not in the allowlist"
         if write.action in ("add_nodes", "remove_node"):
             return "node actions are advice only: nodes come from the cloud provider's autoscaler"
+        if write.action == "evict_pod":
+            return "evictions are advice only: the cluster's own VPA updater evicts through the Eviction API"
         last = self._last_write.get(write.target)
         if last is not None and now - last < rails.min_interval_s:
             written = "would have been written" if self.shadow else "was written"

@@ -79,7 +79,7 @@ class GuardedTorchServe:
 @dataclass
 class GuardedCluster:
     """Reads from the Kubernetes port; scale (the placeholders' too), resize and ScaledObject patches through the
-    gate; node actions are advice (the gate refuses them and records what the policy wanted). A resize the kubelet
+    gate; node actions and evictions are advice (the gate refuses them and records what the policy wanted). A resize the kubelet
     then defers or finds infeasible is noticed when the pods are read, and recorded once."""
 
     kube: object  # twin.live.kubernetes_port.KubernetesCluster
@@ -148,6 +148,10 @@ class GuardedCluster:
     def remove_node(self, node: str) -> None:
         self.gate.apply(Write("remove_node", self.namespace, f"node/{node}", {"removed": 1}),
                         current=dict, send=lambda v: None)
+
+    def evict_pod(self, pod: str) -> None:
+        self.gate.apply(Write("evict_pod", self.namespace, f"pod/{pod}", {"evicted": 1},
+                              owner=f"deployment/{self.deployment}"), current=dict, send=lambda v: None)
 
     def _memory_limit(self, pod: str) -> float | None:
         """The limit the spec asks for: a resize the kubelet has not run yet is still held, never sent again."""

@@ -26,7 +26,8 @@ from twin.live.live_ports import GuardedCluster, GuardedTorchServe
 from twin.ports import Decision
 
 ACTIONS = {"scale_deployment": ("replicas",), "scale_workers": ("min_worker",), "resize_pod": ("memory_bytes",),
-           "patch_scaled_object": (), "scale_placeholders": ("replicas",), "add_nodes": ("count",), "remove_node": ()}
+           "patch_scaled_object": (), "scale_placeholders": ("replicas",), "add_nodes": ("count",), "remove_node": (),
+           "evict_pod": ()}
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ class Replay:
             return cluster.patch_scaled_object(decision.target.split("/")[-1], value), lambda: True
         if decision.action == "add_nodes":
             cluster.add_nodes(decision.target, int(value["count"]))
+        elif decision.action == "evict_pod":
+            cluster.evict_pod(self._live_pod(decision.target))
         else:
             cluster.remove_node(decision.target)
         return self._last(), lambda: True
