@@ -8,6 +8,24 @@ from twin.cli import main
 
 SHORT = SCENARIO.replace("duration_s: 60", "duration_s: 5")
 
+HPA_ON_GPU = """\
+autoscaling:
+  hpa:
+    manifest:
+      object:
+        apiVersion: autoscaling/v2
+        kind: HorizontalPodAutoscaler
+        metadata: {name: roberta}
+        spec:
+          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: roberta}
+          maxReplicas: 3
+          metrics: [{type: Resource, resource: {name: gpu, target: {type: Utilization, averageUtilization: 60}}}]
+"""
+HPA_ON_INFLIGHT = HPA_ON_GPU.replace("{type: Resource, resource: {name: gpu, target: {type: Utilization, "
+                                     "averageUtilization: 60}}}",
+                                     "{type: Pods, pods: {metric: {name: inflight}, target: {type: AverageValue, "
+                                     "averageValue: '2'}}}")
+
 # (id, scenario, words of the one warning)
 CASES = [
     ("pods-that-never-schedule", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {requests: {cpu: '64'}}\n"),
@@ -17,6 +35,10 @@ CASES = [
         "  cpu_ms: 5\n  gpu_ms: 10\n", "  device: cpu\n  cpu_ms: 5\n"), ("Pending", "nvidia.com/gpu 1")),
     ("workers-that-cannot-fit-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 200000\n"),
      ("GPU memory", "fail to start")),
+    ("hpa-on-a-resource-metrics-server-does-not-serve", SHORT + HPA_ON_GPU, ("HPA", "Resource gpu", "not scale")),
+    ("hpa-pods-metric-without-a-query", SHORT + HPA_ON_INFLIGHT, ("HPA", "Pods inflight", "autoscaling.hpa.queries")),
+    ("group-that-starts-after-the-run", SHORT.replace("  think_time_s: 0.1\n", "  think_time_s: 0.1\n  start_s: 30\n"),
+     ("workload.0", "sends nothing")),
     ("workers-above-the-memory-limit", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {limits: "
                                                                     "{memory: 1Gi}}\n"), ("OOM-killed",)),
 ]

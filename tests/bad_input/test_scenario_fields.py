@@ -76,7 +76,10 @@ def test_a_scenario_that_is_not_a_mapping(tmp_path):
 def test_kubernetes_quantities_are_checked(tmp_path):
     text = GOOD + "deployment:\n  resources:\n    limits: {memory: 4Gb}\n"
     error = error_for(tmp_path, text)
-    assert error.field == "deployment.resources.limits" and "Kubernetes quantity" in error.expected
+    assert error.field == "deployment.resources.limits.memory" and "Kubernetes quantity" in error.expected
+    assert error.got == "'4Gb'"
+    error = error_for(tmp_path, GOOD + "deployment:\n  resources:\n    requests: {cpus: '2'}\n")
+    assert error.field == "deployment.resources.requests.cpus" and "fully qualified" in error.expected
 
 
 def test_an_unknown_mig_profile_is_named(tmp_path):

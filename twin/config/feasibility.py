@@ -9,6 +9,7 @@ never lets the clock advance.
 from __future__ import annotations
 
 from twin.config.reading import Lines
+from twin.policies.hpa import sync as hpa
 from twin.config.schema import MIG_PROFILES, Closed, NodePool, Scenario, Workload
 from twin.errors import InputError
 
@@ -17,6 +18,7 @@ WARN_REQUESTS = 1e8  # warned beyond: many minutes
 MAX_TICKS = 1e8  # of one periodic activity (a scrape, a probe per pod, a controller sync)
 WARN_RECORDS = 1e7  # outputs.per_request beyond this holds gigabytes
 GIB = 2**30
+RESOURCE_METRICS = ("cpu", "memory")  # what metrics-server's resource metrics API serves
 
 
 def check(scenario: Scenario, source: str, lines: Lines) -> None:
@@ -96,7 +98,28 @@ def warnings(scenario: Scenario) -> list[str]:
         notes.append(f"about {requests:.2g} requests: this run may take many minutes")
     if scenario.outputs.per_request and requests > WARN_RECORDS:
         notes.append(f"outputs.per_request keeps about {requests:.2g} records in memory (gigabytes)")
-    return notes + _unschedulable(scenario) + _workers_that_cannot_fit(scenario) + _over_memory_limit(scenario)
+    return (notes + _unschedulable(scenario) + _workers_that_cannot_fit(scenario) + _over_memory_limit(scenario)
+            + _unread_hpa_metrics(scenario) + _groups_after_the_end(scenario))
+
+
+def _unread_hpa_metrics(scenario: Scenario) -> list[str]:
+    """An HPA metric nothing serves: metrics-server serves only cpu and memory, and a Pods, Object or External
+    metric needs a query (a Prometheus adapter's rule). The real HPA reports FailedGetResourceMetric (or
+    FailedGetPodsMetric ...) and does not scale on it."""
+    section = scenario.autoscaling.hpa
+    if section is None:
+        return []
+    spec = hpa.hpa_from_manifest(section.manifest.object, section.manifest.source)
+    unread = [f"{m.key.source} {m.key.name}" for m in spec.metrics
+              if (m.key.name not in RESOURCE_METRICS if m.key.source in ("Resource", "ContainerResource")
+                  else m.key.name not in section.queries)]
+    return [f"the HPA's metric {name} has no source (metrics-server serves cpu and memory; other metrics need "
+            f"autoscaling.hpa.queries): the HPA will not scale on it" for name in unread]
+
+
+def _groups_after_the_end(scenario: Scenario) -> list[str]:
+    return [f"workload.{index} starts at {group.start_s:g} s, when the run is over ({scenario.duration_s:g} s): it "
+            f"sends nothing" for index, group in enumerate(scenario.workload) if group.start_s >= scenario.duration_s]
 
 
 def _pools(scenario: Scenario) -> list[NodePool]:
