@@ -33,6 +33,14 @@ CASES = [
     ("gpu-pods-on-a-cpu-pool", SHORT.replace("    gpus: {count: 1, memory_gib: 80}\n", "").replace(
         "  pods: 1\n", "  pods: 1\n  resources: {limits: {nvidia.com/gpu: 1}}\n").replace(
         "  cpu_ms: 5\n  gpu_ms: 10\n", "  device: cpu\n  cpu_ms: 5\n"), ("Pending", "nvidia.com/gpu 1")),
+    ("more-pods-than-the-nodes-hold", SHORT.replace("  pods: 1\n", "  pods: 3\n  resources: {requests: {cpu: '6'}}\n"),
+     ("at most 1 of the 3 pods", "Pending")),
+    ("a-gpu-profile-on-cpu-nodes", SHORT.replace("    gpus: {count: 1, memory_gib: 80}\n", ""),
+     ("model.device is gpu", "no node of gpu has a GPU")),
+    ("workers-that-together-overfill-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 30000\n")
+     .replace("  pods: 1\n", "  pods: 1\n  torchserve: {model: {min_workers: 4}}\n"), ("GPU memory", "only 2 can start")),
+    ("workers-above-the-node-memory", SHORT.replace("  pods: 1\n", "  pods: 1\n  torchserve: {model: {min_workers: 20}}\n"),
+     ("20 worker(s)", "largest node", "OOM-killed")),
     ("workers-that-cannot-fit-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 200000\n"),
      ("GPU memory", "fail to start")),
     ("hpa-on-a-resource-metrics-server-does-not-serve", SHORT + HPA_ON_GPU, ("HPA", "Resource gpu", "not scale")),
