@@ -87,6 +87,8 @@ CASES = [
     ("keda-inline-min-above-max", SCENARIO + "autoscaling:\n  keda:\n    manifest:\n      object:\n"
      + "".join(f"        {line}\n" for line in KEDA.replace("minReplicaCount: 1", "minReplicaCount: 9").splitlines()),
      "unused.txt", "", ("scenario.yaml:28: autoscaling.keda.manifest.object.spec.minReplicaCount",)),
+    ("hpa-min-replicas-zero", HPA_SCENARIO, "hpa.yaml", HPA.replace("minReplicas: 1", "minReplicas: 0"),
+     ("hpa.yaml:6: spec.minReplicas", "HPAScaleToZero")),
     ("hpa-directory", HPA_SCENARIO, "hpa.yaml/x", "", ("hpa.yaml",)),
     ("properties-max-below-min", PROPERTIES_SCENARIO, "config.properties",
      'models={"roberta": {"1.0": {"minWorkers": 4, "maxWorkers": 2}}}\n',

@@ -53,6 +53,13 @@ CASES = [
      ("nvidia.com/gpu", "whole")),
     ("gpu-request-not-limit", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {nvidia.com/gpu: 1}, "
                                                     "limits: {nvidia.com/gpu: 2}}\n"), ("nvidia.com/gpu", "equal")),
+    ("duration-text", replaced("duration_s: 60", "duration_s: '60'"), ("scenario.yaml:2:", "duration_s", "not text")),
+    ("pods-text", replaced("pods: 1", "pods: '1'"), ("deployment.pods", "not text")),
+    ("count-above-the-pools-max", replaced("    gpus: {count: 1, memory_gib: 80}\n", "    gpus: {count: 1, memory_gib: "
+                                           "80}\n    count: 3\n    autoscaling: {min_count: 0, max_count: 2}\n"),
+     ("node_pools.0.count", "max_count (2)", "got 3")),
+    ("system-memory-above-the-node", replaced("    vcpus: 8\n", "    vcpus: 8\n    system_memory_mib: 40000\n"),
+     ("node_pools.0.system_memory_mib", "32768 MiB")),
     ("resource-name-not-standard", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {cpus: '1'}}\n"),
      ("scenario.yaml:11:", "deployment.resources.requests.cpus", "fully qualified")),
     ("quantity-not-kubernetes", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {memory: 4GB}}\n"),

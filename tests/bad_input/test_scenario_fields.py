@@ -43,7 +43,7 @@ def test_the_good_scenario_loads(tmp_path):
 
 @pytest.mark.parametrize("old, new, field, line, expected, got", [
     ("users: 2", "users: 0", "workload.users", 12, "greater than or equal to 1", "0"),
-    ("users: 2", "users: many", "workload.users", 12, "a valid integer", "'many'"),
+    ("users: 2", "users: many", "workload.users", 12, "a number, not text", "'many'"),
     ("type: closed", "type: closd", "workload.type", 11, "one of 'closed', 'poisson'", "'closd'"),
     ("vcpus: 4", "vcpu: 4", "node_pools.0.vcpu", 5, "a known field", "unknown field 'vcpu'"),
     ("  cpu_ms: 10\n", "", "model.cpu_ms", 7, "the field is required", "nothing"),

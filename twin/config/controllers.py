@@ -30,6 +30,9 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
     if autoscaling.hpa is not None:
         manifest = autoscaling.hpa.manifest
         spec = hpa.hpa_from_manifest(manifest.object, manifest.source)
+        if spec.min_replicas < 1:  # validation.go: minReplicasLowerBound is 0 only with the gate on
+            raise InputError(manifest.source, "spec.minReplicas", "at least 1, as the API server requires (0 only "
+                             "behind the alpha HPAScaleToZero feature gate, off by default)", str(spec.min_replicas))
         targets.append(("hpa", manifest.source, spec.scale_target.kind, spec.scale_target.name))
         for name, query in autoscaling.hpa.queries.items():
             _promql(query, source, f"autoscaling.hpa.queries.{name}", lines.get(("autoscaling", "hpa", "queries",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                                      "the key again", key_node.start_mark.line + 1)
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2's core schema reads 1e9 as a number; PyYAML's YAML 1.1 resolver wants a dot (1.0e9) and returns text
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                       re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+                                       list("-+.0123456789"))
 
 
 def _check_depth(text: str, source: str) -> None:

@@ -5,7 +5,7 @@ Names that exist upstream keep their upstream meaning (TorchServe's batchSize is
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -96,11 +96,24 @@ class NodePool(Strict):
                              f"got {self.allocatable_memory_gib:g}")
         return self
 
+    @model_validator(mode="after")
+    def _memory_and_count_possible(self) -> "NodePool":
+        """The system's own memory fits the node; a pool whose autoscaling limits are written starts within them,
+        as a cloud's node group (an EC2 Auto Scaling group, an AKS or GKE node pool) refuses a size outside."""
+        if self.system_memory_mib > self.memory_gib * 1024:
+            raise ValueError(f"system_memory_mib: at most the node's memory ({self.memory_gib * 1024:g} MiB), got "
+                             f"{self.system_memory_mib:g}")
+        limits = self.autoscaling
+        if "autoscaling" in self.model_fields_set and not limits.min_count <= self.count <= limits.max_count:
+            raise ValueError(f"count: from autoscaling.min_count ({limits.min_count}) to autoscaling.max_count "
+                             f"({limits.max_count}), as a cloud's node group requires, got {self.count}")
+        return self
+
 
 STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
 
-def _check_quantity(kind: str, name: str, value: str | float) -> None:
+def _check_quantity(kind: str, name: str, value: Any) -> None:
     if name not in STANDARD_RESOURCES and not name.startswith("hugepages-") and "/" not in name:
         raise ValueError(f"{kind}.{name}: a standard resource ({', '.join(STANDARD_RESOURCES)}, hugepages-*) or a "
                          f"fully qualified one such as nvidia.com/gpu, as the API server requires, got {name!r}")
@@ -117,9 +130,10 @@ def _check_quantity(kind: str, name: str, value: str | float) -> None:
 class Resources(Strict):
     """Container requests and limits as Kubernetes quantities."""
 
-    requests: dict[str, str | float] = Field({}, description="requests (cpu, memory, nvidia.com/gpu) as Kubernetes "
+    # values of any type: _check_quantity judges them as the API server does and names the resource
+    requests: dict[str, Any] = Field({}, description="requests (cpu, memory, nvidia.com/gpu) as Kubernetes "
                                              "quantities: what scheduling reserves")
-    limits: dict[str, str | float] = Field({}, description="limits as Kubernetes quantities: a container above its "
+    limits: dict[str, Any] = Field({}, description="limits as Kubernetes quantities: a container above its "
                                            "memory limit is OOM-killed")
 
     @model_validator(mode="after")
