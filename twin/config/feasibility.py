@@ -155,8 +155,9 @@ def _workers_beyond_the_node(scenario: Scenario) -> list[str]:
     largest = max((pool.allocatable_memory_gib or pool.memory_gib) * 1024 for pool in _pools(scenario))
     if need <= largest:
         return []
-    return [f"a pod's frontend and {scenario.deployment.torchserve.model.min_workers} worker(s) need {need:g} MiB, "
-            f"above the {largest:g} MiB of the largest node: pods will be OOM-killed"]
+    workers = scenario.deployment.torchserve.model.min_workers
+    return [f"a pod's frontend and {workers} worker(s) need {need:g} MiB of memory, above the {largest:g} MiB of the "
+            f"largest node: pods will be OOM-killed"]
 
 
 def _pod_memory_mib(scenario: Scenario) -> float:
