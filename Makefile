@@ -1,10 +1,10 @@
-# Two entry points, both idempotent: `make demo` and `make test` (see README).
+# Entry points, all idempotent: `make demo`, `make test` and `make shadow-demo` (see README).
 VENV := .venv
 PY := $(VENV)/bin/python
 BASE := $(VENV)/.installed-base
 TEST := $(VENV)/.installed-test
 
-.PHONY: demo test bench system-deps
+.PHONY: demo test shadow-demo bench system-deps
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -29,6 +29,11 @@ system-deps:
 # pytest exits 5 when it collects nothing; that is not a failure of the suite.
 test: $(TEST) system-deps
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# Shadow mode without a cluster: a real TorchServe, Prometheus and KMock on loopback (the test extra's), one minute of
+# `servetwin live` under load, then the dashboard's Shadow tab on its report (kept up on a terminal; CI goes on).
+shadow-demo: $(TEST) system-deps
+	$(PY) -m scripts.shadow_demo $(if $(DURATION),--duration $(DURATION))
 
 bench: $(BASE)
 	$(PY) benchmarks/reference.py

@@ -3,7 +3,8 @@
     .venv/bin/streamlit run app/dashboard.py
 
 The sidebar picks a scenario (or real manifests) and changes it; the tabs run it, compare configurations across
-seeds, browse a sweep, show calibration fidelity and a shadow-mode report.
+seeds, browse a sweep, show calibration fidelity and a shadow-mode report. A link can open a tab and a shadow
+report: `?tab=Shadow&shadow=PATH` (what `make shadow-demo` prints).
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ st.caption("A discrete-event twin of TorchServe on Kubernetes: change the worklo
            "sharing or autoscalers in the sidebar, then run.")
 
 current = sidebar.render()
-tab_run, tab_compare, tab_sweep, tab_calibration, tab_shadow = st.tabs(
-    ["Run", "Compare", "Sweep", "Calibration", "Shadow"])
+TABS = ["Run", "Compare", "Sweep", "Calibration", "Shadow"]
+opened = st.query_params.get("tab")
+tab_run, tab_compare, tab_sweep, tab_calibration, tab_shadow = st.tabs(TABS, default=opened if opened in TABS else None)
 with tab_run:
     if current is not None:
         run.render(current)

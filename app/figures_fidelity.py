@@ -11,11 +11,12 @@ from twin.report import style
 
 def parity(table: pd.DataFrame, *, kind: str) -> go.Figure:
     """Predicted against measured per run (throughput and mean latency), on the y = x diagonal when exact; the
-    shaded wedge is ±10 % for throughput and ±15 % for latency (the calibration targets)."""
+    shaded wedge is ±10 % for throughput and ±15 % for latency (the calibration targets); a run's bar is its 90 %
+    prediction interval where the table has one (rps_low/high, ms_low/high)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Throughput (req/s)", "Mean latency (ms)"),
                         horizontal_spacing=0.1)
-    pairs = (("measured_rps", "predicted_rps", 0.10), ("measured_ms", "predicted_ms", 0.15))
-    for col, (measured, predicted, tolerance) in enumerate(pairs, start=1):
+    pairs = (("measured_rps", "predicted_rps", 0.10, "rps"), ("measured_ms", "predicted_ms", 0.15, "ms"))
+    for col, (measured, predicted, tolerance, unit) in enumerate(pairs, start=1):
         top = 1.1 * float(max(table[measured].max(), table[predicted].max()))
         fig.add_trace(go.Scatter(x=[0, top, top, 0], y=[0, top * (1 + tolerance), top * (1 - tolerance), 0],
                                  mode="lines", fill="toself", fillcolor=style.translucent(style.color(2), 0.15),
@@ -26,6 +27,7 @@ def parity(table: pd.DataFrame, *, kind: str) -> go.Figure:
                       row=1, col=col)
         fig.add_trace(go.Scatter(x=table[measured], y=table[predicted], mode="markers", name="run",
                                  text=table["id"], marker={"size": 10, "color": style.color(0)},
+                                 error_y=_interval(table, predicted, unit),
                                  showlegend=col == 1, hovertemplate="%{text}<br>measured %{x:.4g}<br>"
                                                                     "predicted %{y:.4g}<extra></extra>"),
                       row=1, col=col)
@@ -35,6 +37,14 @@ def parity(table: pd.DataFrame, *, kind: str) -> go.Figure:
                  height=420, panels=True)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def _interval(table: pd.DataFrame, predicted: str, unit: str) -> dict | None:
+    low, high = f"{unit}_low", f"{unit}_high"
+    if low not in table or table[low].isna().all():
+        return None
+    return {"type": "data", "symmetric": False, "array": list(table[high] - table[predicted]),
+            "arrayminus": list(table[predicted] - table[low]), "color": style.color(0), "thickness": 1}
 
 
 def errors(table: pd.DataFrame, *, kind: str) -> go.Figure:

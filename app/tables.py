@@ -12,12 +12,13 @@ from calibration.predict import Prediction
 from calibration.readers import Run
 from twin.errors import InputError
 
-STATISTICS = (".mean", ".ci_low", ".ci_high")
+STATISTICS = (".mean", ".ci_low", ".ci_high", ".pi90_low", ".pi90_high")
 NOT_PARAMETERS = {"run", "point", "replication", "replications", "seed", "status", "error", "failed", "feasible",
                   "pareto"}
 SHADOW = ("time_s", "horizon_s", "predicted_throughput_rps", "observed_throughput_rps", "predicted_latency_ms",
           "observed_latency_ms", "latency_error_pct")
 FIDELITY = ("id", "measured_rps", "predicted_rps", "measured_ms", "predicted_ms")
+INTERVALS = ("rps_low", "rps_high", "ms_low", "ms_high")  # 90 % prediction intervals, where known
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,22 @@ def calibration_table(runs: list[Run], predictions: list[Prediction]) -> pd.Data
     """Measured (runs.csv) beside predicted, for the runs that have both."""
     measured = {r.config.id: r.result for r in runs if r.result is not None}
     rows = [{"id": p.id, "measured_rps": measured[p.id].throughput_rps, "predicted_rps": p.throughput_rps,
-             "measured_ms": measured[p.id].avg_response_ms, "predicted_ms": p.avg_response_ms}
+             "measured_ms": measured[p.id].avg_response_ms, "predicted_ms": p.avg_response_ms,
+             "rps_low": p.throughput_low, "rps_high": p.throughput_high, "ms_low": p.avg_response_low,
+             "ms_high": p.avg_response_high}
             for p in predictions if p.throughput_rps is not None and p.id in measured
             and measured[p.id].throughput_rps and measured[p.id].avg_response_ms]
-    return with_errors(pd.DataFrame(rows, columns=list(FIDELITY)))
+    return with_errors(pd.DataFrame(rows, columns=[*FIDELITY, *INTERVALS]))
+
+
+def coverage(table: pd.DataFrame) -> float | None:
+    """The share of runs whose measured throughput and mean latency both lie inside their 90 % intervals."""
+    if not set(INTERVALS) <= set(table.columns) or table["rps_low"].isna().all():
+        return None
+    known = table.dropna(subset=list(INTERVALS))
+    inside = (known["rps_low"] <= known["measured_rps"]) & (known["measured_rps"] <= known["rps_high"]) & \
+             (known["ms_low"] <= known["measured_ms"]) & (known["measured_ms"] <= known["ms_high"])
+    return float(inside.mean())
 
 
 def with_errors(table: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 
 Prints, for the reference scenario and the control scenario (scraping, KEDA + HPA, worker autoscaling, Cluster
 Autoscaler): simulated seconds per wall second, µs of CPU per request and SimPy events per request, beside a bare
-callback-style SimPy M/M/c of the same rate and the ratio; the fixed cost per simulated second at 1 req/s; growth
+callback-style SimPy M/M/c of the same rate and the ratio; Python opcodes and calls per request (counted, so they do
+not move with the machine's load); the fixed cost per simulated second at 1 req/s; growth
 with pods (10/40/160) and with rate (100/400/1600 req/s at constant utilisation); decisions per simulated hour (a
 controller that flaps shows here); peak RSS over simulated time; and the bundled control sweep's time.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import math
 import resource
 import subprocess
 import sys
@@ -123,17 +125,62 @@ def side_by_side(args) -> None:
               f"{s.events_per_request:4.2f} events/request  {bare.cpu_s / s.cpu_s:5.2f} of bare SimPy")
 
 
+def opcodes(args) -> None:
+    """Python bytecodes and calls per request, counted (sys.settrace) over the reference and control scenarios: a
+    measure of the hot path's cost that does not move with the machine's load, for before/after comparisons."""
+    for path in (SCENARIO, WITH_CONTROL):
+        world = World(load_scenario(path).model_copy(update={"duration_s": 12.0, "warmup_s": 0.0}))
+        world.run(until=2.0)  # past the start-up: the counts are of the steady state
+        counts = {"opcode": 0, "call": 0}
+
+        def trace(frame, event, _arg):
+            if event == "call":
+                frame.f_trace_opcodes = True
+            if event in counts:
+                counts[event] += 1
+            return trace
+
+        before = world.recorder.arrived
+        sys.settrace(trace)
+        world.run()
+        sys.settrace(None)
+        requests = world.recorder.arrived - before
+        print(f"{path.stem}: {counts['opcode'] / requests:.0f} Python opcodes and {counts['call'] / requests:.1f} "
+              f"Python calls per request")
+
+
 def decisions(args) -> None:
-    """Controllers' actions per simulated hour at constant load: a controller that flaps shows here."""
-    world = World(load_scenario(WITH_CONTROL).model_copy(update={"duration_s": args.decisions_s}))
+    """Controllers' actions per simulated hour at constant load, and how many undo the pod's previous one (a 2 -> 1
+    after a 1 -> 2): a controller that flaps shows here, a one-off settling does not repeat hour after hour."""
+    scenario = load_scenario(WITH_CONTROL)
+    world = World(scenario.model_copy(update={"duration_s": args.decisions_s}))
     world.run()
     made = world.control.decisions
     by_kind: dict[str, int] = {}
     for decision in made:
         key = f"{decision.controller} {decision.action}"
         by_kind[key] = by_kind.get(key, 0) + 1
+    hours = max(1, math.ceil(args.decisions_s / 3600))
+    per_hour = [sum(1 for d in made if int(d.time_s // 3600) == hour) for hour in range(hours)]
     print(f"control decisions at constant load: {len(made) / args.decisions_s * 3600:.0f} per simulated hour "
-          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'})")
+          f"over {args.decisions_s:g} s ({', '.join(f'{k}: {v}' for k, v in sorted(by_kind.items())) or 'none'}); "
+          f"{reversals(made, scenario.deployment.torchserve.model.min_workers)} undo the pod's previous worker count"
+          + (f"; by hour: {' '.join(map(str, per_hour))}" if hours > 1 else ""))
+
+
+def reversals(made, start: int) -> int:
+    """Worker scalings that go back the way the pod's previous scaling came (1 -> 2 -> 1 counts once)."""
+    counts: dict[str, list[int]] = {}
+    undone = 0
+    for decision in made:
+        if decision.action != "scale_workers":
+            continue
+        seen = counts.setdefault(decision.target, [start])
+        now = int(decision.value["min_worker"])
+        if len(seen) >= 2 and (now - seen[-1]) * (seen[-1] - seen[-2]) < 0:
+            undone += 1
+        seen.append(now)
+    return undone
 
 
 def fixed_cost(args) -> None:
@@ -247,7 +294,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="simulated seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repetitions; the best CPU time counts")
     parser.add_argument("--memory-s", type=float, default=600.0, help="simulated seconds for the memory probe")
-    parser.add_argument("--decisions-s", type=float, default=900.0, help="simulated seconds for decisions per hour")
+    parser.add_argument("--decisions-s", type=float, default=3600.0, help="simulated seconds for decisions per hour")
     parser.add_argument("--sweep-s", type=float, default=30.0, help="simulated seconds per sweep run")
     parser.add_argument("--full", action="store_true", help="a simulated day and the full sweep (long)")
     parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), help="some of the measurements")
@@ -256,7 +303,8 @@ def main() -> None:
         SECTIONS[name](args)
 
 
-SECTIONS = {"speed": side_by_side, "decisions": decisions, "fixed": fixed_cost, "growth": growth, "memory": memory, "sweep": sweep_time}
+SECTIONS = {"speed": side_by_side, "opcodes": opcodes, "decisions": decisions, "fixed": fixed_cost, "growth": growth,
+            "memory": memory, "sweep": sweep_time}
 
 
 if __name__ == "__main__":

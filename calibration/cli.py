@@ -1,5 +1,9 @@
 """`servetwin calibrate | predict | check`: the calibration commands, registered on the servetwin parser.
 
+`calibrate` warns (one line on stderr) when the twin reproduces the runs it was fitted on worse than POOR_FIT, naming
+the runs it misses most and what to do, and names the fields of each profile that no run identified (assumed, not
+fitted).
+
 twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.command(args) -> int` (0 = success,
 2 = bad input: a message on stderr, no traceback). Handlers import the fitting and the twin when they run, so that
 `servetwin --help` stays quick.
@@ -7,6 +11,7 @@ twin/cli.py calls `add_commands(subparsers)`; each command's handler is `args.co
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -35,6 +40,11 @@ class _WithAssumptions(argparse.RawDescriptionHelpFormatter):
         super().add_text(text)
 
 
+# rms log error of the twin over the runs fitted above which calibrate warns: three times the ~5 % a measurement's
+# rounding and run-to-run noise explain (the study's fit reaches 0.06)
+POOR_FIT = 0.15
+
+
 def add_commands(subparsers) -> None:
     formatter, assumptions = _WithAssumptions, ASSUMPTIONS_TITLE
     calibrate = subparsers.add_parser("calibrate", help="fit model profiles to measured load-test runs",
@@ -56,14 +66,21 @@ def add_commands(subparsers) -> None:
                          help="folders of fitted profiles (default: the bundled ones); a later folder's profile of "
                               "the same model and accelerator wins")
     _quiet(predict)
+    _draws_option(predict)
     predict.set_defaults(command=_predict)
 
-    check = subparsers.add_parser("check", help="leave-one-out cross-validation over the calibration runs",
+    check = subparsers.add_parser("check", help="cross-validation over the calibration runs: leave-one-out, and with "
+                                               "--groups whole families of runs left out",
                                   formatter_class=formatter, epilog=assumptions)
     check.add_argument("--runs", type=Path, default=DATA / "runs.csv")
     check.add_argument("--resources", type=Path, default=DATA / "resources.csv")
-    outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt")
+    outputs.add_arguments(check, required=False, help="new folder for loo.csv and loo.txt (and grouped.csv, "
+                                                       "grouped.txt)")
     check.add_argument("--replications", type=values.replications, help="seeds averaged per run (default 5)")
+    check.add_argument("--groups", action="store_true",
+                       help="also leave out whole families (a profile's runs above its lowest user count, a "
+                            "model's multi-worker runs, an accelerator's runs), refitted from scratch")
+    _draws_option(check)
     check.add_argument("--jobs", type=values.processes, default=os.cpu_count() or 1,
                        help="folds run at once (processes; the table does not depend on it)")
     _quiet(check)
@@ -73,6 +90,18 @@ def add_commands(subparsers) -> None:
 def _quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar (none either when stderr is not a terminal)")
+
+
+def _draws_option(parser) -> None:
+    parser.add_argument("--draws", type=values.whole(0, 10_000, "twin runs"), metavar="N",
+                        help="twin runs per prediction for its 90 %% interval (profile drawn from the fit's "
+                             "uncertainty, each on its own seed; default 12); 0: no interval")
+
+
+def _draws(args: argparse.Namespace) -> int:
+    from calibration import intervals
+
+    return intervals.DEFAULT_DRAWS if args.draws is None else args.draws
 
 
 def _inputs(runs_path: Path, resources_path: Path | None):
@@ -121,12 +150,32 @@ def _calibrate(args) -> int:
     _write_folder(args, "calibrate", lambda staging: write_profiles(result, readings, sources=sources,
                                                                      out_dir=staging, in_sample=in_sample))
     print(format_parameters(result))
+    for key in result.space.own:
+        print(f"assumed for {key[0]} on {key[1]} (no run identifies them): {', '.join(result.space.assumed(key))}")
+    if result.rms_log_error > POOR_FIT:
+        print(poor_fit_warning(result.rms_log_error, in_sample), file=sys.stderr)
     return 0
 
 
+def poor_fit_warning(rms: float, in_sample: dict) -> str:
+    """One line: how poor, the runs the twin misses most (with the other work beside them), what to do."""
+    def miss(item) -> float:
+        o, twin = item
+        return abs(math.log(twin.throughput_rps / o.run.result.throughput_rps)) if twin.throughput_rps else math.inf
+
+    worst = sorted(in_sample.values(), key=miss, reverse=True)[:3]
+    named = ", ".join(f"{o.id} ({twin.throughput_rps:.3g} against {o.run.result.throughput_rps:.3g} req/s"
+                      + (f", {o.setup.background_threads:.1f} other threads" if o.setup.background_threads else "")
+                      + ")" for o, twin in worst)
+    return (f"warning: poor fit: the twin misses the runs it was fitted on by {rms:.2f} rms log error (over "
+            f"{POOR_FIT}), most {named}; predictions from it are unreliable: rerun those steps longer (observe "
+            "--duration) on a quieter node, or leave out runs that another load disturbed, and calibrate again")
+
+
 def format_parameters(result: Fit) -> str:
-    lines = [f"{'parameter':24s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
-    lines += [f"{name:24s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
+    width = max(24, *map(len, result.space.names))
+    lines = [f"{'parameter':{width}s} {'value':>9s} {'95% low':>9s} {'95% high':>9s}"]
+    lines += [f"{name:{width}s} {result.theta[name]:9.3f} {result.low[name]:9.3f} {result.high[name]:9.3f}"
               for name in result.space.names]
     lines.append(f"twin rms log error over {len(result.used)} runs: {result.rms_log_error:.3f}")
     return "\n".join(lines)
@@ -135,16 +184,17 @@ def format_parameters(result: Fit) -> str:
 @_guarded
 def _predict(args) -> int:
     from calibration.predict import DEFAULT_REPLICATIONS, predict_rows, write_predictions
-    from calibration.profiles import BUNDLED, load_profiles
+    from calibration.profiles import BUNDLED, load_profiles, load_spreads
     from calibration.readers import read_runs
 
     out = outputs.file(args.out, force=args.force, inputs=(args.runs,))
     folders = args.profiles or [BUNDLED]
     profiles = {key: profile for folder in folders for key, profile in load_profiles(folder).items()}
+    spreads = {key: spread for folder in folders for key, spread in load_spreads(folder).items()}
     configs = [run.config for run in read_runs(args.runs)]
     with Progress(len(configs), "runs predicted", quiet=args.quiet) as progress:
         rows = predict_rows(configs, profiles, seed=args.seed, replications=args.replications or DEFAULT_REPLICATIONS,
-                            progress=progress.step)
+                            spreads=spreads, draws=_draws(args), progress=progress.step)
     with outputs.staged_file(out) as staging:
         write_predictions(rows, staging)
     for row in rows:
@@ -156,21 +206,29 @@ def _predict(args) -> int:
 
 @_guarded
 def _check(args) -> int:
-    from calibration.check import format_report, leave_one_out, write_report
+    from calibration.check import format_report, format_side_by_side, grouped, leave_one_out, write_report
     from calibration.fit import fit
     from calibration.predict import DEFAULT_REPLICATIONS
 
     if args.out is not None:
         outputs.folder(args.out, command="check", force=args.force)
     obs, readings = _inputs(args.runs, args.resources)
+    replications, draws = args.replications or DEFAULT_REPLICATIONS, _draws(args)
     with Progress(0, "rounds of the fit to every run", quiet=args.quiet) as progress:
         full = fit(obs, readings, progress=progress.step)
     with Progress(len(obs), "runs left out, refitted and predicted", quiet=args.quiet) as progress:
-        report = leave_one_out(obs, readings, full=full, replications=args.replications or DEFAULT_REPLICATIONS,
-                               jobs=args.jobs, progress=progress.step)
-    print(format_report(report))
+        reports = [leave_one_out(obs, readings, full=full, replications=replications, jobs=args.jobs, draws=draws,
+                                 progress=progress.step)]
+    if args.groups:
+        with Progress(0, "families left out, refitted and predicted", quiet=args.quiet) as progress:
+            reports.append(grouped(obs, readings, replications=replications, jobs=args.jobs, draws=draws,
+                                   progress=progress.step))
+    for report in reports:
+        print(format_report(report) + "\n")
+    print(format_side_by_side(reports))
     if args.out is not None:
-        _write_folder(args, "check", lambda staging: write_report(report, staging))
+        _write_folder(args, "check", lambda staging: [path for report in reports
+                                                      for path in write_report(report, staging)])
     return 0
 
 

@@ -58,6 +58,7 @@ ASSUMPTIONS = (
     "4096 MiB)",
     "a model outside the study (roberta-base-go_emotions, detr-resnet-50) is profiled under its name without the hub "
     "owner (`org/name` -> `name`)",
+    "background_threads blank -> 0: nothing else runs on the node (observe measures it for a local server)",
     "node RAM: node_ram_gb read as GiB; no network round trip is added: the profile's frontend_ms already holds the "
     "source client's round trip",
 )
@@ -80,6 +81,7 @@ class Setup:
     ramp_s: float
     duration_s: float
     time_sliced: bool
+    background_threads: float = 0.0  # other work's runnable threads on the node (observe measures them)
 
     @property
     def profile_key(self) -> tuple[str, str]:
@@ -104,7 +106,8 @@ def setup_of(config: RunConfig) -> Setup:
     return Setup(model=short_name(config.model), accelerator=accelerator, pods=pods,
                  workers=config.workers_per_pod or default_workers, users=config.users,
                  ramp_s=DEFAULT_RAMP_S if config.ramp_s is None else config.ramp_s,
-                 duration_s=config.duration_s or DEFAULT_DURATION_S, time_sliced=time_sliced)
+                 duration_s=config.duration_s or DEFAULT_DURATION_S, time_sliced=time_sliced,
+                 background_threads=config.background_threads or 0.0)
 
 
 def short_name(model: str) -> str:
@@ -159,7 +162,7 @@ def scenario_for(config: RunConfig, profile: ModelProfile, *, seed: int = 1) -> 
 
 def _pool(config: RunConfig, setup: Setup) -> dict:
     pool = {"name": config.cloud_vm or "node", "count": 1, "vcpus": config.node_vcpus,
-            "memory_gib": config.node_ram_gb, "image_cached": True}
+            "memory_gib": config.node_ram_gb, "image_cached": True, "background_threads": setup.background_threads}
     gpu = gpu_of(config.gpu_model)  # the node's own GPU: a CPU run on a GPU node still has it
     if gpu is not None:
         sharing = {"mode": "time-slicing", "replicas": TIME_SLICE_REPLICAS} if setup.time_sliced else {}

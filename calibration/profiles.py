@@ -14,6 +14,7 @@ from typing import Mapping
 
 import yaml
 
+from calibration import intervals
 from calibration import parameters as P
 from calibration.fit import Fit, Observation
 from calibration.mapping import A10, A100, CPU
@@ -27,7 +28,8 @@ BUNDLED = Path(__file__).parent / "profiles"
 THIN = {
     (P.ROB, A100): "3 runs, all at 5 users; cpu/gpu split from htop and nvtop readings (utilisation law)",
     (P.ROB, A10): "7 runs (1-10 users, one time-sliced); the A10-4Q's timeslice_efficiency rests on the one "
-                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed)",
+                  "GPUSHARE run, whose pods/workers were not stated (2 pods x 1 worker assumed); its kernel time "
+                  "against the A100's has a prior from both devices' specs (without A10 runs it predicts them)",
     (P.ROB, CPU): "2 runs; cpu_threads torch's default (one per core), so cpu_oversubscription_penalty rests on "
                   "the one 5-pod run, which began with 1 of its 5 pods up (mapping.READY_AT_START): its first "
                   "minute pins cpu_ms like the 1-pod run, its second the penalty",
@@ -46,10 +48,6 @@ THIN = {
 
 FIXED_STUDY = "cpu_threads (1 for roberta on GPU nodes; torch's default, one per core, on CPU and for DETR), " \
               "demand lognormal cv 0.2, load_time_s default (not measured)"
-FIXED_OWN = "the service time is all on the row's device (the runs cannot split CPU from GPU time); cpu_threads 1, " \
-            "no thread-pool barriers, all of gpu_ms kernel time, the device's own time-slicing efficiency, demand " \
-            "lognormal cv 0.2, load_time_s default " \
-            "(none of these is identified by throughput and latency alone)"
 NO_MEMORY = "no readings: memory fields and load time are the schema's defaults"
 
 
@@ -90,11 +88,15 @@ def _provenance(key, fit: Fit, readings: Readings, sources: list[Path], in_sampl
                   + "), resource readings as utilisation-law constraints, surrogate search confirmed by the twin "
                     "(space mapping)",
         "uncertainty": "parameters_95pct: linearised (Laplace) covariance of the log-parameters at the optimum, "
-                       "scaled by the misfit; derived fields by the delta method",
+                       "scaled by the misfit; derived fields by the delta method. prediction_spread: the covariance "
+                       "of the fitted fields' logs and the fit's misfit, from which `predict` draws its 90 % "
+                       "intervals (calibration/intervals.py)",
         "fit_quality": {"rms_log_error_all_runs": round(fit.rms_log_error, 4), "runs_of_this_profile": runs},
         "parameters_95pct": {name: _range(value, low, high) for name, (value, low, high)
                              in fit.field_ranges(key).items()},
-        "fixed": FIXED_STUDY if key in P.STUDY_KEYS else FIXED_OWN,
+        "prediction_spread": intervals.spread_of(fit, key).as_dict(),
+        "fixed": FIXED_STUDY if key in P.STUDY_KEYS else "; ".join(
+            [*fit.space.assumed(key), "demand lognormal", "load_time_s default unless observed"]),
         "memory": memory_notes or [NO_MEMORY],
         "data": THIN.get(key) or f"{len(runs)} runs of this model on {key[1]}",
     }
@@ -142,3 +144,14 @@ def _profile(path: Path) -> tuple[tuple[str, str], ModelProfile]:
                          repr(provenance)[:60], lines.get(("provenance",)))
     profile_lines = {key[1:]: line for key, line in lines.items() if key[:1] == ("profile",)}
     return keys, loader.validate(ModelProfile, document.get("profile"), source=str(path), lines=profile_lines)
+
+
+def load_spreads(directory: Path = BUNDLED) -> dict[tuple[str, str], intervals.Spread]:
+    """The fit's uncertainty of every profile in `directory` that records one (intervals.of_provenance)."""
+    out = {}
+    for path in sorted(Path(directory).glob("*.yaml")):
+        provenance = yaml.safe_load(path.read_text())["provenance"]
+        spread = intervals.of_provenance(provenance)
+        if spread is not None:
+            out[(provenance["model"], provenance["accelerator"])] = spread
+    return out

@@ -9,12 +9,21 @@ Memory (direct readings, min–max kept as the range): GPU memory of a worker th
 has (nvtop per-process), host RSS of a worker (nvtop host memory, TorchServe's memoryUsage, or htop RES on a CPU
 node), the Java frontend's RSS (htop). Readings are single instants, so constraints carry a wide spread.
 Worker load time: the `worker_load_s` a run of `servetwin observe` measured when it added workers before it.
+Server CPU (observe beside a local server): the TorchServe processes' CPU use over the run, over the measured
+throughput → the core-time per request a CPU-served profile's processes held (the JVM frontend's share included):
+its pool's threads for the request's time in the worker, each on its fair share of the cores, so under
+oversubscription the reading holds the spin and waits too, not only the work.
+Worker time (observe with TorchServe's metrics): TorchServe's own mean latency less its mean queue time → the mean
+time a request spends in its worker (the twin's service time, stretched by whatever shares the node's CPU), a
+reading of the same requests the load generator timed; it pins how the response splits into the worker's time and
+the time outside it, which throughput and latency alone leave open. It also holds the frontend's own handling of
+the job (a few ms on a loopback server), so it is a noisy reading, never an equality. Batched runs are left out
+(their queue time includes the wait for a batch to fill).
 The JVM frontend's CPU per request: htop's CPU% of the visible Java processes over the run's throughput (idle
 frontends drop out of htop's busiest-first list, so it is a lower bound).
 """
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import statistics
 from dataclasses import dataclass, field
@@ -27,7 +36,9 @@ from calibration.readers import ResourceReading, Run
 class Constraint:
     run_id: str
     key: tuple[str, str]  # the profile it constrains
-    kind: str  # "gpu_ms" (kernel ms, from NVML) or "cpu_core_ms" (host core-ms, from htop) per request
+    kind: str  # per request: "gpu_ms" (kernel ms, from NVML), "cpu_core_ms" (host core-ms, from htop),
+    # "server_core_ms" (core-ms the server's processes held over the run, from observe) or "worker_ms" (ms in the
+    # worker, from TorchServe's metrics)
     value: float
     source_line: int
     vcpus: float = 1.0  # of the node read
@@ -69,10 +80,39 @@ def gather(readings: tuple[ResourceReading, ...], runs: tuple[Run, ...]) -> Read
             if java and reading.tool == "htop":
                 slot.frontend_cpu_ms.append(sum(java) / 100 / run.result.throughput_rps * 1000)
     for run in runs:
-        if run.result is not None and run.result.worker_load_s is not None:
-            with contextlib.suppress(MappingError):  # a run that maps to no profile informs none
-                memory.setdefault(setup_of(run.config).profile_key, Memory()).load_s.append(run.result.worker_load_s)
+        key = _profile_key(run)
+        if run.result is not None and run.result.worker_load_s is not None and key is not None:
+            memory.setdefault(key, Memory()).load_s.append(run.result.worker_load_s)
+        constraints.extend(_host_cpu(run))
+        constraints.extend(_worker_time(run))
     return Readings(tuple(constraints), memory)
+
+
+def _host_cpu(run: Run) -> list[Constraint]:
+    result = run.result
+    key = _profile_key(run)
+    if result is None or result.server_cpu_pct is None or not result.throughput_rps or run.config.device != "cpu" \
+            or key is None:
+        return []
+    cores = max(result.server_cpu_pct / 100, 1e-3)
+    return [Constraint(run.config.id, key, "server_core_ms", cores / result.throughput_rps * 1000, run.line,
+                       float(run.config.node_vcpus or 1))]
+
+
+def _worker_time(run: Run) -> list[Constraint]:
+    result = run.result
+    key = _profile_key(run)
+    if result is None or result.ts_mean_latency_ms is None or (run.config.batch_size or 1) > 1 or key is None:
+        return []
+    worker_ms = max(result.ts_mean_latency_ms - (result.ts_mean_queue_ms or 0.0), 1e-3)
+    return [Constraint(run.config.id, key, "worker_ms", worker_ms, run.line, float(run.config.node_vcpus or 1))]
+
+
+def _profile_key(run: Run) -> tuple[str, str] | None:
+    try:
+        return setup_of(run.config).profile_key
+    except MappingError:
+        return None  # a run that maps to no profile informs none
 
 
 def _matching(run_id: str, runs: tuple[Run, ...]) -> list[tuple[Run, Setup]]:

@@ -26,6 +26,7 @@ from twin.theory.queueing import mva
 class Estimate:
     throughput_rps: float  # as JMeter reports it: requests over the whole run, ramp-up included
     mean_ms: float  # mean response time over all requests
+    worker_ms: float = 0.0  # mean time a request spends in its worker (TorchServe's latency less its queue time)
 
 
 @lru_cache(maxsize=256)
@@ -53,15 +54,16 @@ def _partitions(total: int, largest: int, parts_left: int):
 
 def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
     """Expected JMeter throughput and mean latency of the run `setup` with `profile` on a node of `vcpus`."""
-    throughput = latency = 0.0
+    throughput = latency = worker = 0.0
     gpu_speed = sharing_of(GpuSpec(model=setup.accelerator), profile).speed_of
     for parts, probability in occupancies(setup.users, setup.pods):
-        x = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed)
+        x, service_s = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed, setup.background_threads)
         throughput += probability * x
         latency += probability * setup.users / x
+        worker += probability * x * service_s  # a request-weighted mean
     # users start one by one over the ramp, and JMeter divides by the whole run
     ramp_share = setup.ramp_s * (setup.users - 1) / (2 * setup.users * setup.duration_s)
-    return Estimate(throughput * (1 - ramp_share), latency * 1000)
+    return Estimate(throughput * (1 - ramp_share), latency * 1000, worker / throughput * 1000)
 
 
 def unqueued_p95_ms(profile: ModelProfile) -> float:
@@ -77,12 +79,13 @@ def unqueued_p95_ms(profile: ModelProfile) -> float:
     return profile.frontend_ms + service * math.exp(z95 * sigma - sigma ** 2 / 2)
 
 
-def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float, gpu_speed) -> float:
-    """Throughput (req/s) with `parts[i]` users pinned to pod i."""
+def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, vcpus: float, gpu_speed,
+                  background: float = 0.0) -> tuple[float, float]:
+    """Throughput (req/s) with `parts[i]` users pinned to pod i, and the time (s) a request spends in its worker."""
     cpu_s, gpu_s, delay_s = profile.cpu_ms / 1000, profile.gpu_ms / 1000, profile.frontend_ms / 1000
     servers = [min(workers, k) for k in parts]
     slots = sum(servers)  # workers that can be busy at once
-    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus))
+    speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus), background=background)
     cpu_time, gpu_time = cpu_s, gpu_s
     total = 0.0
     for _ in range(200):
@@ -93,7 +96,7 @@ def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, v
         if abs(new_cpu - cpu_time) + abs(new_gpu - gpu_time) < 1e-9:
             break
         cpu_time, gpu_time = 0.5 * (cpu_time + new_cpu), 0.5 * (gpu_time + new_gpu)
-    return total
+    return total, cpu_time + gpu_time
 
 
 def _pod_throughput(users: int, servers: int, service_s: float, delay_s: float, profile: ModelProfile) -> float:

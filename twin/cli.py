@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar (none either when stderr is not a terminal)")
+    run.add_argument("--replications", type=values.replications, default=1, metavar="N",
+                     help="run N seeds (seed, seed+1, ...), each with the profile drawn from its fit's uncertainty "
+                          "where the profile file records it, and report the mean and a 90 %% interval of the "
+                          "headline numbers (calibration/intervals.py); --out keeps the first seed's run")
     cli_reports.add_run_report(run)
     run.set_defaults(command=_run)
     validate = commands.add_parser("validate", help="check a scenario file and the files it references")
@@ -220,6 +224,8 @@ def _run(args: argparse.Namespace) -> int:
     _warn(path, scenario)
     if args.out is not None:
         outputs.folder(args.out, command="run", force=args.force)
+    if args.replications > 1:
+        return _replicated(args, path, scenario, applied)
     report = cli_reports.report_target(args)
     started = time.perf_counter()
     stop = Stop()
@@ -245,6 +251,58 @@ def _speed(simulated_s: float, wall_s: float) -> str:
     return f"{simulated_s / max(wall_s, 1e-9):,.0f}x real time"
 
 
+def _replicated(args: argparse.Namespace, path: Path, scenario: Scenario, overrides: dict[str, Any]) -> int:
+    """N seeds, the profile drawn per seed from its fit's uncertainty: the mean and 90 % interval of each headline
+    number, which hold the parameters' uncertainty, the seed's noise and the fit's misfit."""
+    import numpy as np
+
+    from calibration import intervals  # a surface beside this one
+    from twin.core.run import simulate
+
+    spread, own = _profile_spread(path, overrides)
+    spread = spread.without(own) if spread else intervals.Spread()
+    models = spread.draws(scenario.model, args.replications, np.random.default_rng([scenario.seed, 90]))
+    results = [simulate(scenario.model_copy(update={"seed": scenario.seed + i, "model": model}))
+               for i, model in enumerate(models)]
+    summaries = [r.summary.to_dict() for r in results]
+    bands = intervals.headline_bands(summaries, spread.misfit_sd)
+    report = {"scenario": scenario.name, "replications": args.replications,
+              "seeds": [scenario.seed + i for i in range(args.replications)],
+              "profile_uncertainty": list(spread.fields), "misfit_log_sd": spread.misfit_sd, "intervals_90": bands}
+    if args.out is not None:
+        write_outputs(args.out, scenario.model_copy(update={"model": models[0]}), results[0], force=args.force,
+                      extra={"replications.json": json.dumps({**report, "summaries": summaries}, indent=2)})
+    print(json.dumps(report) if args.json else _human_bands(report))
+    return 0
+
+
+def _profile_spread(scenario_path: Path, overrides: dict[str, Any]):
+    """The fit's uncertainty recorded in the scenario's profile file, and the fields the scenario sets itself."""
+    from calibration import intervals
+    from twin.config.reading import read_yaml
+
+    data, _ = read_yaml(scenario_path)
+    model = data.get("model") if isinstance(data, dict) else None
+    if not isinstance(model, dict) or "profile" not in model:
+        return None, set()
+    own = {k for k in model if k != "profile"} | {k.split(".", 1)[1] for k in overrides if k.startswith("model.")}
+    return intervals.in_profile_file(Path(scenario_path).parent / str(model["profile"])), own
+
+
+def _human_bands(report: dict) -> str:
+    from calibration import intervals
+
+    varied = ", ".join(report["profile_uncertainty"]) or "none recorded: seed noise only"
+    lines = [f"scenario {report['scenario']}: {report['replications']} replications (seeds {report['seeds'][0]}-"
+             f"{report['seeds'][-1]}); profile drawn from its fit's uncertainty ({varied}), misfit "
+             f"{report['misfit_log_sd']:.3f} log sd", f"  {'':18s} {'mean':>10s}   90 % interval"]
+    for path, label in intervals.HEADLINE:
+        if path in report["intervals_90"]:
+            b = report["intervals_90"][path]
+            lines.append(f"  {label:18s} {b['mean']:10.2f}   {b['low']:.2f} - {b['high']:.2f}")
+    return "\n".join(lines)
+
+
 @contextlib.contextmanager
 def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
     """The first Ctrl-C ends the simulation at the next event (its summary is still printed); a second one quits."""
@@ -262,11 +320,14 @@ def _first_interrupt_stops(stop: Stop) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False) -> None:
-    """Everything a run has to say, as one folder that appears complete or not at all."""
+def write_outputs(directory: str | Path, scenario: Scenario, result: Result, *, force: bool = False,
+                  extra: dict[str, str] | None = None) -> None:
+    """Everything a run has to say (and `extra` files by name), as one folder that appears complete or not at all."""
     import yaml
 
     with outputs.staged_folder(directory, command="run", force=force) as staging:
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text)
         (staging / "summary.json").write_text(json.dumps(result.summary.to_dict(), indent=2))
         (staging / "scenario.resolved.yaml").write_text(
             yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))

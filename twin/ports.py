@@ -27,6 +27,8 @@ class PodView:
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources)
+    priority: int = 0  # spec.priority, from its PriorityClass (0 without one)
+    nominated_node: str | None = None  # status.nominatedNodeName: its preemption victims are terminating there
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class ClusterPort(Protocol):
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str: ...
     def add_nodes(self, pool: str, count: int) -> None: ...
     def remove_node(self, node: str) -> None: ...
+    # The placeholder Deployment (pause pods of low priority that keep nodes ahead of demand), when there is one.
+    def placeholder_replicas(self) -> int: ...  # its spec.replicas (0 without one)
+    def placeholder_pods(self) -> list[PodView]: ...
+    def scale_placeholders(self, replicas: int) -> None: ...
 
 
 class TorchServePort(Protocol):
@@ -97,7 +103,7 @@ class Decision:
 
     time_s: float
     controller: str  # hpa | keda | workers | memory | cluster-autoscaler | anticipatory
-    action: str  # scale_deployment | scale_workers | resize_pod | add_nodes | remove_node
+    action: str  # scale_deployment | scale_workers | resize_pod | scale_placeholders | add_nodes | remove_node
     target: str  # deployment, pod or node pool/node name
     value: Mapping[str, float | int | str]  # the target state, e.g. {"replicas": 4}
     reason: str = ""

@@ -32,11 +32,13 @@ def render(current: Current) -> None:
     if source.startswith("bundled"):
         replications = int(st.number_input("Seeds per run", value=1, min_value=1, max_value=10, step=1,
                                            key="fidelity_reps"))
+        draws = int(st.number_input("Draws for the 90 % interval (0: none)", value=4, min_value=0, max_value=20,
+                                    step=1, key="fidelity_draws"))
         if st.button("Predict the calibration runs", key="fidelity_run"):
-            st.session_state["fidelity"] = replications
+            st.session_state["fidelity"] = (replications, draws)
         if "fidelity" in st.session_state:
             with st.spinner("Simulating every calibration run…"):
-                _show(_predicted(st.session_state["fidelity"]), IN_SAMPLE)
+                _show(_predicted(*st.session_state["fidelity"]), IN_SAMPLE)
     else:
         path = st.text_input("loo.csv", key="fidelity_loo", placeholder="out/loo.csv",
                              help="written by `servetwin check --out DIR`")
@@ -46,10 +48,11 @@ def render(current: Current) -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _predicted(replications: int) -> pd.DataFrame:
+def _predicted(replications: int, draws: int = 0) -> pd.DataFrame:
     runs_read = readers.read_runs(RUNS_CSV)
     rows = predict.predict_rows([r.config for r in runs_read], profiles.load_profiles(profiles.BUNDLED),
-                                replications=replications)
+                                replications=replications, spreads=profiles.load_spreads(profiles.BUNDLED),
+                                draws=draws)
     return tables.calibration_table(list(runs_read), rows)
 
 
@@ -59,9 +62,11 @@ def _show(table: pd.DataFrame, kind: tuple[str, str]) -> None:
         st.warning("No run has both a measurement and a prediction.")
         return
     st.caption(f"**{name} error**: {meaning}")
+    inside = tables.coverage(table)
     common.metric_row([("Runs", len(table)),
                        (f"Throughput MAPE ({name})", f"{table['throughput_error_pct'].abs().mean():.1f} %"),
-                       (f"Mean latency MAPE ({name})", f"{table['latency_error_pct'].abs().mean():.1f} %")])
+                       (f"Mean latency MAPE ({name})", f"{table['latency_error_pct'].abs().mean():.1f} %"),
+                       ("Inside the 90 % interval", "-" if inside is None else f"{100 * inside:.0f} %")])
     common.chart(figures_fidelity.parity(table, kind=name), key="fidelity-parity")
     common.chart(figures_fidelity.errors(table, kind=name), key="fidelity-errors")
     with st.expander("Table"):

@@ -10,7 +10,8 @@ from app.views import common
 
 def render() -> None:
     left, right = st.columns(2)
-    path = left.text_input("shadow.csv", key="shadow_path", placeholder="out/shadow/shadow.csv",
+    path = left.text_input("shadow.csv", key="shadow_path", value=st.query_params.get("shadow", ""),
+                           placeholder="out/shadow/shadow.csv",
                            help="written by the live adapter in shadow mode")
     upload = right.file_uploader("…or upload it", type=["csv"], key="shadow_upload")
     if upload is not None:

@@ -20,8 +20,9 @@ CONFIG_COLUMNS = (
     "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size", "max_batch_delay_ms",
 )
 RESULT_COLUMNS = ("throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms", "error_pct",
-                  "p95_response_ms", "worker_load_s")
-_SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", *RESULT_COLUMNS))
+                  "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
+                  "client_cpu_pct", "ts_mean_latency_ms", "ts_mean_queue_ms")
+_SPEC = _csv.TableSpec(required=CONFIG_COLUMNS, optional=("date", "notes", "background_threads", *RESULT_COLUMNS))
 # column -> (minimum, maximum, integer); the maxima are the scenario schema's, so every run read can be simulated
 _CONFIG_NUMBERS = {
     "node_vcpus": (1, limits.MAX_VCPUS, True), "node_ram_gb": (0, limits.MAX_MEMORY_GIB, False),
@@ -53,6 +54,8 @@ class RunConfig:
     batch_size: int | None
     max_batch_delay_ms: float | None
     remarks: Mapping[str, str] = field(default_factory=dict)  # column -> text after the leading value
+    # runnable threads of other work on the node during the run (`servetwin observe` estimates it); blank: none
+    background_threads: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,17 @@ class RunResult:
     error_pct: float | None
     p95_response_ms: float | None = None  # not in the study's tables; `servetwin observe` writes both
     worker_load_s: float | None = None  # from asking for more workers until all were READY, before this run
+    # the host's 1-minute load average at the run's end, and CPU use over the run in % of one core (htop's
+    # convention) of the whole host, the TorchServe processes and the load generator (`servetwin observe`,
+    # twin/live/host.py); the rest of the host's use is other work sharing the node
+    host_load_1m: float | None = None
+    host_cpu_pct: float | None = None
+    server_cpu_pct: float | None = None
+    client_cpu_pct: float | None = None
+    # TorchServe's own mean latency (frontend in to response out) and queue time of the run's requests, from its
+    # metrics (`servetwin observe` with a metrics URL): their difference is the time a request spent in the worker
+    ts_mean_latency_ms: float | None = None
+    ts_mean_queue_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +121,7 @@ def _config(row: _csv.Row) -> RunConfig:
     return RunConfig(
         id=row.required_text("id"), date=_date(row, remarks), cloud_vm=row.text("cloud_vm"),
         gpu_model=row.text("gpu_model"), gpu_partition=row.text("gpu_partition"), model=row.text("model"),
-        device=device, remarks=remarks, **numbers,
+        device=device, remarks=remarks, background_threads=row.number("background_threads", minimum=0), **numbers,
     )
 
 
@@ -134,6 +148,12 @@ def _result(row: _csv.Row) -> RunResult | None:
         error_pct=row.number("error_pct", minimum=0),
         p95_response_ms=row.number("p95_response_ms", minimum=0),
         worker_load_s=row.number("worker_load_s", minimum=0),
+        host_load_1m=row.number("host_load_1m", minimum=0),
+        host_cpu_pct=row.number("host_cpu_pct", minimum=0),
+        server_cpu_pct=row.number("server_cpu_pct", minimum=0),
+        client_cpu_pct=row.number("client_cpu_pct", minimum=0),
+        ts_mean_latency_ms=row.number("ts_mean_latency_ms", minimum=0),
+        ts_mean_queue_ms=row.number("ts_mean_queue_ms", minimum=0),
     )
     if result.error_pct is not None and result.error_pct > 100:
         raise row.error("error_pct", expected="a percentage from 0 to 100", got=repr(row.text("error_pct")))

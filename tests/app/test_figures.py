@@ -185,6 +185,18 @@ def test_parity_puts_each_run_at_measured_predicted():
     assert "(in-sample)" in errors.layout.title.text
 
 
+def test_parity_shows_each_run_s_90_percent_interval_and_the_coverage_counts_it():
+    table = pd.DataFrame({"id": ["a", "b"], "measured_rps": [10.0, 40.0], "predicted_rps": [11.0, 38.0],
+                          "measured_ms": [100.0, 250.0], "predicted_ms": [90.0, 260.0],
+                          "rps_low": [9.0, 30.0], "rps_high": [12.0, 39.0], "ms_low": [80.0, 200.0],
+                          "ms_high": [110.0, 300.0]})
+    throughput, latency = [t for t in figures_fidelity.parity(table, kind="held-out").data if t.name == "run"]
+    assert list(throughput.error_y.array) == [1.0, 1.0] and list(throughput.error_y.arrayminus) == [2.0, 8.0]
+    assert list(latency.error_y.array) == [20.0, 40.0]
+    assert tables.coverage(table) == 0.5  # b's 40 req/s lies above its 30-39 interval
+    assert tables.coverage(table.drop(columns=["rps_low"])) is None
+
+
 def test_shadow_shows_predicted_and_observed_and_the_error():
     report = pd.DataFrame({"time_s": [0, 30, 60], "horizon_s": [60] * 3,
                            "predicted_throughput_rps": [10, 11, 12], "observed_throughput_rps": [10, 10, 10],

@@ -35,6 +35,8 @@ CASES = [
     ("replicas-bool", log(scale(0, replicas=True)), ("value.replicas",)),
     ("time-bool", log({**scale(0), "time_s": True}), ("decisions.jsonl:1",)),
     ("missing-value", log({**scale(0), "value": {}}), ("value", "replicas")),
+    ("placeholders-without-replicas", log({**scale(0), "action": "scale_placeholders", "value": {"count": 2}}),
+     ("value", "replicas for scale_placeholders")),
     ("unknown-action", log({**scale(0), "action": "delete_cluster"}), ("action",)),
     ("not-json", "time_s=5\n", ("decisions.jsonl:1", "JSON")),
     ("a-name-twice", log(scale(0)).replace('"time_s": 0,', '"time_s": 0, "time_s": 9,'),
@@ -66,3 +68,12 @@ def test_the_good_log_reads(tmp_path):
 
     decisions = read_decisions(write(tmp_path, "decisions.jsonl", log(scale(0), scale(0), scale(30, replicas=0))))
     assert [d.time_s for d in decisions] == [0, 0, 30] and decisions[2].value["replicas"] == 0
+
+
+def test_a_twin_log_with_placeholder_scaling_reads(tmp_path):
+    from twin.live.replay import read_decisions
+
+    ahead = {**scale(10, replicas=3), "controller": "anticipatory", "action": "scale_placeholders",
+             "target": "roberta-headroom"}
+    decisions = read_decisions(write(tmp_path, "decisions.jsonl", log(scale(0), ahead)))
+    assert [(d.action, d.value["replicas"]) for d in decisions] == [("scale_deployment", 2), ("scale_placeholders", 3)]

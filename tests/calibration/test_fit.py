@@ -1,4 +1,5 @@
 """The surrogate, the readings and the fit on the real tables."""
+import dataclasses
 import math
 
 import pytest
@@ -91,3 +92,19 @@ def test_profiles_name_the_fields_no_measurement_identified():
     assert "gpu_memory_mib" not in roberta.assumed and "gpu_ms_per_extra_item" in roberta.assumed
     assert roberta.timeslice_efficiency == theta["timeslice_a100"] and detr.cpu_threads == "cores"
     assert 1.0 < roberta.frontend_cpu_ms < 2.5 and detr.frontend_cpu_ms == roberta.frontend_cpu_ms  # JVMs' htop CPU
+
+
+def test_without_any_a10_run_its_kernel_time_and_client_come_from_priors_not_the_bounds():
+    runs = read_runs(DATA / "runs.csv")
+    obs, _ = observations(runs)
+    rest = [o for o in obs if o.setup.accelerator != A10]
+    readings = gather(read_resources(DATA / "resources.csv"), runs)
+    kept = dataclasses.replace(readings, constraints=tuple(
+        c for c in readings.constraints if c.run_id in {o.id for o in rest}))
+    result = fit(rest, kept, rounds=1, seeds=1)
+    t = result.theta
+    centre, sd = P.A10_KERNEL_RATIO
+    assert abs(math.log(t["gpu_rob_a10"] / t["gpu_rob_a100"] / centre)) < 0.5 * sd  # the spec prior decides it
+    assert result.high["gpu_rob_a10"] / result.low["gpu_rob_a10"] > 5  # and it stays as uncertain as the prior
+    assert t["frontend_a10_rob"] > 5  # the CPU runs alone would drive the client's round trip to its bound
+

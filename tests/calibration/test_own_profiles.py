@@ -15,7 +15,7 @@ from calibration.mapping import gpu_of, setup_of
 from calibration.predict import simulate_run
 from calibration.readers import Run, RunConfig, RunResult
 from calibration.readings import Readings
-from calibration.space import space_for
+from calibration.space import RunFacts, space_for
 from twin.config.schema import ModelProfile
 
 TRUTH = ModelProfile(name="truth", device="gpu", cpu_ms=0.0, gpu_ms=60.0, frontend_ms=15.0, demand_cv=0.5)
@@ -77,7 +77,8 @@ def test_a_lone_run_of_its_profile_is_not_cross_validated(runs):
 
 
 def test_the_space_starts_own_parameters_from_the_quickest_run():
-    space = space_for([(("m", "cpu"), 100.0), (("m", "cpu"), 40.0), (("roberta-base-go_emotions", "cpu"), 140.0)])
+    space = space_for([RunFacts(("m", "cpu"), 100.0, 4, 1), RunFacts(("m", "cpu"), 40.0, 4, 1),
+                       RunFacts(("roberta-base-go_emotions", "cpu"), 140.0, 6, 1)])
     assert space.study and space.own == (("m", "cpu"),)
     starts = {p.name: p.initial for p in space.parameters}
     assert starts["service_ms[m@cpu]"] == pytest.approx(32.0) and starts["frontend_ms[m@cpu]"] == pytest.approx(8.0)

@@ -55,3 +55,16 @@ def test_the_run_that_began_mid_rollout_slows_once_users_leave_the_old_pod():
     whole = _predict("A10-ROB-CPU-5p1w-u5", replications=3, duration_s=120.0)
     assert first_minute.busy_pods == 1.0
     assert whole.busy_pods > 1.5 and whole.avg_response_ms > 1.3 * first_minute.avg_response_ms
+
+
+def test_processes_on_one_a100_share_it_until_its_kernel_time_is_spent():
+    # 25 roberta processes, each mostly host-side launch and CPU: throughput grows with users until the device's
+    # busy time (kernel ms a request, read by NVML) is spent, not at one process's accelerator phase
+    profile = PROFILES[("roberta-base-go_emotions", "a100-80gb")]
+    kernel_ms = profile.gpu_ms * profile.gpu_busy_fraction
+    device_cap = 1000 * profile.timeslice_efficiency / kernel_ms
+    few, many = (_predict("A100-ROB-25p1w-u5", users=u, id=f"u{u}", ramp_s=2.0, replications=1) for u in (5, 50))
+    assert many.throughput_rps > 2.3 * few.throughput_rps
+    assert many.throughput_rps > 1000 / profile.gpu_ms  # beyond one phase held exclusively
+    assert 0.85 * device_cap < many.throughput_rps <= device_cap * 1.02
+    assert many.gpu_util > 0.85

@@ -115,13 +115,37 @@ def test_worker_autoscaling_with_and_without_an_in_place_resize(mode):
         assert result.summary.errors["total"] > 0.1 * result.summary.requests
 
 
-def test_anticipatory_node_scaling_buys_slo_minutes_with_money():
-    reactive = simulate(load_scenario(SCENARIOS / "questions" / "nodes-reactive.yaml"), duration_s=1300)
-    ahead = simulate(load_scenario(SCENARIOS / "questions" / "nodes-anticipatory.yaml"), duration_s=1300)
+@pytest.fixture(scope="module")
+def nodes_question():
+    """The burst question's three answers: reactive Cluster Autoscaler, fixed placeholders, anticipatory ones."""
+    return {name: simulate(load_scenario(SCENARIOS / "questions" / f"nodes-{name}.yaml"), duration_s=1300)
+            for name in ("reactive", "placeholders", "anticipatory")}
+
+
+@pytest.mark.parametrize("name", ["placeholders", "anticipatory"])
+def test_placeholder_headroom_buys_slo_minutes_with_money(nodes_question, name):
+    reactive, ahead = nodes_question["reactive"], nodes_question[name]
     first_node = [min(d.time_s for d in r.decisions if d.action == "add_nodes") for r in (reactive, ahead)]
-    assert first_node[1] < first_node[0]  # ahead of the pods going Pending
+    assert first_node[1] < first_node[0]  # ahead of the serving pods going Pending
     assert ahead.summary.slo["violation_minutes"] < reactive.summary.slo["violation_minutes"]
     assert ahead.summary.cost["total_usd"] > reactive.summary.cost["total_usd"]
+
+
+def test_serving_pods_preempt_placeholders_and_the_autoscaler_adds_nodes_only_for_what_they_evict(nodes_question):
+    """Fixed headroom: nobody but the Cluster Autoscaler adds nodes, and it does so after a preemption."""
+    result = nodes_question["placeholders"]
+    preempted = [e for e in result.events if e["event"] == "pod_preempted"]
+    assert preempted and all(e["pod"].startswith("roberta-headroom-") for e in preempted)
+    assert all(e["by"].startswith("roberta-") and not e["by"].startswith("roberta-headroom") for e in preempted)
+    adds = [d for d in result.decisions if d.action == "add_nodes"]
+    assert {d.controller for d in adds} == {"cluster-autoscaler"}
+    assert min(e["time_s"] for e in preempted) < min(d.time_s for d in adds)
+
+
+def test_the_anticipatory_policy_acts_only_on_the_placeholders_scale(nodes_question):
+    mine = [d for d in nodes_question["anticipatory"].decisions if d.controller == "anticipatory"]
+    assert mine and {(d.action, d.target) for d in mine} == {("scale_placeholders", "roberta-headroom")}
+    assert max(d.value["replicas"] for d in mine) > 2  # the trend asks beyond the fixed headroom
 
 
 @pytest.mark.parametrize("annotation, replicas", [({"autoscaling.keda.sh/paused-replicas": "2"}, [2]),

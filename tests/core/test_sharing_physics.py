@@ -9,7 +9,7 @@ from twin.config.schema import GpuSpec, ModelProfile, NodePool
 from twin.core.run import simulate
 from twin.gpu.device import Accelerator, sharing_of
 from twin.gpu.sharing import Sharing, device_model
-from twin.k8s.node import cpu_speed, default_slice_ms
+from twin.k8s.node import cpu_speed, default_slice_ms, own_cores
 
 ROBERTA_LIKE = {"device": "gpu", "cpu_ms": 0.0, "gpu_ms": 10.0, "demand_distribution": "deterministic"}
 
@@ -80,13 +80,24 @@ def test_all_core_pools_on_busy_cores_collapse_while_single_threads_scale():
     assert throughput(2, single, 1, background=2) > 2 * one  # OMP_NUM_THREADS=1 serves several times more
 
 
-def test_cfs_granularity_sets_the_barrier_wait():
-    assert [default_slice_ms(v) for v in (1, 2, 6, 24)] == [0.75, 1.5, 2.25, 3.0]
+def test_the_scheduler_slice_and_tick_set_the_barrier_wait():
+    assert [default_slice_ms(v) for v in (1, 2, 6, 24)] == [2.75, 3.5, 4.25, 5.0]
     barrier = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2, parallel_regions=4)
     speed = cpu_speed(2, barrier, slice_ms=1.5)
     assert speed(1) == 1.0  # 2 threads on 2 cores: nobody waits
     crowd = 2.0  # 4 threads on 2 cores: each runs half the time, and half the barriers wait a slice
     assert speed(2) == pytest.approx(10 / (10 * crowd + 4 * 1.5 * (1 - 1 / crowd)))
+
+
+def test_a_request_that_mostly_waits_gets_what_it_wants_up_to_its_fair_share():
+    # a handler that sleeps 50 ms and computes for 5 (a tenth of a core) beside other work filling both cores
+    waiting = ModelProfile(device="cpu", cpu_ms=50, cpu_threads=0.1, parallel_regions=40,
+                           cpu_oversubscription_penalty=5)
+    assert cpu_speed(2, waiting, slice_ms=1.5, background=4)(2) == 1.0  # its fair share is 2/4.2 of a core
+    crowded = cpu_speed(2, waiting, slice_ms=1.5, background=38)  # a share of 1/19: it wants 0.1
+    assert crowded(1) == pytest.approx(1 / (0.1 * (0.1 + 38) / 2))
+    assert own_cores(1, 0.1, 2, 4) == pytest.approx(0.1)  # its work, at any crowd: the reading is 5 core-ms
+    assert own_cores(1, 0.1, 2, 38) * 50 / crowded(1) == pytest.approx(5.0)
 
 
 def test_the_node_reports_memory_as_htop_does():
@@ -96,3 +107,18 @@ def test_the_node_reports_memory_as_htop_does():
                     workload={"type": "poisson", "rate_rps": 0})
     assert simulate(spec).summary.memory_used_mib == pytest.approx(1000 + 2 * (300 + 200))
     assert NodePool(name="x", vcpus=1, memory_gib=1).system_memory_mib == 0.0
+
+
+def test_a_device_without_runs_gets_its_kernel_time_from_vendor_specs():
+    from twin.gpu.sharing import kernel_time_ratio
+
+    a100 = "NVIDIA A100 80GB PCIe"
+    bare, sd_bare = kernel_time_ratio("NVIDIA A10", a100)
+    vgpu, sd_vgpu = kernel_time_ratio("NVIDIA A10 (vGPU profile A10-4Q)", a100)
+    faster, _ = kernel_time_ratio("NVIDIA H100 PCIe", a100)
+    assert 1.0 < bare < 1935 / 600  # between latency-bound and bandwidth-bound
+    assert vgpu > bare and sd_vgpu > sd_bare  # a sixth of a board: slower, and less certain (scheduler unknown)
+    assert faster < 1.0
+    assert kernel_time_ratio(a100, a100)[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no specs"):
+        kernel_time_ratio("Some Future GPU", a100)

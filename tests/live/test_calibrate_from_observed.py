@@ -14,6 +14,7 @@ import yaml
 
 from calibration.profiles import BUNDLED
 from calibration.readers import read_runs
+from tests.support.tables import subset
 from tests.support.torchserve import SLEEPY, RealTorchServe
 from twin.cli import main
 
@@ -21,17 +22,6 @@ SLEEP_MS = 50.0
 CALIBRATION_IDS = {f"OBS-{SLEEPY}-w1-u{users}" for users in (1, 2, 4)}
 HELD_OUT_IDS = {f"OBS-{SLEEPY}-w2-u{users}" for users in (2, 4)}
 
-
-def _subset(source: Path, ids: set[str], target: Path) -> Path:
-    with source.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = [row for row in reader if row["id"] in ids]
-        columns = reader.fieldnames
-    with target.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +32,8 @@ def loop(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory) -
                  "--duration", "3", "--pause", "0", "--device", "cpu", "--node-vcpus", str(os.cpu_count() or 2),
                  "--node-ram-gb", "8", "--cloud-vm", "loopback", "--out", str(work / "observed")]) == 0
     observed = work / "observed" / "runs.csv"
-    calibration = _subset(observed, CALIBRATION_IDS, work / "calibration.csv")
-    held_out = _subset(observed, HELD_OUT_IDS, work / "held-out.csv")
+    calibration = subset(observed, CALIBRATION_IDS, work / "calibration.csv")
+    held_out = subset(observed, HELD_OUT_IDS, work / "held-out.csv")
     assert main(["calibrate", "--runs", str(calibration), "--out", str(work / "profiles")]) == 0
     assert main(["predict", "--runs", str(held_out), "--profiles", str(BUNDLED), str(work / "profiles"),
                  "--out", str(work / "predicted.csv"), "--replications", "2"]) == 0

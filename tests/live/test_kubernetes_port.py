@@ -76,7 +76,9 @@ def test_resize_in_place_reports_the_pods_resize_state(api, outcome, status):
     api.emulator.resize_outcome = outcome
     assert port(api).resize_pod("sleepy-0", {"memory": 3 * GIB}, {"memory": 3 * GIB}) == status
     pod = next(p for p in port(api).pods() if p.name == "sleepy-0")
-    assert pod.limits["memory"] == 3 * GIB and pod.resize_status == status
+    running = 2 * GIB if status else 3 * GIB  # a pending resize is asked for (the spec), not yet run
+    assert pod.limits["memory"] == running and pod.resize_status == status
+    assert port(api).desired_memory_limit("sleepy-0") == 3 * GIB
     container = api.get(kc.PODS, NS, "sleepy-0")["spec"]["containers"][0]
     assert container["image"] == "pytorch/torchserve:0.12.0-cpu"  # merged by name, not replaced
     assert container["resources"]["requests"]["cpu"] == "500m"
@@ -123,6 +125,7 @@ def test_pool_label_of_any_cloud_and_device_requests(api):
     resources = gpu_pod["spec"]["containers"][0]["resources"]
     resources["requests"] |= {"cpu": "2", "nvidia.com/gpu": "1"}
     resources["limits"] |= {"nvidia.com/gpu": "1"}
+    gpu_pod["status"]["containerStatuses"][0]["resources"] = resources  # what the kubelet runs: the same
     api.put(kc.PODS, NS, "sleepy-2", gpu_pod)
     gke = kc.node("g1", pool="", gpus=1)
     gke["metadata"]["labels"] = {"cloud.google.com/gke-nodepool": "a100-pool"}

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -41,7 +42,10 @@ def _leftovers(parent: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def observed(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("observe") / "run"
-    result = observe(_config(torchserve, out, workers=(1, 2)))
+    heard = []
+    result = observe(_config(torchserve, out, workers=(1, 2)), lambda *told: heard.append(told))
+    assert [(done, total, step.id) for done, total, step in heard] == [
+        (i + 1, 4, step.id) for i, step in enumerate(result.steps)]  # progress after each step, in order
     return result, {run.config.id: run for run in read_runs(out / "runs.csv")}
 
 
@@ -56,6 +60,20 @@ def test_every_step_is_a_calibration_run(observed) -> None:
         assert config.duration_s == STEP_S
         assert runs[step.id].result.error_pct == 0.0
         assert runs[step.id].result.throughput_rps == pytest.approx(step.load.throughput_rps, abs=1e-3)
+
+
+def test_the_machine_beside_every_step_is_recorded(observed) -> None:
+    """Load average and CPU of the host, the server's processes and the load generator: a busy neighbour shows."""
+    result, runs = observed
+    for step in result.steps:
+        measured = runs[step.id].result
+        assert measured.host_load_1m >= 0
+        assert 0 < measured.client_cpu_pct and 0 < measured.server_cpu_pct
+        # separate processes, each sampled over the step: the parts cannot exceed the whole by more than jitter
+        assert measured.server_cpu_pct + measured.client_cpu_pct <= measured.host_cpu_pct + 15
+        assert measured.host_cpu_pct <= 100 * (os.cpu_count() or 1) + 15
+        # a handler that sleeps spends little CPU per request: well under its 50 ms of service
+        assert measured.server_cpu_pct / 100 / measured.throughput_rps < 0.5 * SERVICE_S
 
 
 def test_throughput_follows_workers_not_users(observed) -> None:

@@ -12,6 +12,8 @@ from twin.live.kubernetes_port import KubernetesCluster
 
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 NS = "serving"
+MANIFESTS = yaml.safe_load_all((RBAC.parent / "placeholders.yaml").read_text())
+PLACEHOLDERS = next(doc["metadata"]["name"] for doc in MANIFESTS if doc and doc["kind"] == "Deployment")
 PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)"
                   r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$")
 
@@ -27,16 +29,18 @@ def rules(kind: str) -> list[dict]:
 def every_call() -> list[tuple[str, str]]:
     with kc.KubeApi() as api:
         api.put(kc.APPS, NS, "roberta", kc.deployment("roberta", NS, replicas=1))
+        api.put(kc.APPS, NS, PLACEHOLDERS, kc.deployment(PLACEHOLDERS, NS, replicas=1))
         api.put(kc.PODS, NS, "roberta-0", kc.pod("roberta-0", NS, app="roberta", node="n1"))
         api.put(kc.NODES, None, "n1", kc.node("n1", pool="a"))
         api.put(kc.HPAS, NS, "roberta", {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                                          "metadata": {"name": "roberta", "namespace": NS}, "spec": {}})
         api.put(kc.SCALED_OBJECTS, NS, "roberta", {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
                                                    "metadata": {"name": "roberta", "namespace": NS}, "spec": {}})
-        cluster = KubernetesCluster(api.client(), namespace=NS, deployment="roberta")
+        cluster = KubernetesCluster(api.client(), namespace=NS, deployment="roberta", placeholders=PLACEHOLDERS)
         cluster.deployment_replicas(), cluster.pods(), cluster.pending_pods(), cluster.pod_ip("roberta-0")
         cluster.nodes(), cluster.hpas(), cluster.scaled_object("roberta")
         cluster.scale_deployment(2)
+        cluster.placeholder_replicas(), cluster.placeholder_pods(), cluster.scale_placeholders(3)
         cluster.resize_pod("roberta-0", {"memory": 2**31}, {"memory": 2**31})
         cluster.patch_scaled_object("roberta", {"spec": {"minReplicaCount": 1}})
         return api.requests()
@@ -69,5 +73,7 @@ def test_nothing_broad_and_no_secrets():
     writes = [rule for rule in rules("Role") if "patch" in rule["verbs"]]
     assert {r for rule in writes for r in rule["resources"]} == {"deployments/scale", "pods/resize", "scaledobjects"}
     assert all(rule.get("resourceNames") for rule in writes if rule["resources"] != ["pods/resize"])
+    scales = [rule["resourceNames"] for rule in writes if rule["resources"] == ["deployments/scale"]]
+    assert sorted(scales) == [["roberta"], [PLACEHOLDERS]]  # each Deployment's scale alone, the placeholders' too
     cluster_wide = rules("ClusterRole")
     assert all(rule["verbs"] == ["list"] for rule in cluster_wide)

@@ -131,3 +131,16 @@ def test_invalid_matcher_operator_and_retention_are_refused():
         tsdb.LabelMatcher("a", "==", "b")
     with pytest.raises(ValueError, match="retention_s"):
         tsdb.SeriesStore(retention_s=0)
+
+
+def test_a_selector_asked_again_sees_series_created_and_dropped_since():
+    """Matching is remembered between queries (controllers repeat theirs every period) but never goes stale."""
+    store = tsdb.SeriesStore(retention_s=60)
+    selector = [_eq("__name__", "req_total")]
+    store.append("req_total", {"pod": "b"}, 0.0, 1.0)
+    assert [s.labels["pod"] for s in store.select(selector, mint_ms=0, maxt_ms=10_000)] == ["b"]
+    store.append("req_total", {"pod": "a"}, 1.0, 1.0)  # a new target: found, and in label order
+    assert [s.labels["pod"] for s in store.select(selector, mint_ms=0, maxt_ms=10_000)] == ["a", "b"]
+    for t in range(2, 200, 10):  # "b" stops reporting; retention drops it
+        store.append("req_total", {"pod": "a"}, float(t), 1.0)
+    assert [s.labels["pod"] for s in store.select(selector, mint_ms=0, maxt_ms=200_000)] == ["a"]

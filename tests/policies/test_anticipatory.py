@@ -1,17 +1,12 @@
-"""The anticipatory node policy: nodes for the forecast replica count, released after a lasting surplus."""
+"""The anticipatory policy: placeholder pods for the forecast replica count plus a fixed headroom."""
 from __future__ import annotations
 
 import pytest
 
-from twin.policies.anticipatory import Anticipation, AnticipationState, GroupView, forecast, reconcile
+from twin.policies.anticipatory import Anticipation, View, forecast, reconcile
 
-# A100 nodes of the scenarios: 4 single-GPU pods each, 180 s to register + 90 s until the GPU is allocatable.
-SPEC = Anticipation("a100", lead_time_s=270.0, min_headroom_pods=2, window_s=60.0, release_after_s=600.0)
-
-
-def view(desired, nodes, *, upcoming=0, empty=(), history=(), max_nodes=6, min_nodes=1):
-    return GroupView(desired, pods_per_node=4, nodes=nodes, upcoming=upcoming, min_nodes=min_nodes,
-                     max_nodes=max_nodes, empty_nodes=tuple(empty), history=tuple(history))
+# A100 nodes of the scenarios: 180 s to register + 90 s until the GPU is allocatable.
+SPEC = Anticipation("a100", lead_time_s=270.0, min_headroom_pods=2, window_s=60.0)
 
 
 @pytest.mark.parametrize("history, desired, expected", [
@@ -23,51 +18,22 @@ def view(desired, nodes, *, upcoming=0, empty=(), history=(), max_nodes=6, min_n
     (((0, 2), (60, 8)), 40, 40),  # the autoscaler already heads higher than the trend
 ])
 def test_forecast_is_the_target_or_the_trend_over_the_lead_time(history, desired, expected):
-    assert forecast(SPEC, view(desired, 1, history=history), now=60.0) == expected
+    assert forecast(SPEC, View(desired, history), now=60.0) == expected
 
 
-@pytest.mark.parametrize("desired, nodes, upcoming, history, add, wanted", [
-    (2, 1, 0, (), 0, 1),  # 2 pods + 2 headroom = 1 node
-    (6, 1, 0, (), 1, 2),  # 8 slots wanted = 2 nodes
-    (6, 1, 1, (), 0, 2),  # one already on its way
-    (8, 1, 0, ((0, 2), (60, 8)), 5, 6),  # trend wants 37 slots = 10 nodes, the group's max is 6
-    (0, 0, 0, (), 1, 1),  # min nodes even at zero
+@pytest.mark.parametrize("history, desired, placeholders", [
+    ((), 2, 2),  # steady: the fixed headroom
+    ((), 0, 2),  # even at zero replicas
+    (((0, 2), (60, 8)), 8, 29),  # the trend wants 35 + 2 slots, 8 are serving pods
+    (((0, 8), (60, 4)), 4, 2),  # shrinking: back to the headroom, the Cluster Autoscaler removes the nodes
 ])
-def test_nodes_added_ahead(desired, nodes, upcoming, history, add, wanted):
-    decision, state = reconcile(SPEC, AnticipationState(), view(desired, nodes, upcoming=upcoming, history=history),
-                                now=60.0)
-    assert (decision.add, decision.wanted_nodes) == (add, wanted)
-    assert decision.release == () and state.surplus_since is None
+def test_placeholders_fill_the_gap_between_the_forecast_plus_headroom_and_the_desired_replicas(
+        history, desired, placeholders):
+    decision = reconcile(SPEC, View(desired, history), now=60.0)
+    assert decision.placeholders == placeholders
+    assert decision.forecast_replicas + SPEC.min_headroom_pods == desired + placeholders
 
 
-def test_surplus_is_released_after_it_lasted_release_after_s_empty_nodes_only():
-    state, released = AnticipationState(), []
-    for now in (0.0, 300.0, 599.0, 600.0, 610.0):
-        decision, state = reconcile(SPEC, state, view(2, 3, empty=("n1", "n2")), now=now)
-        released.append(decision.release)
-        assert decision.add == 0
-    assert released == [(), (), (), ("n1", "n2"), ()]
-
-
-def test_a_break_in_the_surplus_restarts_the_release_timer():
-    _, state = reconcile(SPEC, AnticipationState(), view(2, 3, empty=("n2",)), now=0.0)
-    _, state = reconcile(SPEC, state, view(10, 3), now=300.0)
-    assert state.surplus_since is None
-    decision, state = reconcile(SPEC, state, view(2, 3, empty=("n2",)), now=600.0)
-    assert decision.release == () and state.surplus_since == 600.0
-
-
-def test_only_empty_nodes_are_released_and_the_rest_held():
-    # wanted 1 node, 4 there: 3 surplus but only one is empty; when wanted, empty nodes are held from the CA
-    decision, _ = reconcile(SPEC, AnticipationState(surplus_since=0.0), view(2, 4, empty=("n3",)), now=600.0)
-    assert decision.release == ("n3",) and decision.hold == ()
-    decision, _ = reconcile(SPEC, AnticipationState(), view(6, 2, empty=("n1",)), now=600.0)
-    assert decision.release == () and decision.hold == ("n1",)
-    decision, _ = reconcile(SPEC, AnticipationState(surplus_since=0.0), view(2, 3, empty=("n1", "n2", "n3")),
-                            now=600.0)
-    assert decision.release == ("n1", "n2") and decision.hold == ("n3",)
-
-
-def test_pods_per_node_must_be_positive():
-    with pytest.raises(ValueError):
-        reconcile(SPEC, AnticipationState(), GroupView(4, pods_per_node=0, nodes=1, upcoming=0), now=0.0)
+def test_without_headroom_and_trend_there_are_no_placeholders():
+    spec = Anticipation("a100", lead_time_s=270.0)
+    assert reconcile(spec, View(5, ((0, 5), (60, 5))), now=60.0).placeholders == 0

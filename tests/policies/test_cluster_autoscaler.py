@@ -185,3 +185,19 @@ def test_the_scheduler_filters_decide_what_registered_nodes_take(max_pods, port,
     waiting = pending(1, {"cpu": "1"}, host_ports=(port,) if port else ())
     decision, _ = run((SMALL,), CAObservation((busy,), waiting))
     assert dict(decision.scale_up) == expected
+
+
+# FAQ "How does Cluster Autoscaler work with Pod Priority and Preemption?": pods below the cutoff (-10 by default,
+# the overprovisioning FAQ's placeholder class sits at -10, "the lowest priority that triggers scaling") do not
+# trigger a scale-up, nor does a pod already waiting for a preemption on its nominated node.
+@pytest.mark.parametrize("priority, nominated, settings, expected", [
+    (0, "", {}, {"a100": 1}),
+    (-10, "", {}, {"a100": 1}),  # placeholders at the cutoff still scale the cluster up
+    (-11, "", {}, {}),  # below: expendable
+    (-11, "", {"expendable_pods_priority_cutoff": -20}, {"a100": 1}),
+    (0, "a100-0", {}, {}),  # waiting for its victims to terminate
+])
+def test_expendable_and_nominated_pods_trigger_no_scale_up(priority, nominated, settings, expected):
+    pods = pending(2, GPU_POD, priority=priority, nominated_node=nominated)
+    decision, _ = run((A100,), CAObservation(pending=pods), **settings)
+    assert dict(decision.scale_up) == expected

@@ -9,8 +9,9 @@ server and what the tests need to break it:
   the outcome the test chose: applied, or a `PodResizePending` condition with reason Deferred or Infeasible.
 - a test-side "Deployment controller" (`reconcile()`): status.replicas and the pod set follow spec.replicas.
 - faults: the next N requests matching a method and a path pattern answer 409, 429 (with Retry-After), 500, or hang
-  past the client's timeout; a faulted request changes nothing, as on a real API server.
-- equality label selectors on lists (KMock lists every object of a resource).
+  past the client's timeout; a faulted request changes nothing, as on a real API server. A "lost" fault is the
+  other half of a timeout: the request is applied, and its answer comes only after the client gave up.
+- equality label selectors and field selectors on lists (KMock lists every object of a resource).
 - `writes()`: every write request received (method, path), to prove a mode sent none.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 class Fault:
     method: str
     path: re.Pattern
-    status: int | str  # an HTTP status, or "hang"
+    status: int | str  # an HTTP status, "hang" (nothing applied, no answer) or "lost" (applied, no answer)
     remaining: int
     retry_after_s: int | str | None = None  # the Retry-After header: seconds, or an HTTP date
 
@@ -53,8 +54,14 @@ class Emulator(kmock.KubernetesEmulator):
 
     async def _handle(self, request):
         fault = self._take_fault(request)
-        if fault is not None:
+        if fault is not None and fault.status != "lost":
             return await self._fail(fault)
+        answer = await self._route(request)
+        if fault is not None:  # "lost": applied, but the answer comes only after the client gave up waiting
+            await asyncio.sleep(self.hang_s)
+        return answer
+
+    async def _route(self, request):
         if request.subresource == "scale" and request.resource == APPS:
             return await self._scale(request)
         if request.subresource == "resize" and request.resource == PODS:
@@ -62,11 +69,14 @@ class Emulator(kmock.KubernetesEmulator):
         return await super()._handle(request)
 
     async def _serve_list(self, request):
-        """KMock lists every object of a resource; an API server applies equality label selectors."""
+        """KMock lists every object of a resource; an API server applies equality label selectors and field
+        selectors (`path=value`, `path!=value`)."""
         listed = await super()._serve_list(request)
         wanted = dict(term.split("=", 1) for term in request.params.get("labelSelector", "").split(",") if term)
+        fields = [term for term in request.params.get("fieldSelector", "").split(",") if term]
         listed["items"] = [item for item in listed["items"]
-                           if all(item["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())]
+                           if all(item["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+                           and all(_field_matches(item, term) for term in fields)]
         return listed
 
     def _take_fault(self, request) -> Fault | None:
@@ -118,6 +128,14 @@ class Emulator(kmock.KubernetesEmulator):
             self.objects[key].patch({"spec": {"containers": pod["spec"]["containers"]}, "status": pod["status"]})
             raw = self.objects[key].raw
         return aiohttp.web.json_response(raw)
+
+
+def _field_matches(item: dict, term: str) -> bool:
+    path, negated, value = re.fullmatch(r"([\w.]+?)(!?)==?(.*)", term).groups()
+    node = item
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return (str(node or "") == value) != bool(negated)
 
 
 def _scale_of(deployment: dict) -> dict:

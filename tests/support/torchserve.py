@@ -1,8 +1,9 @@
 """A real TorchServe (0.12) on loopback for tests: small random-weight models, own ports, clean stop.
 
 Fidelity ledger: this is the real server (pytorch/serve 0.12.0, frontend jar + Python workers), not a model
-of it. What the fixture adds: two models built locally with random weights (`sleepy`, a handler that only
-sleeps, for deterministic queueing; `tiny_encoder`, a traced two-layer transformer encoder, for realism),
+of it. What the fixture adds: models built locally with random weights (`sleepy`, a handler that only
+sleeps, for deterministic queueing; `tiny_encoder`, a traced two-layer transformer encoder, for realism; `encoder4`,
+four wider layers, CPU-bound, registered on demand with any batch settings),
 five private loopback ports, private TEMP/TMPDIR/LOG_LOCATION/METRICS_LOCATION, a quiet log4j2 config and
 readiness read from the management API (every worker READY; `/ping` answers Healthy while workers
 crash-loop). Not covered: GPUs, gRPC clients, snapshots (started with --ncs).
@@ -27,10 +28,10 @@ from typing import Any
 
 import psutil  # a dependency of torchserve itself
 
-from tests.support.ts_models import ALL_MODELS, QUIET_LOG_CONFIG, SLEEPY, TINY_ENCODER, build_models
+from tests.support.ts_models import ALL_MODELS, ENCODER4, QUIET_LOG_CONFIG, SLEEPY, TINY_ENCODER, build_models
 
-__all__ = ["ALL_MODELS", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError", "TorchServeUrls",
-           "build_models"]
+__all__ = ["ALL_MODELS", "ENCODER4", "SLEEPY", "TINY_ENCODER", "RealTorchServe", "TokenKeys", "TorchServeError",
+           "TorchServeUrls", "build_models"]
 
 SLEEP_ENV = "SERVETWIN_SLEEP_MS"
 _PORT_NAMES = ("inference", "management", "metrics", "grpc_inference", "grpc_management")
@@ -71,7 +72,8 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _config_properties(*, ports: dict[str, int], store: Path, token_auth: bool, job_queue_size: int) -> str:
+def _config_properties(*, ports: dict[str, int], store: Path, token_auth: bool, job_queue_size: int,
+                       token_expiration_min: float | None = None) -> str:
     lines = {
         "inference_address": f"http://127.0.0.1:{ports['inference']}",
         "management_address": f"http://127.0.0.1:{ports['management']}",
@@ -90,6 +92,8 @@ def _config_properties(*, ports: dict[str, int], store: Path, token_auth: bool, 
         "disable_token_authorization": str(not token_auth).lower(),
         "vmargs": "-Xmx512m -XX:-UsePerfData",  # no hsperfdata files in the shared /tmp
     }
+    if token_expiration_min is not None:  # read as a double: 0.05 is 3 s (ConfigManager.getTimeToExpiration)
+        lines["token_expiration_min"] = token_expiration_min
     return "".join(f"{key}={value}\n" for key, value in lines.items())
 
 
@@ -97,11 +101,13 @@ class RealTorchServe:
     """One TorchServe instance; use as a context manager (or start()/stop() from a pytest fixture)."""
 
     def __init__(self, *, workdir: Path, models: tuple[str, ...] = ALL_MODELS, sleep_ms: float = 50.0,
-                 token_auth: bool = False, job_queue_size: int = 100, start_timeout_s: float = 90.0):
+                 token_auth: bool = False, token_expiration_min: float | None = None, job_queue_size: int = 100,
+                 start_timeout_s: float = 90.0):
         self.workdir = Path(workdir)
         self.model_names = tuple(models)
         self.sleep_ms = sleep_ms
         self.token_auth = token_auth
+        self.token_expiration_min = token_expiration_min
         self.job_queue_size = job_queue_size
         self.start_timeout_s = start_timeout_s
         self.ports = dict(zip(_PORT_NAMES, _free_ports(len(_PORT_NAMES))))
@@ -179,11 +185,33 @@ class RealTorchServe:
             time.sleep(0.1)
         raise TorchServeError(f"{name}: {min_workers} workers not READY after {timeout_s} s\n{self.log_tail()}")
 
+    def register(self, name: str, archive: str, *, batch_size: int = 1, max_batch_delay_ms: int = 100,
+                 workers: int = 1) -> list[dict[str, Any]]:
+        """Register `archive` (a .mar of the store) under `name` with these batch settings; wait for its workers."""
+        query = (f"url={archive}.mar&model_name={name}&batch_size={batch_size}&max_batch_delay={max_batch_delay_ms}"
+                 f"&initial_workers={workers}&synchronous=false")
+        self._request("POST", f"{self.urls.management}/models?{query}", api="management")
+        return self.scale(name, workers, timeout_s=self.start_timeout_s)
+
+    def unregister(self, name: str) -> None:
+        self._request("DELETE", f"{self.urls.management}/models/{name}", api="management")
+
     def auth_headers(self, api: str = "inference") -> dict[str, str]:
         """Bearer header for `api` ("inference" or "management"); empty when token auth is off."""
         if self.keys is None:
             return {}
         return {"Authorization": f"Bearer {getattr(self.keys, api)}"}
+
+    def renew_keys(self) -> TokenKeys:
+        """New management and inference keys from the token API (`/token?type=...` with the API key, which never
+        expires); TorchServe rewrites key_file.json with them."""
+        for api in ("management", "inference"):
+            request = urllib.request.Request(f"{self.urls.management}/token?type={api}",
+                                             headers={"Authorization": f"Bearer {self.keys.api}"})
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        self.keys = self._read_keys()
+        return self.keys
 
     def log_tail(self, lines: int = 40) -> str:
         logs = [self.workdir / "stdout.log", self.workdir / "logs" / "ts_log.log"]
@@ -196,7 +224,8 @@ class RealTorchServe:
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         config = self.workdir / "config.properties"
         config.write_text(_config_properties(ports=self.ports, store=store, token_auth=self.token_auth,
-                                             job_queue_size=self.job_queue_size))
+                                             job_queue_size=self.job_queue_size,
+                                             token_expiration_min=self.token_expiration_min))
         command = [_venv_tool("torchserve"), "--start", "--foreground", "--ncs", "--ts-config", str(config),
                    "--model-store", str(store), "--log-config", str(QUIET_LOG_CONFIG),
                    "--models", *(f"{name}={name}.mar" for name in self.model_names)]
@@ -233,6 +262,8 @@ class RealTorchServe:
         except TorchServeError as error:
             if error.status == 404:  # --models are registered before the API listens: this one failed
                 raise TorchServeError(f"model {name} failed to register\n{self.log_tail()}") from error
+            if error.status == 400 and self.token_expiration_min is not None:
+                self.renew_keys()  # a short expiry can run out while the workers start
             return False
         except (OSError, ValueError):
             return False

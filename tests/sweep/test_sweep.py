@@ -124,6 +124,9 @@ def test_points_carry_the_mean_and_a_student_t_interval():
     mean, low, high = table.interval(values)
     assert mean == 12.0 and high - mean == pytest.approx(4.303 * 2.0 / np.sqrt(3), rel=1e-3)
     assert table.interval(np.array([5.0])) == (5.0, 5.0, 5.0)
+    # where one more replication lands, 90 %: t(0.95, 2) = 2.920, s = 2, sqrt(1 + 1/3)
+    _, low, high = table.interval(values, 0.90, prediction=True)
+    assert high - 12.0 == pytest.approx(2.920 * 2.0 * np.sqrt(4 / 3), rel=1e-3) and low < 12.0
 
 
 def test_an_interrupted_sweep_resumes_without_redoing_finished_runs(tmp_path):

@@ -62,10 +62,21 @@ class WorkerAutoscaling(Strict):
     window: str = Field("1m", pattern=r"^[0-9]+(ms|s|m|h)$", description="rate() window of the in-service metric")
 
 
+class Placeholders(Strict):
+    """Headroom as a cluster keeps it (Cluster Autoscaler FAQ, overprovisioning): pause pods of low priority that
+    serving pods preempt; evicted, they go Pending and the Cluster Autoscaler adds nodes for them."""
+
+    priority_class: Manifest = Field(description="a scheduling.k8s.io/v1 PriorityClass (value, preemptionPolicy)")
+    deployment: Manifest = Field(description="an apps/v1 Deployment of pause pods naming that PriorityClass: its "
+                                 "replicas are the headroom, its requests a serving pod's, GPU included")
+
+
 class ClusterAutoscaling(Strict):
     settings: dict[str, Any] = Field(default_factory=dict, description="Cluster Autoscaler flags, e.g. "
-                                     "scan_interval_s, scale_down_unneeded_time_s")
-    anticipatory: dict[str, Any] | None = Field(None, description="add nodes ahead of pod scale-up")
+                                     "scan_interval_s, scale_down_unneeded_time_s, expendable_pods_priority_cutoff")
+    placeholders: Placeholders | None = Field(None, description="placeholder pods keeping nodes ahead of demand")
+    anticipatory: dict[str, Any] | None = Field(None, description="set the placeholders' replicas ahead of pod "
+                                                "scale-up (needs placeholders)")
 
 
 class Autoscaling(Strict):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from twin.config import values
+from twin.config import manifests, values
 from twin.config.reading import Lines
 from twin.config.schema import Scenario
 from twin.errors import InputError
@@ -22,6 +22,8 @@ from twin.policies import anticipatory, workers
 from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
 from twin.policies.hpa import sync as hpa
 from twin.policies.keda import scaled_object as keda
+
+SIGNED = ("expendable_pods_priority_cutoff",)  # a pod priority: negative is the usual value (-10)
 
 
 def check(scenario: Scenario, source: str, lines: Lines) -> None:
@@ -101,6 +103,8 @@ def _check_policies(scenario: Scenario, source: str, lines: Lines) -> None:
     except ValueError as error:
         raise InputError(source, "autoscaling.cluster.settings", "valid Cluster Autoscaler settings",
                          str(error), _line(lines, "autoscaling.cluster.settings")) from None
+    if autoscaling.cluster.placeholders is not None:
+        placeholders(scenario)
     if autoscaling.cluster.anticipatory is not None:
         _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
                       autoscaling.cluster.anticipatory, lines, strings=("group",))
@@ -108,6 +112,21 @@ def _check_policies(scenario: Scenario, source: str, lines: Lines) -> None:
         if group not in [p.name for p in scenario.node_pools]:
             raise InputError(source, "autoscaling.cluster.anticipatory.group", "the name of a node pool",
                              repr(group), _line(lines, "autoscaling.cluster.anticipatory.group"))
+        if autoscaling.cluster.placeholders is None:
+            raise InputError(source, "autoscaling.cluster.placeholders", "placeholder pods for the anticipatory "
+                             "policy to scale (a PriorityClass and a Deployment of pause pods)", "none",
+                             _line(lines, "autoscaling.cluster"))
+
+
+def placeholders(scenario: Scenario) -> manifests.PlaceholderPods | None:
+    """The scenario's placeholder pods, read from their manifests (None when it has none)."""
+    cluster = scenario.autoscaling.cluster
+    section = cluster.placeholders if cluster is not None else None
+    if section is None:
+        return None
+    return manifests.placeholder_pods(section.priority_class.object, section.priority_class.source,
+                                      section.deployment.object, section.deployment.source,
+                                      [p.name for p in scenario.node_pools])
 
 
 def _check_fields(source: str, prefix: str, schema: type, values: dict, lines: Lines,
@@ -136,6 +155,8 @@ def _line(lines: Lines, field: str) -> int | None:
 
 def _number_rule(name: str, kind: Any) -> str:
     what = "a whole number" if kind in (int, "int") else "a finite number"
+    if name in SIGNED:
+        return what
     return f"{what} {'above 0' if _above_zero(name) else '>= 0'}"
 
 
@@ -144,6 +165,8 @@ def _number_ok(value: Any, name: str, kind: Any) -> bool:
         return False
     if kind in (int, "int") and not float(value).is_integer():
         return False
+    if name in SIGNED:
+        return True
     return value > 0 if _above_zero(name) else value >= 0
 
 

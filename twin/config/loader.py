@@ -37,7 +37,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
 
 # a manifest object's source -> (the file it is written in, its place in that file, the file's lines)
-Origins = dict[str, tuple[str, tuple, Lines]]
+Origins = dict[str, tuple[str, tuple, Lines] | None]
 
 
 def _load(path: Path, data: dict, lines: Lines, overrides: Mapping[str, Any], origins: Origins) -> Scenario:
@@ -60,7 +60,7 @@ def _load(path: Path, data: dict, lines: Lines, overrides: Mapping[str, Any], or
 
 def _located(error: InputError, origins: Origins) -> InputError:
     """An error a manifest's parser raised, told where the object is written: its file, field and line."""
-    if error.source not in origins:
+    if origins.get(error.source) is None:
         return error
     where, prefix, lines = origins[error.source]
     field = ".".join([*map(str, prefix), error.field] if error.field else map(str, prefix))
@@ -218,7 +218,8 @@ def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines
                          lines.get(field))
     found = manifests.objects_with_lines(read_documents_with_lines(path))
     picked = manifests.pick([obj for obj, _ in found], kind, str(path), target=target)
-    origins[str(path)] = str(path), (), next(obj_lines for obj, obj_lines in found if obj is picked)
+    place = str(path), (), next(obj_lines for obj, obj_lines in found if obj is picked)
+    origins[str(path)] = place if origins.get(str(path), place) == place else None  # two objects of one file: no line
     return picked, str(path)
 
 
@@ -265,3 +266,21 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
             origins[manifest["source"]] = str(source), (*field, "object"), lines
         if manifest is not None:
             section["manifest"] = manifest
+    _resolve_placeholder_manifests(autoscaling, base, source, lines, origins)
+
+
+def _resolve_placeholder_manifests(autoscaling: dict, base: Path, source: Path, lines: Lines,
+                                   origins: Origins) -> None:
+    """`autoscaling.cluster.placeholders`: the PriorityClass and the Deployment, from one file or two."""
+    cluster = autoscaling.get("cluster")
+    section = cluster.get("placeholders") if isinstance(cluster, dict) else None
+    if not isinstance(section, dict):
+        return
+    for key, kind in (("priority_class", "PriorityClass"), ("deployment", "Deployment")):
+        manifest = section.get(key)
+        if isinstance(manifest, str):
+            manifest = section[key] = {"path": manifest}
+        if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
+            field = ("autoscaling", "cluster", "placeholders", key)
+            manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
+                                                                    origins, kind=kind, target=None)

@@ -1,15 +1,24 @@
 """Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA and KEDA objects
 read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
+Placeholder pods: a scheduling.k8s.io/v1 PriorityClass (`value` within kubernetes `pkg/apis/scheduling/types.go`'s
+user range, up to HighestUserDefinablePriority 1e9; `preemptionPolicy` PreemptLowerPriority by default, or Never) and
+the Deployment whose template names it, as the Priority admission plugin resolves `priorityClassName` into each pod.
 
 A manifest file may hold one object, a multi-document stream (`helm template`) or a `kind: List` (`kubectl get -o
 yaml`): the object of the wanted kind is picked from it, by name when there are several.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Mapping
 
+from twin.config.quantity import exact_quantity
 from twin.config.reading import Lines
 from twin.errors import InputError
+
+# PriorityClass `value`: int32, and for user classes at most HighestUserDefinablePriority (1e9).
+PRIORITY_RANGE = (-2**31, 10**9)
+PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 
 
 def deployment_fields(manifest: Any, source: str, pools: list[str]) -> dict[str, Any]:
@@ -33,6 +42,62 @@ def field_paths(manifest: Any) -> dict[str, str]:
     index = next(i for i, c in enumerate(containers) if c is serving_container(manifest["spec"]["template"]["spec"]))
     return {"name": "metadata.name", "pods": "spec.replicas",
             "resources": f"spec.template.spec.containers.{index}.resources"}
+
+
+@dataclass(frozen=True)
+class PlaceholderPods:
+    """A Deployment of pause pods with its PriorityClass, as the scheduler and the Cluster Autoscaler see its pods."""
+
+    name: str
+    replicas: int
+    requests: Mapping[str, float]  # summed over the containers: cpu in cores, memory in bytes, devices in units
+    priority: int  # the PriorityClass value the Priority admission plugin copies into each pod
+    preemption_policy: str = "PreemptLowerPriority"
+    node_pool: str | None = None
+
+
+def placeholder_pods(priority_class: Any, class_source: str, deployment: Any, source: str,
+                     pools: list[str]) -> PlaceholderPods:
+    """The placeholder Deployment's pods; its template must name the PriorityClass (else its pods get priority 0
+    and preempt nothing, nor are they preempted by the serving pods)."""
+    value, policy = _priority(priority_class, class_source)
+    template = pod_spec(deployment, source)
+    wanted = name_of(priority_class)
+    if template.get("priorityClassName") != wanted:
+        raise InputError(source, "spec.template.spec.priorityClassName", f"the PriorityClass {wanted!r}",
+                         repr(template.get("priorityClassName")))
+    replicas = deployment["spec"].get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise InputError(source, "spec.replicas", "a whole number >= 0", repr(replicas))
+    selected = [v for v in (template.get("nodeSelector") or {}).values() if v in pools]
+    return PlaceholderPods(name_of(deployment) or "placeholders", replicas, _requests(template, source), value,
+                           policy, selected[0] if selected else None)
+
+
+def _priority(manifest: Any, source: str) -> tuple[int, str]:
+    if not isinstance(manifest, dict) or manifest.get("kind") != "PriorityClass":
+        raise InputError(source, "kind", "a scheduling.k8s.io/v1 PriorityClass", repr(_kind(manifest)))
+    value = manifest.get("value")
+    low, high = PRIORITY_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(source, "value", f"a whole number from {low} to {high}", repr(value))
+    policy = manifest.get("preemptionPolicy", PREEMPTION_POLICIES[0])
+    if policy not in PREEMPTION_POLICIES:
+        raise InputError(source, "preemptionPolicy", " or ".join(PREEMPTION_POLICIES), repr(policy))
+    return value, policy
+
+
+def _requests(template: dict, source: str) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for index, container in enumerate(template["containers"]):
+        for resource, text in ((container.get("resources") or {}).get("requests") or {}).items():
+            try:
+                amount = float(exact_quantity(text))
+            except ValueError:
+                raise InputError(source, f"spec.template.spec.containers.{index}.resources.requests.{resource}",
+                                 "a Kubernetes quantity such as '500m' or '4Gi'", repr(text)) from None
+            total[resource] = total.get(resource, 0.0) + amount
+    return total
 
 
 def pod_spec(manifest: Any, source: str) -> dict:

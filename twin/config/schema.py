@@ -81,8 +81,8 @@ class NodePool(Strict):
     system_memory_mib: NonNegativeFloat = Field(0.0, description="memory the OS, kubelet and daemons use")
     background_threads: NonNegativeFloat = Field(0.0, description="busy threads of other processes on each node")
     sched_slice_ms: PositiveFloat | None = Field(
-        None, description="how long a descheduled thread waits for its core; default: Linux CFS's minimum "
-                          "granularity, 0.75 ms x (1 + log2 min(vcpus, 8))")
+        None, description="how long a descheduled thread waits for its core; default: Linux's scheduler slice, "
+                          "0.75 ms x (1 + log2 min(vcpus, 8)), plus half a 4 ms tick (HZ=250), when it is noticed")
     autoscaling: NodeGroupLimits = Field(NodeGroupLimits(), description="Cluster Autoscaler limits and timings of "
                                          "this pool")
 

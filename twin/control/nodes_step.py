@@ -1,7 +1,5 @@
-"""Node autoscaling as reconcile steps: the Cluster Autoscaler's scan, and the anticipatory policy beside it."""
+"""Node autoscaling as reconcile steps: the Cluster Autoscaler's scan, and the anticipatory policy's placeholders."""
 from __future__ import annotations
-
-from typing import Callable
 
 from twin.policies import anticipatory
 from twin.policies.cluster_autoscaler import loop as ca
@@ -9,13 +7,11 @@ from twin.ports import ClusterPort, Decision, NodeView, PodView, Ports
 
 
 class ClusterAutoscalerStep:
-    """`held`: nodes another policy keeps (the scale-down-disabled annotation, as the anticipatory step asks)."""
+    """The Cluster Autoscaler over the cluster port: it sees the placeholder pods as it sees every pod."""
 
-    def __init__(self, spec: ca.CASpec, settings: ca.CASettings,
-                 held: Callable[[], frozenset[str]] = frozenset) -> None:
+    def __init__(self, spec: ca.CASpec, settings: ca.CASettings) -> None:
         self.spec = spec
         self.settings = settings
-        self.held = held
         self.state = ca.CAState()
         self.requested: dict[str, list[float]] = {}  # request times of nodes still unregistered, oldest first
         self.unschedulable_since: dict[str, float] = {}
@@ -36,12 +32,14 @@ class ClusterAutoscalerStep:
         return made
 
     def _observe(self, now: float, cluster: ClusterPort) -> ca.CAObservation:
-        pods = {p.name: p for p in cluster.pods()}
-        held = self.held()
-        nodes = tuple(self._node(n, pods, disabled=n.name in held) for n in cluster.nodes())
-        pending = cluster.pending_pods()
+        placeholders = cluster.placeholder_pods()
+        pods = {p.name: p for p in [*cluster.pods(), *placeholders]}
+        nodes = tuple(self._node(n, pods) for n in cluster.nodes())
+        pending = [*cluster.pending_pods(), *(p for p in placeholders if p.node is None and not p.deleting)]
         self.unschedulable_since = {p.name: self.unschedulable_since.get(p.name, now) for p in pending}
-        waiting = tuple(ca.PendingPod(p.name, dict(p.requests), self.unschedulable_since[p.name]) for p in pending)
+        waiting = tuple(ca.PendingPod(p.name, dict(p.requests), self.unschedulable_since[p.name],
+                                      priority=p.priority, nominated_node=p.nominated_node or "")
+                        for p in pending)
         upcoming = []
         for group, count in cluster.upcoming_nodes().items():  # the oldest requests register first
             times = self.requested.get(group, [])[-count:] if count else []
@@ -49,60 +47,37 @@ class ClusterAutoscalerStep:
             upcoming += [ca.UpcomingNode(group, t) for t in self.requested[group]]
         return ca.CAObservation(nodes, waiting, tuple(upcoming))
 
-    def _node(self, view: NodeView, pods: dict[str, PodView], *, disabled: bool) -> ca.Node:
+    def _node(self, view: NodeView, pods: dict[str, PodView]) -> ca.Node:
         """Built once per distinct set of facts: the CA's model parses every quantity exactly (with Fraction),
         which would otherwise be done for every pod at every scan."""
         requests = tuple(tuple(pods[p].requests.items()) for p in view.pods if p in pods)
         key = (view.name, view.pool, tuple(view.allocatable.items()), tuple(view.requested.items()), requests,
-               view.ready, view.created_at, disabled)
+               view.ready, view.created_at)
         node = self._built.get(key)
         if node is None:
             if len(self._built) > 1024:  # facts of nodes long gone
                 self._built.clear()
             node = self._built[key] = ca.Node(view.name, view.pool, dict(view.allocatable), dict(view.requested),
                                               tuple(dict(r) for r in requests), ready=view.ready,
-                                              created_at=view.created_at, scale_down_disabled=disabled)
+                                              created_at=view.created_at)
         return node
 
 
 class AnticipatoryStep:
-    def __init__(self, spec: anticipatory.Anticipation, group: ca.NodeGroup) -> None:
+    """The anticipatory policy's placeholder count, written as the placeholder Deployment's scale."""
+
+    def __init__(self, spec: anticipatory.Anticipation, *, target: str) -> None:
         self.spec = spec
-        self.group = group
-        self.state = anticipatory.AnticipationState()
+        self.target = target  # the placeholder Deployment
         self.history: list[tuple[float, int]] = []
-        self.held: frozenset[str] = frozenset()
 
     def sync(self, now: float, ports: Ports) -> list[Decision]:
         cluster = ports.cluster
         wanted, _ = cluster.deployment_replicas()
         self.history = [(t, n) for t, n in self.history if t >= now - self.spec.window_s] + [(now, wanted)]
-        pods = cluster.pods()
-        if not pods:
+        decision = anticipatory.reconcile(self.spec, anticipatory.View(wanted, tuple(self.history)), now=now)
+        if decision.placeholders == cluster.placeholder_replicas():
             return []
-        per_node = _slots(dict(pods[0].requests), dict(self.group.template.allocatable))
-        if per_node <= 0:
-            return []
-        mine = [n for n in cluster.nodes() if n.pool == self.group.name]
-        view = anticipatory.GroupView(wanted, pods_per_node=per_node, nodes=len(mine),
-                                      upcoming=cluster.upcoming_nodes().get(self.group.name, 0),
-                                      min_nodes=self.group.min_size, max_nodes=self.group.max_size,
-                                      empty_nodes=tuple(n.name for n in mine if not n.pods),
-                                      history=tuple(self.history))
-        decision, self.state = anticipatory.reconcile(self.spec, self.state, view, now=now)
-        self.held = frozenset(decision.hold)
-        made = []
-        if decision.add > 0:
-            cluster.add_nodes(self.group.name, decision.add)
-            made.append(Decision(now, "anticipatory", "add_nodes", self.group.name, {"count": decision.add},
-                                 decision.reason))
-        for name in decision.release:
-            cluster.remove_node(name)
-            made.append(Decision(now, "anticipatory", "remove_node", name, {}, decision.reason))
-        return made
-
-
-def _slots(requests: dict[str, float], free: dict[str, float]) -> int:
-    """How many pods with `requests` fit in `free`."""
-    counts = [int(free.get(r, 0.0) // amount) for r, amount in requests.items() if amount > 0]
-    return max(0, min(counts)) if counts else 0
+        cluster.scale_placeholders(decision.placeholders)
+        return [Decision(now, "anticipatory", "scale_placeholders", self.target,
+                         {"replicas": decision.placeholders}, decision.reason)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from twin.config import manifests
 from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
 from twin.control.nodes_step import AnticipatoryStep, ClusterAutoscalerStep
@@ -40,7 +41,9 @@ class ControlPlane:
         self._build(scenario.autoscaling)
 
     def _build(self, autoscaling) -> None:
-        for periodic in policy_steps(autoscaling, scrape_interval_s=self.world.scenario.metrics.scrape_interval_s):
+        scenario = self.world.scenario
+        for periodic in policy_steps(autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s,
+                                     node_pools=scenario.node_pools):
             self.steps.setdefault(periodic.name, periodic.owner)
             self.every(periodic.period_s, periodic.step)
         if autoscaling.cluster is not None:
@@ -52,15 +55,6 @@ class ControlPlane:
         step = ClusterAutoscalerStep(ca.CASpec(groups), settings)
         self.steps["cluster-autoscaler"] = step
         self.every(settings.scan_interval_s, step.sync)
-        if section.anticipatory is not None:
-            group = next(g for g in groups if g.name == section.anticipatory["group"])
-            pool = next(p for p in self.world.scenario.node_pools if p.name == group.name)
-            lead = pool.autoscaling.provision_s + (pool.autoscaling.gpu_ready_s if pool.gpus else 0.0)
-            spec = anticipatory.Anticipation(**{"lead_time_s": lead, **section.anticipatory})
-            ahead = AnticipatoryStep(spec, group)
-            step.held = lambda: ahead.held  # nodes kept as headroom are scale-down-disabled for the CA
-            self.steps["anticipatory"] = ahead
-            self.every(settings.scan_interval_s, ahead.sync)
 
     def every(self, period_s: float, step: Step) -> None:
         """Run `step` every `period_s`, first at a random phase within the period (controllers start unaligned)."""
@@ -84,9 +78,9 @@ class Periodic:
     owner: object  # the step object, whose state tests and reports read
 
 
-def policy_steps(autoscaling, *, scrape_interval_s: float) -> list[Periodic]:
-    """The controllers that need only ports (HPA, KEDA, worker autoscaling): the same objects run in the twin and,
-    on a wall clock, against a live cluster."""
+def policy_steps(autoscaling, *, scrape_interval_s: float, node_pools=()) -> list[Periodic]:
+    """The controllers that need only ports (HPA, KEDA, worker autoscaling, the anticipatory placeholders): the same
+    objects run in the twin and, on a wall clock, against a live cluster."""
     steps = []
     if autoscaling.hpa is not None:
         section = autoscaling.hpa
@@ -107,7 +101,19 @@ def policy_steps(autoscaling, *, scrape_interval_s: float) -> list[Periodic]:
         step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory,
                            window=section.window)
         steps.append(Periodic("workers", section.period_s, step.sync, step))
+    cluster = autoscaling.cluster
+    if cluster is not None and cluster.anticipatory is not None and cluster.placeholders is not None:
+        step = AnticipatoryStep(_anticipation(cluster.anticipatory, node_pools),
+                                target=manifests.name_of(cluster.placeholders.deployment.object))
+        steps.append(Periodic("anticipatory", ca.CASettings(**cluster.settings).scan_interval_s, step.sync, step))
     return steps
+
+
+def _anticipation(fields: dict, node_pools) -> anticipatory.Anticipation:
+    """The lead time, unless given, is the pool's: provisioning, then the GPU driver and device plugin."""
+    pool = next((p for p in node_pools if p.name == fields["group"]), None)
+    lead = 0.0 if pool is None else pool.autoscaling.provision_s + (pool.autoscaling.gpu_ready_s if pool.gpus else 0.0)
+    return anticipatory.Anticipation(**{"lead_time_s": lead, **fields})
 
 
 def _node_group(pool, cluster) -> ca.NodeGroup:

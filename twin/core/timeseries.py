@@ -53,7 +53,9 @@ def _servers(pods) -> dict[str, int]:
         if server is not None:
             every = server.workers.all
             workers += len(every)
-            ready += sum(1 for w in every if w.state == READY)
+            for worker in every:
+                if worker.state == READY:
+                    ready += 1
             busy += server.busy
             queued += server.pending
     return {"workers": workers, "ready_workers": ready, "busy_workers": busy, "queued": queued}

@@ -53,7 +53,7 @@ class TwinPorts:
             name=pod.name, phase=pod.phase, ready=pod.ready, node=pod.node.name if pod.node else None,
             start_time=pod.bound_at, ready_transition_time=pod.ready_changed_at,
             deleting=pod.phase == TERMINATING, requests=dict(pod.requests), limits=pod.limits(),
-            resize_status=pod.resize_status)
+            resize_status=pod.resize_status, priority=pod.priority, nominated_node=pod.nominated_node)
 
     def nodes(self) -> list[NodeView]:
         return [NodeView(name=n.name, pool=n.pool.name, ready=n.devices_ready, created_at=n.created_at,
@@ -69,6 +69,15 @@ class TwinPorts:
 
     def scale_deployment(self, replicas: int) -> None:
         self.world.scale_deployment(replicas)
+
+    def placeholder_replicas(self) -> int:
+        return self.world.cluster.placeholder_replicas
+
+    def placeholder_pods(self) -> list[PodView]:
+        return [self._pod(p) for p in self.world.cluster.pause_pods if p.phase != TERMINATED]
+
+    def scale_placeholders(self, replicas: int) -> None:
+        self.world.scale_placeholders(replicas)
 
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str:
         return self._find(pod).resize(requests, limits)

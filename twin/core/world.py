@@ -10,7 +10,7 @@ from typing import Callable
 
 import simpy
 
-from twin.config import trace
+from twin.config import controllers, trace
 from twin.config.schema import Closed, Scenario, Trace
 from twin.core.control_plane import ControlPlane
 from twin.core.recorder import Recorder
@@ -42,12 +42,15 @@ class World:
         self.cluster = Cluster(self.env, profile=profile, deployment=scenario.deployment, log=self.log,
                                draws_for=lambda name: Draws(self.rng(f"demand/{name}"), *demand,
                                                              block=SMALL_BLOCK),
-                               respond=self.respond, connections_reset=self._connections_reset)
+                               respond=self.respond, connections_reset=self._connections_reset,
+                               placeholders=controllers.placeholders(scenario))
         for pool in scenario.node_pools:
             for _ in range(pool.count):
                 self.cluster.add_node(pool)
         self.cluster.scale(scenario.deployment.ready_at_start, ready=True)
         self.cluster.scale(scenario.deployment.pods)  # any others start from scratch
+        if self.cluster.placeholders is not None:  # after the serving pods, which would preempt them anyway
+            self.cluster.scale_placeholders(self.cluster.placeholders.replicas, ready=True)
         self.service = Service(self.cluster.endpoints, Uniforms(self.rng("service")))
         self.closed_loops: list[ClosedLoop] = []
         for index, group in enumerate(scenario.workload):
@@ -118,6 +121,10 @@ class World:
             return False
         pod.server.workers.scale(min_workers, max_workers)
         return True
+
+    def scale_placeholders(self, replicas: int) -> None:
+        self.log("placeholders_scaled", replicas=replicas)
+        self.cluster.scale_placeholders(replicas)
 
     def add_nodes(self, pool_name: str, count: int) -> None:
         """Ask the cloud for nodes: they register after the pool's provisioning delay."""

@@ -1,7 +1,8 @@
 """A Kubernetes node: allocatable resources, the pods bound to it, its CPUs and GPUs.
 
-Fidelity ledger — upstream: Kubernetes scheduler NodeResourcesFit, NVIDIA device plugin, Linux CFS (kernel/sched/
-fair.c: sysctl_sched_min_granularity 0.75 ms x (1 + ilog2(min(ncpus, 8)))), PyTorch "CPU threading and TorchScript
+Fidelity ledger — upstream: Kubernetes scheduler NodeResourcesFit, NVIDIA device plugin, Linux CFS/EEVDF (kernel/
+sched/fair.c: sysctl_sched_min_granularity / sched_base_slice 0.75 ms x (1 + ilog2(min(ncpus, 8))), enforced at the
+scheduler tick, HZ=250 by default), PyTorch "CPU threading and TorchScript
 inference" notes (intra-op pool: one thread per core in every process unless torch.set_num_threads / OMP_NUM_THREADS).
 Modelled: allocatable cpu/memory/extended resources against the sum of pod requests; CPU as processor sharing over
 the vCPUs: a request on the CPU keeps its worker's pool of `cpu_threads` busy, and with other processes'
@@ -10,9 +11,14 @@ and the pool meets at a barrier `parallel_regions` times per request, where it w
 off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
 descheduled, 1 − (cores/busy) ** (threads − 1); while they wait, the pool's other threads spin, burning
 `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
-workers neither wait nor spin). Both are why many all-core torch workers on few cores serve less than one
+workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores serve less than one
 (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
-threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise). The node's
+threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise); how often
+a torch model's pool meets, measured here for a family of small models, is in benchmarks/parallel_regions.py. A
+request that keeps less than one thread busy (`cpu_threads` < 1: a handler that sleeps or waits on I/O for the rest)
+gets what it wants up to its fair share (max-min fairness; CFS and EEVDF place a waking thread by its lag, so a
+sleeper is not queued behind CPU hogs): measured here, the sleepy handler served 53.5 ms with a load average of 12.8
+on 2 cores against 53.9 ms at 2.5. The node's
 memory is the OS's `system_memory_mib` plus its pods' RSS, with the kernel's OOM killer taking the pod furthest above
 its request when the node runs out; the serving image cached after the first pull. Not modelled: CPU limits (CFS
 quota), NUMA, SMT, hugepages, disk, the CPU of model loading, the JVM's CPU beyond the pods' readings (~2 core-ms
@@ -31,9 +37,14 @@ from twin.kernel.ps import SharedProcessor
 MIB = 1024 * 1024
 
 
+TICK_MS = 4.0  # CONFIG_HZ=250, the kernel's default (kernel/Kconfig.hz) and this machine's (/proc/config.gz)
+
+
 def default_slice_ms(vcpus: float) -> float:
-    """CFS's minimum granularity: 0.75 ms scaled by 1 + log2 of the CPUs, counted up to 8."""
-    return 0.75 * (1 + int(math.log2(max(1, min(int(vcpus), 8)))))
+    """How long a runnable thread waits for a core held by a spinning one: the scheduler's slice (CFS's minimum
+    granularity, EEVDF's base slice: 0.75 ms scaled by 1 + log2 of the CPUs, counted up to 8), noticed as used up
+    only at the next tick (no HRTICK by default, kernel/sched/features.h): on average half a tick past it."""
+    return 0.75 * (1 + int(math.log2(max(1, min(int(vcpus), 8))))) + TICK_MS / 2
 
 
 def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
@@ -41,16 +52,30 @@ def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgroun
     threads = profile.threads_on(vcpus)
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
     barrier_ms = profile.parallel_regions * slice_ms
+    on_core = min(1.0, threads)  # below one thread: the share of a core the request wants, sleeping the rest
 
     def speed_of(n: int) -> float:
         crowd = max(1.0, (n * threads + background) / vcpus)
         stalled = 1.0 - crowd ** -max(0.0, threads - 1.0)  # some other thread of the pool is off its core
-        stretch = crowd * (1.0 + penalty * (crowd - 1.0) * stalled)
+        stretch = wanted_share(on_core, crowd) * (1.0 + penalty * (crowd - 1.0) * stalled)
         if barrier_ms <= 0.0 or cpu_ms <= 0.0:
             return 1.0 / stretch
         return cpu_ms / (cpu_ms * stretch + barrier_ms * stalled)
 
     return speed_of
+
+
+def wanted_share(on_core: float, crowd: float) -> float:
+    """How much longer a thread that wants `on_core` of a core takes when runnable threads are `crowd` times the
+    cores: max-min fair sharing gives it what it wants up to its fair share 1/crowd (a thread that sleeps between
+    short bursts wakes with the scheduler's credit for its sleep, so other work does not delay it)."""
+    return max(1.0, on_core * crowd)
+
+
+def own_cores(n: int, threads: float, vcpus: float, background: float) -> float:
+    """Cores n requests' threads hold: all they want on a free node, at most their fair share beside other work."""
+    crowd = max(1.0, (n * threads + background) / vcpus)
+    return n * threads / wanted_share(min(1.0, threads), crowd)
 
 
 class Node:
@@ -73,15 +98,16 @@ class Node:
         self.units: list[DeviceUnit] = build_units(env, pool.gpus, profile, name) if pool.gpus else []
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
+        self._accelerators = accelerators(self.units)  # the devices never change: found once, read every second
         threads = self.threads = profile.threads_on(pool.vcpus)
         slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
         self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
                                                   background=pool.background_threads),
-                                   lambda n: min(n * threads, pool.vcpus))
+                                   lambda n: own_cores(n, threads, pool.vcpus, pool.background_threads))
 
     @property
     def accelerators(self):
-        return accelerators(self.units)
+        return self._accelerators
 
     def requested(self, resource: str) -> float:
         return sum(pod.requests.get(resource, 0.0) for pod in self.pods)

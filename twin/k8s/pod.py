@@ -6,8 +6,11 @@ start; TorchServe frontend start, then workers load; a readiness probe every `pe
 (`ping`: the frontend answers; `workers`: every worker READY); the container's RSS (frontend + workers) against its
 memory limit — crossing it OOM-kills the whole container (memory.oom.group, Kubernetes ≥ 1.28 on cgroup v2), which
 restarts after CrashLoopBackOff (10 s doubling to 300 s, reset after 10 min up); deletion removes the pod from
-endpoints at once and ends the container after in-flight work drains or the grace period passes. Not modelled:
-liveness probes, init containers, ephemeral storage, preemption.
+endpoints at once and ends the container after in-flight work drains or the grace period passes (so a pod preempted by
+one of higher priority ends gracefully too). Priority 0: the serving Deployment names no PriorityClass (Kubernetes docs
+"Pod Priority and Preemption": without a globalDefault class such pods have priority zero), and it may preempt pods
+of lower priority (preemptionPolicy PreemptLowerPriority, the default). Not modelled: liveness probes, init
+containers, ephemeral storage.
 """
 from __future__ import annotations
 
@@ -31,6 +34,10 @@ BACKOFF_START_S, BACKOFF_MAX_S, BACKOFF_RESET_S = 10.0, 300.0, 600.0
 
 
 class Pod:
+    EVENT = "pod"  # prefix of its events
+    priority = 0
+    preemption_policy = "PreemptLowerPriority"
+
     def __init__(self, env: simpy.Environment, *, name: str, deployment: Deployment, profile: ModelProfile,
                  draws: Draws, hooks: "PodHooks") -> None:
         self.env = env
@@ -40,6 +47,8 @@ class Pod:
         self.draws = draws
         self.hooks = hooks
         self.requests = {k: parse_quantity(v) for k, v in deployment.resources.requests.items()}
+        self.node_pool = deployment.node_pool
+        self.nominated_node: str | None = None  # status.nominatedNodeName, once it preempted pods there
         limit = deployment.resources.limits.get("memory")
         self.memory_limit_mib = parse_quantity(limit) / 2**20 if limit is not None else None
         self.phase = PENDING

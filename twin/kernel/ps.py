@@ -24,6 +24,9 @@ import simpy
 from twin.kernel import timer
 
 _EPS = 1e-12
+# ulp(t) <= t * 2**-52, so speed * ulp(t) stays below a tolerance whenever speed * t <= tolerance * 4e15 (a margin
+# of 0.89 covers the products' rounding): then the ulp need not be computed
+_ULP_BOUND = 4e15
 
 
 class SharedProcessor:
@@ -35,7 +38,7 @@ class SharedProcessor:
 
     __slots__ = (
         "_env", "_speed_of", "_capacity_used", "_speeds", "_used", "_heap", "_seq", "_virtual", "_last",
-        "_speed", "_slot", "work_area", "jobs_area", "busy_time",
+        "_speed", "_slot", "_fire", "work_area", "jobs_area",
     )
 
     def __init__(
@@ -55,9 +58,9 @@ class SharedProcessor:
         self._last = env.now
         self._speed = 0.0
         self._slot: timer.Call | None = None  # the pending completion timer
+        self._fire = (self._on_timer,)  # its callbacks: a tuple serves the run loop as well as a list, made once
         self.work_area = 0.0  # integral of capacity in use: core-seconds or GPU-seconds
         self.jobs_area = 0.0  # integral of the number of jobs present
-        self.busy_time = 0.0  # time with at least one job present
 
     @property
     def jobs(self) -> int:
@@ -66,14 +69,22 @@ class SharedProcessor:
     def start(self, demand: float, done: Callable[[Any], Any], payload: Any) -> int:
         """Add a job needing `demand` work units; `done(payload)` runs when it completes. Returns its handle."""
         heap = self._heap
-        if heap:
-            self._advance()
-        else:
-            self._last = self._env._now  # idle until now: nothing to integrate
+        now = self._env._now
+        n = len(heap)
+        if n:  # _advance, inlined: every job starts here
+            dt = now - self._last
+            if dt > 0.0:
+                self._virtual += self._speed * dt
+                self.work_area += self._used[n] * dt
+                self.jobs_area += n * dt
+        self._last = now  # (when idle until now there is nothing to integrate)
         self._seq = seq = self._seq + 1
         heappush(heap, (self._virtual + demand, seq, done, payload))
-        n = len(heap)
-        speed = self._speeds[n] if n < len(self._speeds) else self._speed_for(n)
+        n += 1
+        try:
+            speed = self._speeds[n]
+        except IndexError:
+            speed = self._speed_for(n)
         if speed != self._speed or heap[0][1] == seq or self._slot is None:
             self._speed = speed
             self._arm()
@@ -109,7 +120,6 @@ class SharedProcessor:
                 self._virtual += self._speed * dt
                 self.work_area += self._used[n] * dt
                 self.jobs_area += n * dt
-                self.busy_time += dt
             self._last = now
 
     def _arm(self) -> None:
@@ -122,35 +132,45 @@ class SharedProcessor:
             wait = (heap[0][0] - self._virtual) / self._speed
             env = self._env
             self._slot = slot = timer.Call()  # timer.call_later, inlined: this is the hottest schedule
-            slot.callbacks = [self._on_timer]
+            slot.callbacks = self._fire
             slot._ok = True
             heappush(env._queue, (env._now + (wait if wait > 0.0 else 0.0), 1, next(env._eid), slot))
         else:
             self._slot = None
 
-    def _on_timer(self, _event) -> None:
-        self._slot = None
+    def _on_timer(self, event: timer.Call) -> None:
         heap = self._heap
-        now = self._env._now  # _advance, inlined: the heap is not empty here
+        env = self._env
+        now = env._now  # _advance, inlined: the heap is not empty here
         dt = now - self._last
         if dt > 0.0:
             n = len(heap)
             self._virtual += self._speed * dt
             self.work_area += self._used[n] * dt
             self.jobs_area += n * dt
-            self.busy_time += dt
             self._last = now
         _, _, done, payload = heappop(heap)
         if heap:
             virtual = self._virtual
-            limit = virtual + max(_EPS * (virtual if virtual > 1.0 else 1.0), self._speed * ulp(self._last))
-            if heap[0][0] <= limit:  # simultaneous completions: rare, so a list only then
+            tolerance = _EPS * (virtual if virtual > 1.0 else 1.0)
+            if self._speed * now > tolerance * _ULP_BOUND:  # else one clock ulp's work is below the tolerance
+                tolerance = max(tolerance, self._speed * ulp(now))
+            limit = virtual + tolerance
+            head = heap[0][0]
+            if head <= limit:  # simultaneous completions: rare, so a list only then
+                self._slot = None
                 self._finish_all(limit, done, payload)
                 return
             n = len(heap)
-            self._speed = self._speeds[n] if n < len(self._speeds) else self._speed_for(n)
-            self._arm()
+            try:
+                self._speed = speed = self._speeds[n]
+            except IndexError:
+                self._speed = speed = self._speed_for(n)
+            wait = (head - virtual) / speed  # _arm, inlined, with the timer that fired serving again
+            event.callbacks = self._fire
+            heappush(env._queue, (now + (wait if wait > 0.0 else 0.0), 1, next(env._eid), event))
         else:
+            self._slot = None
             self._speed = 0.0
         done(payload)
 

@@ -30,4 +30,13 @@ def call_later(env: simpy.Environment, delay: float, callback: Callable[[Any], A
     return event
 
 
+def call_at(env: simpy.Environment, t: float, callbacks: tuple, event: Call) -> Call:
+    """Schedule `event` (new, or one that has fired) at time `t` with ready-made `callbacks`: the cheapest schedule,
+    for a component that keeps one timer pending and re-arms it."""
+    event.callbacks = callbacks
+    event._ok = True
+    heappush(env._queue, (t, _NORMAL, next(env._eid), event))
+    return event
+
+
 NOTHING: tuple = ()  # the callbacks of a cancelled Call: it stays on the queue (a heap cannot drop an entry), inert

@@ -38,7 +38,7 @@ def connect(settings: LiveSettings, *, mode: str, api_client=None) -> Connection
                                            context=c.context)
     cluster_api = kube.KubernetesCluster(client, namespace=c.namespace, deployment=c.deployment,
                                          container=c.container, node_pool_label=c.node_pool_label,
-                                         timeout_s=c.request_timeout_s)
+                                         timeout_s=c.request_timeout_s, placeholders=c.placeholders)
     journal = Journal(None if mode == "shadow" else settings.path(settings.journal))
     gate = Gate(mode, Review(settings.guardrails), journal, halt=Halt(settings.path(settings.stop_file)))
     fleet = TorchServeFleet(settings.torchserve.model, _endpoints(settings, cluster_api))
@@ -50,20 +50,21 @@ def connect(settings: LiveSettings, *, mode: str, api_client=None) -> Connection
 
 def _endpoints(settings: LiveSettings, cluster_api: kube.KubernetesCluster):
     """Each pod's management API: one configured URL for all, or the pod's own IP and the management port."""
-    token = _management_token(settings)
+    keys = _key_file(settings)
     if settings.torchserve.management:
-        single = ts.Endpoint(settings.torchserve.management, token)
+        single = ts.Endpoint(settings.torchserve.management, keys=keys)
         return lambda pod: single
     port = settings.torchserve.management_port
 
     def endpoint_for(pod: str) -> ts.Endpoint | None:
         address = cluster_api.pod_ip(pod)
-        return ts.Endpoint(f"http://{address}:{port}", token) if address else None
+        return ts.Endpoint(f"http://{address}:{port}", keys=keys) if address else None
 
     return endpoint_for
 
 
-def _management_token(settings: LiveSettings) -> str | None:
+def _key_file(settings: LiveSettings) -> ts.KeyFile | None:
+    """The management key, read now (a bad file stops here) and renewed when TorchServe refuses it."""
     if settings.torchserve.token_file is None:
         return None
-    return ts.read_keys(settings.path(settings.torchserve.token_file))[1]
+    return ts.KeyFile(settings.path(settings.torchserve.token_file))

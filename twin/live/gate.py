@@ -6,6 +6,8 @@ mode, record it (`shadow`: in memory only, `dry-run`: in the journal) or send it
 In shadow mode nothing was ever sent, and the outcomes say what the gate would have done: "would send", "would be
 refused by the guardrails: … would have been written 2 s ago".
 A failed write leaves an outcome line and the loop goes on; the next period decides again from fresh observations.
+A send whose answer is lost (a timeout, a dropped connection) may have been applied: the target state is read again
+before any retry, and a target the cluster holds is journaled as applied ("its answer lost"), never sent twice.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ MODES = ("shadow", "dry-run", "enact")
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # applied | unchanged | refused | dry-run | shadow | failed | halted
+    status: str  # applied | unchanged | refused | dry-run | shadow | failed | halted | deferred | infeasible
     value: Value
     detail: str = ""
 
@@ -102,6 +104,11 @@ class Gate:
         self.outcomes.append((write, outcome))
         return outcome
 
+    def notice(self, write: Write, status: str, detail: str) -> Outcome:
+        """What the cluster did with a write after it was sent (a resize the kubelet defers or cannot fit): an
+        outcome and a journal line like any other, sending nothing."""
+        return self._record(write.target, write, Outcome(status, write.value, detail))
+
     def _would(self, verb: str, reason: str) -> str:
         """Shadow mode's outcomes are hypothetical: "would send", "would be refused: ..."."""
         if self.mode != "shadow":
@@ -117,8 +124,9 @@ class Gate:
                 send(value)
                 return Outcome("applied", value, f"attempt {attempt}")
             except ApiFailure as failure:
-                if failure.conflict and _reached(value, _safe(current)):
-                    return Outcome("applied", value, "already applied by another writer")
+                held = _held_after(failure, value, current)
+                if held:
+                    return Outcome("applied", value, held)
                 if not failure.retryable or attempt == self.retry.attempts:
                     return Outcome("failed", value, str(failure))
                 self.sleep(min(max(failure.retry_after_s or 0.0, backoff), self.retry.max_backoff_s))
@@ -145,6 +153,15 @@ def _same(have, wanted) -> bool:
     if isinstance(wanted, (int, float)) and isinstance(have, (int, float)):
         return abs(float(have) - float(wanted)) <= 1e-9 * max(1.0, abs(float(wanted)))
     return str(have) == str(wanted)
+
+
+def _held_after(failure: ApiFailure, value: Value, current: Callable[[], Value]) -> str:
+    """Why a failed send counts as applied: a 409 whose target another writer reached, or a call with no answer
+    (timeout, dropped connection) that the server applied anyway; "" when the cluster does not hold the target."""
+    unanswered = failure.status is None and failure.retryable  # a retryable failure without a status: no answer
+    if not (failure.conflict or unanswered) or not _reached(value, _safe(current)):
+        return ""
+    return "already applied by another writer" if failure.conflict else f"applied, its answer lost ({failure})"
 
 
 def _safe(current: Callable[[], Value]) -> Value:

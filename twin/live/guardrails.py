@@ -27,6 +27,7 @@ class Rails(BaseModel):
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(4, ge=1)
     max_replica_step: int = Field(1, ge=1)
+    max_placeholders: int = Field(4, ge=0, description="placeholder pods (each holds a node slot, GPU included)")
     min_workers: int = Field(1, ge=0)
     max_workers: int = Field(4, ge=1)
     max_worker_step: int = Field(1, ge=1)
@@ -53,7 +54,7 @@ class Rails(BaseModel):
 
 @dataclass(frozen=True)
 class Write:
-    action: str  # scale_deployment | scale_workers | resize_pod | patch_scaled_object | add_nodes | remove_node
+    action: str  # scale_deployment | scale_placeholders | scale_workers | resize_pod | patch_scaled_object | ...
     namespace: str
     target: str  # kind/name: deployment/roberta, pod/roberta-0, scaledobject/roberta, nodepool/a100
     value: Value  # the target state
@@ -112,6 +113,7 @@ def _bounded(rails: Rails, write: Write, current: Value) -> tuple[dict, list[str
     limits = {"replicas": (rails.min_replicas, rails.max_replicas, rails.max_replica_step),
               "minReplicaCount": (rails.min_replicas, rails.max_replicas, rails.max_replica_step),
               "maxReplicaCount": (rails.min_replicas, rails.max_replicas, rails.max_replicas),
+              "placeholder_replicas": (0, rails.max_placeholders, rails.max_replica_step),
               "min_worker": (rails.min_workers, rails.max_workers, rails.max_worker_step),
               "max_worker": (rails.min_workers, rails.max_workers, rails.max_worker_step)}
     for key, (low, high, step) in limits.items():

@@ -3,21 +3,30 @@
 Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
 - Reads: the Deployment (spec/status replicas, selector), its pods by the selector (phase, Ready condition and its
   lastTransitionTime, startTime, deletionTimestamp, nodeName, podIP, the TorchServe container's requests/limits
-  (what resize changes), every container and init container by name with its requests and restartPolicy and the
-  pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the `PodResizePending`
-  (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older `status.resize` field), nodes
+  (what resize changes; the limits as the kubelet runs them, `status.containerStatuses[].resources`, so a Deferred
+  or Infeasible resize is no room for workers), every container and init container by name with its requests and
+  restartPolicy and the pod-level `spec.resources.requests` (what the HPA sums), in-place resize state from the
+  `PodResizePending` (Deferred/Infeasible) and `PodResizeInProgress` conditions of 1.33, or the older
+  `status.resize` field), nodes
   (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
-  them: init containers, sidecars, pod-level requests, overhead), HPAs (autoscaling/v2) and KEDA ScaledObjects
+  them: init containers, sidecars, pod-level requests, overhead; read per node by the `spec.nodeName` field
+  selector, never a list of every pod; where RBAC forbids listing pods cluster-wide, the namespace's pods only,
+  so `requested` then counts this namespace's pods and no other), HPAs (autoscaling/v2) and KEDA ScaledObjects
   (keda.sh/v1alpha1) as plain dicts.
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
+- Placeholders (deploy/placeholders.yaml), when named: that Deployment's spec.replicas and its pods (their requests
+  summed over containers, spec.priority, status.nominatedNodeName); its replicas are written through its own scale
+  subresource, as the serving Deployment's are. That is how nodes are asked for ahead of demand (the Cluster
+  Autoscaler FAQ's overprovisioning): the cluster's own autoscaler adds the nodes for the placeholders it sees Pending.
 - Not here: nodes. Adding or removing one is the cloud provider's autoscaler's job; `upcoming_nodes` is empty.
 Every call has a timeout and is sent once (urllib3 may only reconnect before sending), so retrying is the caller's
 choice; every failure is an `ApiFailure` (409 conflict, 429/5xx/timeouts retryable, other 4xx not).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import email.utils
 import json
@@ -37,6 +46,7 @@ from twin.ports import NodeView, PodView
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
+ACTIVE = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold their requests on a node
 
 
 def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> kubernetes.client.ApiClient:
@@ -62,20 +72,23 @@ def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> 
 
 class KubernetesCluster:
     def __init__(self, client: kubernetes.client.ApiClient, *, namespace: str, deployment: str,
-                 container: str | None = None, node_pool_label: str = "agentpool", timeout_s: float = 10.0) -> None:
+                 container: str | None = None, node_pool_label: str = "agentpool", timeout_s: float = 10.0,
+                 placeholders: str | None = None) -> None:
         self.namespace = namespace
         self.deployment = deployment
+        self.placeholders = placeholders  # the placeholder Deployment's name
         self.container = container
         self.node_pool_label = node_pool_label
         self.timeout_s = timeout_s
+        self.node_pods_namespaced = False  # set once RBAC forbids listing pods cluster-wide
         self.core = kubernetes.client.CoreV1Api(client)
         self.apps = kubernetes.client.AppsV1Api(client)
         self.autoscaling = kubernetes.client.AutoscalingV2Api(client)
         self.custom = kubernetes.client.CustomObjectsApi(client)
 
     # -- reads ------------------------------------------------------------------------------------
-    def deployment_object(self) -> dict:
-        return self._call(self.apps.read_namespaced_deployment, self.deployment, self.namespace)
+    def deployment_object(self, name: str | None = None) -> dict:
+        return self._call(self.apps.read_namespaced_deployment, name or self.deployment, self.namespace)
 
     def deployment_replicas(self) -> tuple[int, int]:
         deployment = self.deployment_object()
@@ -92,14 +105,26 @@ class KubernetesCluster:
                      if raw["metadata"]["name"] == name), None)
 
     def nodes(self) -> list[NodeView]:
-        nodes = self._call(self.core.list_node)["items"]
-        everywhere = self._call(self.core.list_pod_for_all_namespaces,
-                                field_selector="status.phase!=Succeeded,status.phase!=Failed")["items"]
-        return [self._node(raw, [p for p in everywhere if p["spec"].get("nodeName") == raw["metadata"]["name"]])
-                for raw in nodes]
+        listed = self._call(self.core.list_node)["items"]
+        return [self._node(raw, self._pods_on(raw["metadata"]["name"])) for raw in listed]
+
+    def placeholder_replicas(self) -> int:
+        if self.placeholders is None:
+            return 0
+        return int(self.deployment_object(self.placeholders)["spec"].get("replicas", 1))
+
+    def placeholder_pods(self) -> list[PodView]:
+        if self.placeholders is None:
+            return []
+        return [_whole_pod(self._pod(raw)) for raw in self._raw_pods(self.placeholders)]
 
     def upcoming_nodes(self) -> Mapping[str, int]:
         return {}  # nodes being provisioned are the cloud provider's business; the API shows none
+
+    def desired_memory_limit(self, pod: str) -> float | None:
+        """The memory limit the pod's spec asks for (a resize write sets it); the kubelet may not run it yet."""
+        spec = self._call(self.core.read_namespaced_pod, pod, self.namespace).get("spec", {})
+        return _amounts(self._container(spec).get("resources", {}).get("limits", {})).get("memory")
 
     def hpas(self) -> list[dict]:
         return self._call(self.autoscaling.list_namespaced_horizontal_pod_autoscaler, self.namespace)["items"]
@@ -109,9 +134,14 @@ class KubernetesCluster:
         return self._call(self.custom.get_namespaced_custom_object, group, version, self.namespace, plural, name)
 
     # -- writes -----------------------------------------------------------------------------------
-    def scale_deployment(self, replicas: int) -> None:
-        self._call(self.apps.patch_namespaced_deployment_scale, self.deployment, self.namespace,
+    def scale_deployment(self, replicas: int, *, name: str | None = None) -> None:
+        self._call(self.apps.patch_namespaced_deployment_scale, name or self.deployment, self.namespace,
                    {"spec": {"replicas": int(replicas)}}, _content_type=MERGE)
+
+    def scale_placeholders(self, replicas: int) -> None:
+        if self.placeholders is None:
+            raise ApiFailure("no placeholder Deployment named (cluster.placeholders in the settings)")
+        self.scale_deployment(replicas, name=self.placeholders)
 
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str:
         """Set the TorchServe container's resources in place; the pod's resize state after the call."""
@@ -128,10 +158,23 @@ class KubernetesCluster:
                    dict(patch), _content_type=MERGE)
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _raw_pods(self) -> list[dict]:
-        labels = self.deployment_object()["spec"]["selector"].get("matchLabels", {})
+    def _raw_pods(self, deployment: str | None = None) -> list[dict]:
+        labels = self.deployment_object(deployment)["spec"]["selector"].get("matchLabels", {})
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+
+    def _pods_on(self, node: str) -> list[dict]:
+        """The running pods on one node, by field selector (the kubelet's own query: the API server answers it from
+        an index, not by sending every pod); in the namespace only once a cluster-wide list is forbidden (RBAC)."""
+        selector = f"spec.nodeName={node},{ACTIVE}"
+        if not self.node_pods_namespaced:
+            try:
+                return self._call(self.core.list_pod_for_all_namespaces, field_selector=selector)["items"]
+            except ApiFailure as failure:
+                if failure.status != 403:
+                    raise
+                self.node_pods_namespaced = True
+        return self._call(self.core.list_namespaced_pod, self.namespace, field_selector=selector)["items"]
 
     def _first_container(self, pod: str) -> str:
         raw = self._call(self.core.read_namespaced_pod, pod, self.namespace)
@@ -153,14 +196,17 @@ class KubernetesCluster:
         deleting = bool(meta.get("deletionTimestamp"))
         container = self._container(spec)
         resources = container.get("resources", {})
+        running = _actuated(status, container.get("name"))
         return PodView(
             name=meta["name"], phase="Terminating" if deleting else status.get("phase", "Pending"),
             ready=ready is not None and ready.get("status") == "True", node=spec.get("nodeName"),
             start_time=_epoch(status.get("startTime")),
             ready_transition_time=_epoch((ready or {}).get("lastTransitionTime")) or 0.0, deleting=deleting,
-            requests=_amounts(resources.get("requests", {})), limits=_amounts(resources.get("limits", {})),
+            requests=_amounts(resources.get("requests", {})),
+            limits=_amounts(running.get("limits", resources.get("limits", {}))),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
-            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec))
+            init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
+            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -183,8 +229,21 @@ class KubernetesCluster:
                         pods=tuple(p["metadata"]["name"] for p in pods))
 
 
+def _whole_pod(view: PodView) -> PodView:
+    """A placeholder's requests are its whole pod's (pause and any other container), not one container's."""
+    return dataclasses.replace(view, requests=pod_requests(view.containers, view.init_containers,
+                                                           pod_level=view.pod_requests))
+
+
 def _condition(status: dict, kind: str) -> dict | None:
     return next((c for c in status.get("conditions", []) if c.get("type") == kind), None)
+
+
+def _actuated(status: dict, name: str | None) -> dict:
+    """The container's resources as the kubelet runs them (`status.containerStatuses[].resources`, 1.33); {} when
+    the status does not say (older servers), and the spec stands in."""
+    running = next((c for c in status.get("containerStatuses", []) if c.get("name") == name), {})
+    return running.get("resources") or {}
 
 
 def _resize_status(raw: dict) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from twin import outputs
 from twin.config import values
+from twin.errors import InputError
 
 if TYPE_CHECKING:  # the commands import their network clients when they run (the live extra)
     from twin.live.connect import Connection
@@ -56,7 +57,11 @@ def _live(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.settings)
     scenario = load_scenario(settings.path(settings.scenario))
-    steps = policy_steps(scenario.autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s)
+    steps = policy_steps(scenario.autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s,
+                         node_pools=scenario.node_pools)
+    if any(step.name == "anticipatory" for step in steps) and settings.cluster.placeholders is None:
+        raise InputError(settings.source, "cluster.placeholders", "the placeholder Deployment whose replicas the "
+                         "scenario's anticipatory policy sets", "none")
     outputs.folder(args.out, command="live", force=args.force)
     connection = connect(settings, mode=args.mode)
     out = outputs.claim(args.out, command="live", resume=False, force=args.force)

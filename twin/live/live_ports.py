@@ -6,7 +6,7 @@ decisions. Here a write first meets the guardrails, the target-state check and t
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from twin.errors import InputError
@@ -78,19 +78,24 @@ class GuardedTorchServe:
 
 @dataclass
 class GuardedCluster:
-    """Reads from the Kubernetes port; scale, resize and ScaledObject patches through the gate; node actions are
-    advice (the gate refuses them and records what the policy wanted)."""
+    """Reads from the Kubernetes port; scale (the placeholders' too), resize and ScaledObject patches through the
+    gate; node actions are advice (the gate refuses them and records what the policy wanted). A resize the kubelet
+    then defers or finds infeasible is noticed when the pods are read, and recorded once."""
 
     kube: object  # twin.live.kubernetes_port.KubernetesCluster
     gate: Gate
     namespace: str
     deployment: str
+    _resizes: dict[str, str] = field(default_factory=dict)  # pod -> the pending resize state last reported
 
     def deployment_replicas(self) -> tuple[int, int]:
         return self.kube.deployment_replicas()
 
     def pods(self) -> list[PodView]:
-        return self.kube.pods()
+        views = self.kube.pods()
+        for view in views:
+            self._notice_resize(view)
+        return views
 
     def nodes(self) -> list[NodeView]:
         return self.kube.nodes()
@@ -100,6 +105,19 @@ class GuardedCluster:
 
     def upcoming_nodes(self) -> Mapping[str, int]:
         return self.kube.upcoming_nodes()
+
+    def placeholder_replicas(self) -> int:
+        return self.kube.placeholder_replicas()
+
+    def placeholder_pods(self) -> list[PodView]:
+        return self.kube.placeholder_pods()
+
+    def scale_placeholders(self, replicas: int) -> None:
+        """Nodes ahead of demand, as a write like any other: the placeholder Deployment's replicas."""
+        self.gate.apply(Write("scale_placeholders", self.namespace, f"deployment/{self.kube.placeholders}",
+                              {"placeholder_replicas": replicas}),
+                        current=lambda: {"placeholder_replicas": self.kube.placeholder_replicas()},
+                        send=lambda v: self.kube.scale_placeholders(int(v["placeholder_replicas"])))
 
     def scale_deployment(self, replicas: int) -> None:
         self.gate.apply(Write("scale_deployment", self.namespace, f"deployment/{self.deployment}",
@@ -132,10 +150,24 @@ class GuardedCluster:
                         current=dict, send=lambda v: None)
 
     def _memory_limit(self, pod: str) -> float | None:
-        for view in self.kube.pods():
-            if view.name == pod:
-                return view.limits.get("memory")
-        raise ApiFailure(f"pod {pod} is gone")
+        """The limit the spec asks for: a resize the kubelet has not run yet is still held, never sent again."""
+        return self.kube.desired_memory_limit(pod)
+
+    def _notice_resize(self, view: PodView) -> None:
+        """A resize the kubelet defers or cannot fit, once per pod and state: journaled, and reported as an outcome."""
+        pending = view.resize_status if view.resize_status in ("Deferred", "Infeasible") else ""
+        if self._resizes.get(view.name, "") == pending:
+            return
+        self._resizes[view.name] = pending
+        if pending:
+            try:
+                asked = self.kube.desired_memory_limit(view.name)
+            except ApiFailure:
+                asked = None  # gone since: the state is still worth reporting
+            write = Write("resize_pod", self.namespace, f"pod/{view.name}", {"memory_bytes": asked},
+                          owner=f"deployment/{self.deployment}")
+            self.gate.notice(write, pending.lower(), f"resize {pending}: the kubelet runs "
+                                                     f"{view.limits.get('memory')} bytes, not the {asked} asked")
 
 
 def _dotted(document: Mapping, fields: Mapping) -> dict:

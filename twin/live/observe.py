@@ -6,9 +6,12 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 APIs as in `torchserve_api`; Apa
   describe and `/metrics` snapshots before and after each step, one `runs.csv` row per step in the calibration
   schema (throughput, mean and p95 response and error % from the load generator as a JMeter summary report gives
   them; workers and batch settings from describe; `worker_load_s`, the time from asking for more workers until all
-  were READY, on the first run after a scale-up) and TorchServe's own view in `steps.csv`: mean latency and mean queue
-  time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
-  `ts_inference_requests_total` (which also counts 503 rejections).
+  were READY, on the first run after a scale-up) and TorchServe's own view, in `runs.csv` too: mean latency and mean
+  queue time from the deltas of `ts_inference_latency_microseconds` / `ts_queue_latency_microseconds` over
+  `ts_inference_requests_total` (which also counts 503 rejections). Beside every step, what the machine did
+  (twin/live/host.py): its load average, and the CPU of the host, of the server's processes and of the load
+  generator, so a node shared with other work is visible in the data; from them the other work's runnable threads
+  (`background_threads`, a configuration column the twin's node takes). A line per step reports progress.
 - Not modelled: several pods behind one Service (the management API answers for the pod it reaches: `pods` is
   copied from the node description, not measured), warm-up steps, GPU readings, think time.
 Bounded: every step stops at its duration, every scale at `scale_timeout_s`. Atomic: the folder is written through
@@ -27,13 +30,15 @@ from typing import Any, Callable
 
 from twin import outputs
 from twin.errors import InputError
+from twin.live.host import HostProbe, HostUse
 from twin.live.loadgen import LoadConfig, LoadSummary, run_load_sync
 from twin.live.torchserve_api import Endpoint, ObserveError, counters, describe, ready_workers, scale
 
 RUN_COLUMNS = ("id", "date", "cloud_vm", "gpu_model", "gpu_partition", "node_vcpus", "node_ram_gb", "model",
                "device", "pods", "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size",
                "max_batch_delay_ms", "throughput_text", "throughput_rps", "avg_response_text", "avg_response_ms",
-               "error_pct", "p95_response_ms", "worker_load_s", "notes")
+               "error_pct", "p95_response_ms", "worker_load_s", "host_load_1m", "host_cpu_pct", "server_cpu_pct",
+               "client_cpu_pct", "background_threads", "ts_mean_latency_ms", "ts_mean_queue_ms", "notes")
 STEP_COLUMNS = ("id", "workers_ready_after", "requests", "errors", "p50_response_ms", "p95_response_ms",
                 "p99_response_ms", "max_response_ms", "ts_requests", "ts_mean_latency_ms", "ts_mean_queue_ms")
 _SOURCE = "observe"
@@ -113,6 +118,7 @@ class StepResult:
     ts_mean_latency_ms: float | None
     ts_mean_queue_ms: float | None
     worker_load_s: float | None = None  # asking for more workers until all were READY, just before this step
+    host: HostUse | None = None  # the machine during the step
 
 
 @dataclass(frozen=True)
@@ -129,9 +135,12 @@ class _Apis:
     metrics: Endpoint | None
 
 
-def observe(config: ObserveConfig, progress: Callable[[int, int], None] | None = None) -> ObserveResult:
+Progress = Callable[[int, int, "StepResult"], None]  # (step number from 1, steps, its result)
+
+
+def observe(config: ObserveConfig, progress: Progress | None = None) -> ObserveResult:
     """Run every step, write runs.csv, steps.csv, jtl/, describe/ and metrics/ into `config.out_dir` at once;
-    `progress` hears (steps done, steps) as each step ends."""
+    `progress` hears of each step as it ends."""
     begun = time.monotonic()
     apis = _Apis(inference=Endpoint(config.inference_url, config.inference_token),
                  management=Endpoint(config.management_url, config.management_token),
@@ -151,9 +160,9 @@ def observe(config: ObserveConfig, progress: Callable[[int, int], None] | None =
 
 
 def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_before: int,
-               progress: Callable[[int, int], None] | None) -> tuple[StepResult, ...]:
+               progress: Progress | None) -> tuple[StepResult, ...]:
     steps: list[StepResult] = []
-    total = len(config.workers or (None,)) * len(config.users)
+    count = len(config.workers or (None,)) * len(config.users)
     for workers in config.workers or (None,):
         load_s = None
         if workers is not None:
@@ -166,9 +175,9 @@ def _all_steps(config: ObserveConfig, apis: _Apis, staging: Path, *, workers_bef
             if steps and config.pause_s:
                 time.sleep(config.pause_s)
             steps.append(_step(config, apis, staging, workers=workers, users=users, worker_load_s=load_s))
-            if progress:
-                progress(len(steps), total)
             load_s = None  # measured once, reported with the first run after it
+            if progress:
+                progress(len(steps), count, steps[-1])
     return tuple(steps)
 
 
@@ -180,10 +189,12 @@ def _step(config: ObserveConfig, apis: _Apis, staging: Path, *, workers: int | N
     (staging / "describe" / f"{step_id}.before.json").write_bytes(raw)
     counts_before = _metrics_snapshot(apis, staging / "metrics" / f"{step_id}.before.txt", config.model)
     headers = (("Authorization", f"Bearer {config.inference_token}"),) if config.inference_token else ()
+    probe = HostProbe(config.inference_url)
     load = run_load_sync(LoadConfig(
         base_url=config.inference_url, model=config.model, users=users, ramp_up_s=config.ramp_s,
         duration_s=config.duration_s, payload=config.payload, content_type=config.content_type, headers=headers,
         request_timeout_s=config.request_timeout_s, group_name=step_id, jtl_path=staging / "jtl" / f"{step_id}.jtl"))
+    host = probe.finish()
     raw, after = describe(apis.management, config.model)
     (staging / "describe" / f"{step_id}.after.json").write_bytes(raw)
     counts_after = _metrics_snapshot(apis, staging / "metrics" / f"{step_id}.after.txt", config.model)
@@ -193,7 +204,8 @@ def _step(config: ObserveConfig, apis: _Apis, staging: Path, *, workers: int | N
         id=step_id, workers=workers, users=users, load=load, batch_size=after.get("batchSize"),
         max_batch_delay_ms=after.get("maxBatchDelay"), workers_ready_after=ready_workers(after),
         ts_requests=requests, ts_mean_latency_ms=_mean_ms(delta.get("ts_inference_latency_microseconds"), requests),
-        ts_mean_queue_ms=_mean_ms(delta.get("ts_queue_latency_microseconds"), requests), worker_load_s=worker_load_s)
+        ts_mean_queue_ms=_mean_ms(delta.get("ts_queue_latency_microseconds"), requests), worker_load_s=worker_load_s,
+        host=host)
 
 
 def _metrics_snapshot(apis: _Apis, path: Path, model: str) -> dict[str, float]:
@@ -254,8 +266,16 @@ def _run_row(config: ObserveConfig, step: StepResult, today: str) -> dict[str, o
         "throughput_text": f"{load.throughput_rps:.1f}/s", "throughput_rps": load.throughput_rps,
         "avg_response_text": f"{load.mean_ms:.0f}ms", "avg_response_ms": load.mean_ms,
         "error_pct": load.error_pct, "p95_response_ms": load.p95_ms, "worker_load_s": step.worker_load_s,
+        **_host_cells(step.host), "ts_mean_latency_ms": step.ts_mean_latency_ms,
+        "ts_mean_queue_ms": step.ts_mean_queue_ms,
         "notes": f"servetwin observe: {load.count} samples, p95 {load.p95_ms:.1f} ms{ts}{gone}",
     }
+
+
+def _host_cells(host: HostUse | None) -> dict[str, float | None]:
+    host = host or HostUse(None, None, None, None)
+    return {"host_load_1m": host.load_1m, "host_cpu_pct": host.host_cpu_pct, "server_cpu_pct": host.server_cpu_pct,
+            "client_cpu_pct": host.client_cpu_pct, "background_threads": host.background_threads}
 
 
 def _step_row(step: StepResult) -> dict[str, object]:

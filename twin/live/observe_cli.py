@@ -15,7 +15,7 @@ from twin.config import values
 from twin.config.limits import MAX_MEMORY_GIB, MAX_PODS, MAX_USERS, MAX_VCPUS, MAX_WORKERS
 
 if TYPE_CHECKING:  # the command imports its HTTP client when it runs (the live extra)
-    from twin.live.observe import ObserveResult
+    from twin.live.observe import ObserveResult, StepResult
 
 
 def add_command(subparsers: Any) -> argparse.ArgumentParser:
@@ -75,7 +75,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     try:
         with Progress(len(args.workers or (None,)) * len(args.users), "steps observed", quiet=args.quiet) as progress:
-            result = observe(config, progress.step)
+            result = observe(config, lambda done, steps, step: progress.step(done, steps, _line(step) + _host(step)))
     except ObserveError as error:
         print(f"servetwin: error: {error} (nothing written to {args.out})", file=sys.stderr)
         return 1
@@ -85,12 +85,25 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _report(result: ObserveResult) -> str:
     lines = [f"{len(result.steps)} step(s) in {result.wall_s:.0f} s -> {result.out_dir}"]
-    for step in result.steps:
-        load = step.load
-        own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
-        lines.append(f"  {step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  "
-                     f"p95 {load.p95_ms:.1f} ms  errors {load.error_pct:.1f}%{own}")
+    lines += [f"  {_line(step)}{_host(step)}" for step in result.steps]
     return "\n".join(lines)
+
+
+def _line(step: StepResult) -> str:
+    load = step.load
+    own = "" if step.ts_mean_latency_ms is None else f"  (TorchServe {step.ts_mean_latency_ms:.1f} ms)"
+    return (f"{step.id}: {load.throughput_rps:.1f} req/s  mean {load.mean_ms:.1f} ms  p95 {load.p95_ms:.1f} ms  "
+            f"errors {load.error_pct:.1f}%{own}")
+
+
+def _host(step: StepResult) -> str:
+    """The machine beside the step: a busy neighbour explains a slow step."""
+    host = step.host
+    if host is None or host.load_1m is None:
+        return ""
+    cpu = "" if host.host_cpu_pct is None else f", host CPU {host.host_cpu_pct:.0f} %"
+    server = "" if host.server_cpu_pct is None else f" (server {host.server_cpu_pct:.0f} %)"
+    return f"  [load {host.load_1m:.2f}{cpu}{server}]"
 
 
 def _tokens(args: argparse.Namespace) -> tuple[str | None, str | None]:

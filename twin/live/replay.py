@@ -26,7 +26,7 @@ from twin.live.live_ports import GuardedCluster, GuardedTorchServe
 from twin.ports import Decision
 
 ACTIONS = {"scale_deployment": ("replicas",), "scale_workers": ("min_worker",), "resize_pod": ("memory_bytes",),
-           "patch_scaled_object": (), "add_nodes": ("count",), "remove_node": ()}
+           "patch_scaled_object": (), "scale_placeholders": ("replicas",), "add_nodes": ("count",), "remove_node": ()}
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,9 @@ class Replay:
             pod = self._live_pod(decision.target)
             memory = float(value["memory_bytes"])
             cluster.resize_pod(pod, {"memory": memory}, {"memory": memory})
+            return self._last(), lambda: True
+        if decision.action == "scale_placeholders":
+            cluster.scale_placeholders(int(value["replicas"]))
             return self._last(), lambda: True
         if decision.action == "patch_scaled_object":
             return cluster.patch_scaled_object(decision.target.split("/")[-1], value), lambda: True

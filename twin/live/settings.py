@@ -38,6 +38,8 @@ class ClusterSettings(Strict):
     context: str | None = None
     node_pool_label: str = "agentpool"
     request_timeout_s: Timeout = 10.0
+    placeholders: str | None = Field(None, description="the placeholder Deployment (deploy/placeholders.yaml) whose "
+                                     "replicas the scenario's anticipatory policy sets")
 
 
 class TorchServeSettings(Strict):

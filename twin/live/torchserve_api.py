@@ -10,8 +10,14 @@ Fidelity ledger (upstream: pytorch/serve 0.12.0 management API, token authorizat
   wrong key answers 400 InvalidKeyException; the metrics port takes no key. Counters are read from the text
   exposition as `name{labels} value`, values possibly in Java notation (`4.5E8`); a counter not yet incremented is
   absent (read as 0 when the metric family is announced by `# TYPE`).
-- Not modelled: key expiry (`token_expiration_min`, default 60) during a long observation, model versions other
-  than the default, OpenMetrics, label values containing `,` or `}`.
+- Key expiry (TokenAuthorization in the 0.12.0 frontend jar, and measured here): the management and inference
+  keys expire `token_expiration_min` after they were made (default 60, read as a double); an expired key is
+  refused like a wrong one (400 InvalidKeyException). `GET /token?type=management` on the management API with the
+  API key (which never expires) makes a new management key, rewrites key_file.json and answers an empty body.
+  An Endpoint given the key file renews a refused key once per call: the file's key if another client renewed it
+  already, else a new one from the token API. That needs the file TorchServe writes (its working folder, e.g. a
+  volume the adapter shares); observe takes a fixed key and does not renew.
+- Not modelled: model versions other than the default, OpenMetrics, label values containing `,` or `}`.
 - Registering passes `synchronous=false` (a synchronous registration blocks until the workers are up) and needs
   `enable_model_api=true` on the server (405 without it).
 """
@@ -42,24 +48,58 @@ class ObserveError(ApiFailure):
     """The deployment misbehaved (not a user mistake): a scale timed out, a call failed with this status."""
 
 
+class KeyFile:
+    """The management key of TorchServe's key_file.json, kept between calls and renewed when TorchServe refuses it
+    (see the ledger): read the file again, and if it still holds the refused key, ask the token API for a new one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key = _keys(path)["management"]
+
+    def key(self) -> str:
+        return self._key
+
+    def renewed(self, management_url: str, refused: str) -> str:
+        fresh = _keys(self.path)
+        if fresh["management"] == refused:  # nobody renewed it yet: the token API writes a new one to the file
+            _call("GET", f"{management_url.rstrip('/')}/token?type=management", token=fresh["API"], timeout_s=10.0)
+            fresh = _keys(self.path)
+        self._key = fresh["management"]
+        return self._key
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """One TorchServe API: its base URL and the bearer key it wants (None without token authorization)."""
+    """One TorchServe API: its base URL and the bearer key it wants (None without token authorization), or the
+    key file whose management key is renewed when refused."""
 
     url: str
     token: str | None = None
+    keys: KeyFile | None = None
 
     def get(self, path: str, *, timeout_s: float = 10.0) -> bytes:
-        return _call("GET", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+        return self._send("GET", path, timeout_s)
 
     def put(self, path: str, *, timeout_s: float = 10.0) -> bytes:
-        return _call("PUT", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+        return self._send("PUT", path, timeout_s)
 
     def post(self, path: str, *, timeout_s: float = 10.0) -> bytes:
-        return _call("POST", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+        return self._send("POST", path, timeout_s)
 
     def delete(self, path: str, *, timeout_s: float = 10.0) -> bytes:
-        return _call("DELETE", self.url.rstrip("/") + path, token=self.token, timeout_s=timeout_s)
+        return self._send("DELETE", path, timeout_s)
+
+    def _send(self, method: str, path: str, timeout_s: float) -> bytes:
+        """A refused key is renewed and the call sent once more: TorchServe refuses before handling, so a write
+        refused was never applied."""
+        url = self.url.rstrip("/") + path
+        token = self.keys.key() if self.keys else self.token
+        try:
+            return _call(method, url, token=token, timeout_s=timeout_s)
+        except InputError as error:
+            if self.keys is None or error.field != "token":
+                raise
+        return _call(method, url, token=self.keys.renewed(self.url, token), timeout_s=timeout_s)
 
 
 def list_models(management: Endpoint) -> list[str]:
@@ -91,11 +131,17 @@ def request_workers(management: Endpoint, model: str, min_workers: int, max_work
 
 def read_keys(path: Path) -> tuple[str, str]:
     """(inference, management) bearer keys from TorchServe's key_file.json."""
+    keys = _keys(path)
+    return keys["inference"], keys["management"]
+
+
+def _keys(path: Path) -> dict[str, str]:
+    """Every key of key_file.json by API: inference, management and API (the token API's own)."""
     keys = reading.parse_json(reading.read_text(path), source=str(path), expected="TorchServe's key_file.json")
     try:
-        return str(keys["inference"]["key"]), str(keys["management"]["key"])
+        return {api: str(keys[api]["key"]) for api in ("inference", "management", "API")}
     except (KeyError, TypeError):
-        raise InputError(source=str(path), field="inference.key, management.key",
+        raise InputError(source=str(path), field="inference.key, management.key, API.key",
                          expected="TorchServe's key_file.json", got="other content") from None
 
 

@@ -129,6 +129,8 @@ class SeriesStore:
         # frozenset, and a scraper passes the same dict shape every time.
         self._fast: dict[tuple[str, tuple[tuple[str, str], ...]], _Series] = {}
         self._next_gc_ms = -(2**62)
+        self._generation = 0  # bumped when a series is created or dropped
+        self._matched: dict[tuple[LabelMatcher, ...], tuple[int, list[_Series]]] = {}
 
     def append(self, name: str, labels: Mapping[str, str], t: float, value: float) -> None:
         """Append one sample at `t` seconds; timestamps must increase per series."""
@@ -149,15 +151,24 @@ class SeriesStore:
         self, matchers: Iterable[LabelMatcher], *, mint_ms: int, maxt_ms: int
     ) -> list[SeriesSamples]:
         """Series matching every matcher, with their samples in [mint_ms, maxt_ms] (both inclusive, as in 2.x)."""
-        matchers = list(matchers)
         out = []
-        for series in self._candidates(matchers):
-            if all(m.matches(series.labels.get(m.name, "")) for m in matchers):
-                samples = series.window(mint_ms, maxt_ms)
-                if samples.times_ms:
-                    out.append(samples)
-        out.sort(key=lambda s: sorted(s.labels.items()))
+        for series in self._matching(tuple(matchers)):
+            samples = series.window(mint_ms, maxt_ms)
+            if samples.times_ms:
+                out.append(samples)
         return out
+
+    def _matching(self, matchers: tuple[LabelMatcher, ...]) -> list[_Series]:
+        """The series matching every matcher, in label order; kept until a series is created or dropped, so a
+        controller's query asked every period matches and sorts only when the targets change."""
+        known = self._matched.get(matchers)
+        if known is not None and known[0] == self._generation:
+            return known[1]
+        found = [series for series in self._candidates(list(matchers))
+                 if all(m.matches(series.labels.get(m.name, "")) for m in matchers)]
+        found.sort(key=lambda series: sorted(series.labels.items()))
+        self._matched[matchers] = (self._generation, found)
+        return found
 
     def series_count(self) -> int:
         return len(self._series)
@@ -186,6 +197,7 @@ class SeriesStore:
         # Prometheus drops empty-valued labels: a label set with x="" is the one without x.
         full = {METRIC_NAME: name, **{k: v for k, v in labels.items() if v != ""}}
         series = _Series(full, self._retention_ms)
+        self._generation += 1
         self._series[key] = series
         self._by_name.setdefault(name, {})[key[1]] = series
         return series
@@ -195,6 +207,7 @@ class SeriesStore:
         horizon = now_ms - self._retention_ms
         for key, series in list(self._series.items()):
             if series.newest_ms() < horizon:
+                self._generation += 1
                 del self._series[key]
                 same_name = self._by_name[key[0]]
                 del same_name[key[1]]

@@ -12,12 +12,13 @@ from twin.report import style
 TIME = "simulated time (s)"
 # events worth a marker on the replicas chart, and the series they sit on
 EVENT_SERIES = {
-    "deployment_scaled": "pods", "pod_oom_killed": "pods", "pod_unschedulable": "pods",
+    "deployment_scaled": "pods", "pod_oom_killed": "pods", "pod_unschedulable": "pods", "pod_preempted": "pods",
     "nodes_requested": "nodes", "node_added": "nodes", "node_removed": "nodes",
     "workers_scaled": "workers", "worker_gpu_oom": "workers", "worker_died": "workers",
 }
 LOG_TICKS = [m * 10.0 ** e for e in range(-1, 6) for m in (1, 2, 5)]  # 1-2-5 per decade, labelled in full
-EVENT_SYMBOLS = ("triangle-up", "x", "diamond", "star", "circle-open", "square", "cross", "hexagon", "bowtie")
+EVENT_SYMBOLS = ("triangle-up", "x", "diamond", "star", "circle-open", "square", "cross", "hexagon", "bowtie",
+                 "triangle-down")
 
 
 def latency(ts: pd.DataFrame, slo_p95_ms: float) -> go.Figure:

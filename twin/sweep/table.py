@@ -1,5 +1,8 @@
-"""The sweep's tidy tables, built from the run files: one row per run, and one row per point with the mean and a
-95 % Student-t confidence interval of every metric across replications."""
+"""The sweep's tidy tables, built from the run files: one row per run, and one row per point with the mean, a 95 %
+Student-t confidence interval of that mean (`ci_low`, `ci_high`: where the average lies) and a 90 % Student-t
+prediction interval of one more replication (`pi90_low`, `pi90_high`: where a single run, one seed, lands) of every
+metric across replications. Both are seed noise only: the profile's own uncertainty is `servetwin predict`'s and
+`servetwin run --replications`'s."""
 from __future__ import annotations
 
 import json
@@ -66,19 +69,26 @@ def points_table(runs: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
         row = {"point": point, **{f: group[f].iloc[0] for f in fields}, "replications": len(ok),
                "failed": int((group["status"] != "ok").sum())}
         for metric in metrics:
-            mean, low, high = interval(ok[metric].to_numpy(dtype=float))
-            row |= {f"{metric}.mean": mean, f"{metric}.ci_low": low, f"{metric}.ci_high": high}
+            values = ok[metric].to_numpy(dtype=float)
+            mean, low, high = interval(values)
+            _, next_low, next_high = interval(values, 0.90, prediction=True)
+            row |= {f"{metric}.mean": mean, f"{metric}.ci_low": low, f"{metric}.ci_high": high,
+                    f"{metric}.pi90_low": next_low, f"{metric}.pi90_high": next_high}
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t interval; with one value the interval is that value (no spread is known)."""
+def interval(values: np.ndarray, confidence: float = 0.95, *, prediction: bool = False
+             ) -> tuple[float, float, float]:
+    """Mean and Student-t interval of the mean, or with `prediction` of one more value (s·√(1 + 1/n) instead of
+    s/√n); with one value the interval is that value (no spread is known)."""
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return (np.nan, np.nan, np.nan)
     mean = float(values.mean())
     if len(values) == 1 or values.std(ddof=1) == 0:
         return (mean, mean, mean)
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    n = len(values)
+    scale = np.sqrt(1 + 1 / n) if prediction else 1 / np.sqrt(n)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) * scale)
     return (mean, mean - half, mean + half)

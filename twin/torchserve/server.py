@@ -97,8 +97,13 @@ class TorchServe:
     # --- inference path -------------------------------------------------------------------------------------
     def submit(self, request: Request) -> None:
         holder = self.holder
-        if holder is not None:
-            self._collect(holder, request)
+        if holder is not None:  # the worker polling under the lock collects it into its batch
+            batch = holder.batch
+            batch.append(request)
+            if len(batch) >= self._batch_size or self._delay_s <= 0.0:
+                self._dispatch(holder)
+            elif len(batch) == 1:
+                call_later(self.env, self._delay_s, self._batch_deadline, (holder, holder.generation))
         elif not self.workers.all:
             self.respond(request, outcome.NO_WORKER)
         elif len(self.queue) >= self._queue_size:
@@ -117,18 +122,8 @@ class TorchServe:
         self.holder = worker
         worker.batch = []
         queue = self.queue
-        if queue:
-            self._collect(worker, queue.popleft())
-            while queue and self.holder is worker:
-                self._collect(worker, queue.popleft())
-
-    def _collect(self, worker: Worker, request: Request) -> None:
-        batch = worker.batch
-        batch.append(request)
-        if len(batch) >= self._batch_size or self._delay_s <= 0.0:
-            self._dispatch(worker)
-        elif len(batch) == 1:
-            call_later(self.env, self._delay_s, self._batch_deadline, (worker, worker.generation))
+        while queue and self.holder is worker:  # with the lock held, submit collects into the worker's batch
+            self.submit(queue.popleft())
 
     def _batch_deadline(self, event: simpy.Event) -> None:
         worker, generation = event.value
@@ -150,40 +145,45 @@ class TorchServe:
         waited = now - batch[0].arrival if len(batch) == 1 else sum(now - request.arrival for request in batch)
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
-        self._release_lock()
-        size = len(worker.batch)
+        self.holder = None  # _release_lock, inlined for the common case of no worker waiting for the lock
+        if self.waiting:
+            self._release_lock()
+        size = len(batch)
         demand = self._cpu_s * size * self.draws.next()
         self.served.cpu_seconds += demand * self._threads + size * self._frontend_cpu_s
         due = now + self._timeout_s  # inf without a responseTimeout
         if due < self._check_timeouts_from:
             self._check_timeouts_from = due
-        worker.job = (self.cpu, self.cpu.start(demand, self._cpu_done, (worker, worker.generation)))
+        cpu = self.cpu
+        worker.job = (cpu, cpu.start(demand, self._cpu_done, worker))
 
-    def _cpu_done(self, payload: tuple[Worker, int]) -> None:
-        worker, _ = payload
+    def _cpu_done(self, worker: Worker) -> None:
         accelerator = worker.accelerator
         if accelerator is None or self._gpu_s <= 0.0:
-            self._finish(worker, outcome.OK)
+            self._finish(worker)
             return
-        if not self.workers.grow_for_first_inference(worker):
+        if not worker.served and not self.workers.grow_for_first_inference(worker):
             self._finish(worker, outcome.GPU_OOM)
             return
         size = len(worker.batch)
         demand = (self._gpu_s + self._gpu_extra_s * (size - 1)) * self.draws.next()
-        self.served.gpu_seconds += demand
-        self.served.cpu_seconds += demand * self._host_share  # the thread that launches and waits
-        worker.job = (accelerator.compute, accelerator.compute.start(demand, self._gpu_done, worker))
+        served = self.served
+        served.gpu_seconds += demand
+        served.cpu_seconds += demand * self._host_share  # the thread that launches and waits
+        compute = accelerator.compute
+        worker.job = (compute, compute.start(demand, self._finish, worker))
 
-    def _gpu_done(self, worker: Worker) -> None:
-        self._finish(worker, outcome.OK)
-
-    def _finish(self, worker: Worker, kind: str) -> None:
+    def _finish(self, worker: Worker, kind: str = outcome.OK) -> None:
+        """The batch is answered; the worker polls again (`_idle`, inlined: this ends every request)."""
         batch, worker.batch, worker.job = worker.batch, None, None
         self.busy -= 1
         respond = self.respond
         for request in batch:
             respond(request, kind)
-        self._idle(worker)
+        if self.holder is None:
+            self._take_lock(worker)
+        else:
+            self.waiting.append(worker)
 
     def respond(self, request: Request, kind: str) -> None:
         """Count the response as TorchServe's metrics do, then hand it back to the client."""

@@ -14,7 +14,7 @@ import simpy
 from twin.config.schema import Trace
 from twin.kernel.request import Request
 from twin.kernel.rng import Draws, Uniforms
-from twin.kernel.timer import call_later
+from twin.kernel import timer
 from twin.workload.rates import RateCurve
 from twin.workload.service import Service
 
@@ -24,7 +24,7 @@ Send = Callable[[Request, object], None]
 class OpenLoop:
     """Sends requests at the times of a (possibly non-homogeneous) Poisson process or a trace."""
 
-    __slots__ = ("env", "service", "send", "delay_s", "stop_s", "_next_time")
+    __slots__ = ("env", "service", "send", "delay_s", "stop_s", "_next_time", "_fire")
     waits = False  # open-loop clients do not wait for responses: they are not told of them
 
     def __init__(self, env: simpy.Environment, *, service: Service, send: Send, delay_s: float, stop_s: float,
@@ -35,19 +35,19 @@ class OpenLoop:
         self.delay_s = delay_s  # time outside the pod added to every response (network, frontend)
         self.stop_s = stop_s
         self._next_time = next_time
+        self._fire = (self._arrive,)  # the arrival timer's callbacks, made once
 
     def start(self, at: float) -> None:
-        self._schedule(at)
-
-    def _schedule(self, after: float) -> None:
-        t = self._next_time(after)
+        t = self._next_time(at)
         if t is not None and t < self.stop_s:
-            call_later(self.env, t - self.env._now, self._arrive)
+            timer.call_at(self.env, t, self._fire, timer.Call())
 
-    def _arrive(self, _event: simpy.Event) -> None:
+    def _arrive(self, event: timer.Call) -> None:
         now = self.env._now
         self.send(Request(now, self), self.service.connect())
-        self._schedule(now)
+        t = self._next_time(now)
+        if t is not None and t < self.stop_s:
+            timer.call_at(self.env, t, self._fire, event)  # the fired timer serves again: one arrival pending
 
 
 def poisson_times(rate: RateCurve, gaps: Draws, uniforms: Uniforms) -> Callable[[float], float | None]:

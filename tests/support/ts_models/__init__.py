@@ -14,7 +14,9 @@ MODELS_SOURCE = Path(__file__).resolve().parent
 QUIET_LOG_CONFIG = MODELS_SOURCE / "quiet-log4j2.xml"
 SLEEPY = "sleepy"
 TINY_ENCODER = "tiny_encoder"
-ALL_MODELS = (SLEEPY, TINY_ENCODER)
+ENCODER4 = "encoder4"  # four layers, ~20 ms per request on one thread: a CPU-bound model for fidelity checks
+ALL_MODELS = (SLEEPY, TINY_ENCODER)  # served by default
+BUILT = (*ALL_MODELS, ENCODER4)
 
 
 def build_models(cache_root: Path | None = None) -> Path:
@@ -24,7 +26,7 @@ def build_models(cache_root: Path | None = None) -> Path:
         digest.update(source.read_bytes())
     root = cache_root or Path(tempfile.gettempdir())
     store = root / f"servetwin-ts-models-{digest.hexdigest()[:16]}"
-    if all((store / f"{name}.mar").is_file() for name in ALL_MODELS):
+    if all((store / f"{name}.mar").is_file() for name in BUILT):
         return store
     staging = Path(tempfile.mkdtemp(prefix=store.name + "-", dir=root))
     subprocess.run([sys.executable, str(MODELS_SOURCE / "build.py"), str(staging)], check=True,

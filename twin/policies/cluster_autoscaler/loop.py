@@ -17,8 +17,10 @@ Modelled, in RunOnce's order:
 - scale-down: unneeded nodes are tracked every loop, judged by `cluster_autoscaler.utilisation` (nodes of a GPU
   group are GPU nodes from their first moment); deletion waits out scale-down-delay-after-add 10 min, -after-delete
   0 and -after-failure 3 min (`cluster_autoscaler.scaledown`).
-Not modelled: the cloud API calls themselves (the caller enacts the decision and reports a failed deletion with
-`record_scale_down_failure`), per-node-group health, priorities, PDBs, resource limits (cores/memory totals).
+Priorities: pods below expendable-pods-priority-cutoff (-10) and pods waiting on a preemption trigger no scale-up
+(`cluster_autoscaler.scaleup`). Not modelled: the cloud API calls themselves (the caller enacts the decision and
+reports a failed deletion with `record_scale_down_failure`), per-node-group health, expendable pods in scale-down
+(upstream neither counts nor moves them; here they count as any pod), PDBs, resource limits (cores/memory totals).
 """
 from __future__ import annotations
 

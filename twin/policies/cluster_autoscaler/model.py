@@ -98,6 +98,7 @@ class CASettings:
     max_node_provision_time_s: float = 900.0
     max_node_startup_time_s: float = 900.0  # clusterstate's MaxNodeStartupTime: unready until then is "starting"
     new_pod_scale_up_delay_s: float = 0.0
+    expendable_pods_priority_cutoff: int = -10  # pods of lower priority trigger no scale-up
     max_nodes_total: int = 0  # 0: no limit, as upstream
     expander: str = "least-waste"
     ignore_daemonsets_utilization: bool = False  # --ignore-daemonsets-utilization
@@ -201,6 +202,8 @@ class PendingPod:
     host_ports: tuple[int | str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     spread: tuple[SpreadConstraint, ...] = ()
+    priority: int = 0  # spec.priority (0: no PriorityClass and no global default)
+    nominated_node: str = ""  # status.nominatedNodeName: waiting for the preemption of lower-priority pods there
 
     def __post_init__(self) -> None:
         _normalise(self, "requests")

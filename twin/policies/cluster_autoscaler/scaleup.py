@@ -7,7 +7,10 @@ on the group's template node), `expander/waste` (least-waste: the
 smallest (idle cpu share + idle memory share) of the nodes added; upstream breaks ties at random, here by group
 name), `utils/backoff/exponential_backoff.go` (first backoff initial-node-group-backoff-duration 5 min, doubled on
 every failure within node-group-backoff-reset-timeout 3 h of the last, at most 30 min), `clusterstate`
-(max-node-provision-time 15 min: unregistered nodes then stop counting and are deleted, the group backs off).
+(max-node-provision-time 15 min: unregistered nodes then stop counting and are deleted, the group backs off),
+FAQ "How does Cluster Autoscaler work with Pod Priority and Preemption?" (pods of priority below
+expendable-pods-priority-cutoff, default -10 since CA 1.12, trigger no scale-up; nor does a pod already waiting for
+the preemption of lower-priority pods, i.e. one with a nominated node).
 Not modelled: balancing similar groups, node-group auto-provisioning, pods that could be helped only by a group in
 backoff being retried elsewhere within the same loop (they are, on the next loop).
 """
@@ -51,8 +54,10 @@ def back_off(state: CAState, groups: set[str], *, now: float, settings: CASettin
 
 def waiting_pods(unscheduled: list[PendingPod], upcoming: list[dict[str, float]], *, now: float,
                  settings: CASettings) -> list[PendingPod]:
-    """Pods old enough (new-pod-scale-up-delay) that no upcoming node will take either."""
-    old = [p for p in unscheduled if now - p.unschedulable_since >= settings.new_pod_scale_up_delay_s]
+    """Pods old enough (new-pod-scale-up-delay), not expendable, not waiting on a preemption, that no upcoming node
+    will take either."""
+    old = [p for p in unscheduled if now - p.unschedulable_since >= settings.new_pod_scale_up_delay_s
+           and p.priority >= settings.expendable_pods_priority_cutoff and not p.nominated_node]
     order = by_size([p.requests for p in old], upcoming)
     slots = place([old[i].requests for i in order], upcoming)
     return [old[i] for i, slot in zip(order, slots) if slot is None]
