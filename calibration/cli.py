@@ -152,9 +152,16 @@ def _calibrate(args) -> int:
     print(format_parameters(result))
     for key in result.space.own:
         print(f"assumed for {key[0]} on {key[1]} (no run identifies them): {', '.join(result.space.assumed(key))}")
+        profile = result.space.profile(key, result.theta, readings.memory)
+        print(f"fields of {profile.name} at assumed values: "
+              + ", ".join(f"{name} {_shown(getattr(profile, name))}" for name in profile.assumed))
     if result.rms_log_error > POOR_FIT:
         print(poor_fit_warning(result.rms_log_error, in_sample), file=sys.stderr)
     return 0
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def poor_fit_warning(rms: float, in_sample: dict) -> str:

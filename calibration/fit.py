@@ -26,7 +26,7 @@ from calibration.space import RunFacts, Space, space_for
 from calibration.surrogate import Estimate, estimate, unqueued_p95_ms
 from calibration.predict import twin_estimates
 from twin.config.schema import ModelProfile
-from twin.k8s.node import own_cores
+from twin.k8s.node import cpu_sharing, default_slice_ms
 
 OBSERVATION_SD = 0.05  # README numbers are rounded ("15/s", "300ms"): about 5 % either way
 UNIDENTIFIED = math.log(100)  # a 95 % half-range wider than this (in log units) says "not identified"
@@ -147,11 +147,11 @@ def _modelled(c: Constraint, fields: dict, estimates: dict[str, tuple[Observatio
 
 def held_core_ms(e: Estimate, fields: dict, vcpus: float, background: float) -> float:
     """Core-ms per request a CPU-served model's processes hold over a run (what observe's reading of their CPU over
-    the throughput measures): the pool's threads for the request's time in the worker, each on its fair share of
-    the cores beside the other busy workers and the node's other work (twin/k8s/node.py), spin included."""
-    threads = host_core_ms(fields, vcpus) / fields["cpu_ms"] if fields["cpu_ms"] > 0 else 0.0
+    the throughput measures): for the request's time in the worker, the cores the node grants its pool beside the
+    other busy workers and the node's other work (twin/k8s/node.py `cpu_sharing`: spin included, barrier sleep not)."""
     busy = max(1e-9, e.throughput_rps * e.worker_ms / 1000)  # Little's law: requests in their workers on average
-    return e.worker_ms * own_cores(busy, threads, vcpus, background) / busy
+    cores_of = cpu_sharing(vcpus, _profile(fields), slice_ms=default_slice_ms(vcpus), background=background)[1]
+    return e.worker_ms * cores_of(busy) / busy
 
 
 def _profile(fields: dict) -> ModelProfile:

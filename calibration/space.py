@@ -37,7 +37,7 @@ Key = tuple[str, str]  # (model, accelerator)
 SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY, BARRIERS = ("service_ms", "frontend_ms", "demand_cv", "cpu_threads",
                                                          "cpu_penalty", "barriers_per_core_ms")
 # What an own profile's throughput and latency cannot tell apart, left at plain values (module docstring).
-OWN_ASSUMED = ("gpu_busy_fraction", "gpu_ms_per_extra_item")
+OWN_ASSUMED = ("gpu_busy_fraction", "gpu_ms_per_extra_item", "load_cpu_cores")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 THREADS_PRIOR_LOG_SD = math.log(4)  # handlers and OMP_NUM_THREADS often cut torch's default pool, rarely by more
 # The penalty is the spin a pool burns per unit of oversubscription per ms of work: parameters.PRIORS["spin_ms"]
@@ -144,7 +144,8 @@ class Space:
         """The fields of an own profile that no run identifies, with the value they take."""
         own = next(o for o in self.owns if o.key == key)
         out = ["the service time all on the row's device (runs cannot split CPU from GPU time)",
-               "timeslice_efficiency 1", "gpu_ms_per_extra_item 0 (no per-item batch cost)"]
+               "timeslice_efficiency 1", "gpu_ms_per_extra_item 0 (no per-item batch cost)",
+               "load_cpu_cores 1 while a worker loads (one loading thread: benchmarks/load_cpu.py)"]
         if own.on_cpu and not own.threads_identified:
             out.append(f"cpu_threads ~{own.vcpus:g} (torch's default pool, the node's vCPUs; no CPU reading and no "
                        "run with two workers busy)")

@@ -70,3 +70,26 @@ def test_calibrate_writes_loadable_profiles(tmp_path):
 def test_bad_input_is_a_message_not_a_traceback(tmp_path, capsys):
     assert _run("predict", "--runs", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.csv")) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_poor_fit_is_named_with_the_runs_it_misses_and_what_to_do(tmp_path, capsys):
+    """One worker of an own model on 2 vCPUs served 10 req/s to one user and 2 to two (a neighbour took the cores
+    in between): no profile makes both, and calibrate says so, and which fields no run identified."""
+    columns = ("id", "cloud_vm", "gpu_model", "gpu_partition", "node_vcpus", "node_ram_gb", "model", "device", "pods",
+               "workers_per_pod", "users", "ramp_s", "duration_s", "batch_size", "max_batch_delay_ms",
+               "throughput_rps", "avg_response_ms", "server_cpu_pct", "background_threads")
+    rows = [("busy-u1", 10.0, 100.0, 150.0), ("busy-u2", 2.0, 1000.0, 150.0)]
+    path = tmp_path / "runs.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for run_id, rps, ms, cpu in rows:
+            users = run_id[-1]
+            writer.writerow((run_id, "vm", "", "", 2, 8, "acme/enc", "cpu", 1, 1, users, 0, 20, 1, 0, rps, ms, cpu,
+                             1.0))
+    assert _run("calibrate", "--runs", str(path), "--out", str(tmp_path / "profiles"), "--quiet") == 0
+    out, err = capsys.readouterr()
+    assert "warning: poor fit" in err and "busy-u" in err and "1.0 other threads" in err
+    assert "observe --duration" in err and "calibrate again" in err
+    assert "assumed for enc on cpu" in out and "cpu_oversubscription_penalty ~1" in out
+    assert "fields of enc-cpu at assumed values:" in out and "worker_rss_mib " in out  # memory nobody read

@@ -5,11 +5,13 @@ import pytest
 import simpy
 
 from tests.support.scenarios import scenario
-from twin.config.schema import GpuSpec, ModelProfile, NodePool
+from twin.config.schema import GpuSpec, ModelConfig, ModelProfile, NodePool
 from twin.core.run import simulate
 from twin.gpu.device import Accelerator, sharing_of
 from twin.gpu.sharing import Sharing, device_model
-from twin.k8s.node import cpu_speed, default_slice_ms, own_cores
+from twin.k8s.node import Node, cpu_sharing, cpu_speed, default_slice_ms
+from twin.kernel.timer import call_later
+from twin.torchserve.workers import Workers
 
 ROBERTA_LIKE = {"device": "gpu", "cpu_ms": 0.0, "gpu_ms": 10.0, "demand_distribution": "deterministic"}
 
@@ -96,8 +98,56 @@ def test_a_request_that_mostly_waits_gets_what_it_wants_up_to_its_fair_share():
     assert cpu_speed(2, waiting, slice_ms=1.5, background=4)(2) == 1.0  # its fair share is 2/4.2 of a core
     crowded = cpu_speed(2, waiting, slice_ms=1.5, background=38)  # a share of 1/19: it wants 0.1
     assert crowded(1) == pytest.approx(1 / (0.1 * (0.1 + 38) / 2))
-    assert own_cores(1, 0.1, 2, 4) == pytest.approx(0.1)  # its work, at any crowd: the reading is 5 core-ms
-    assert own_cores(1, 0.1, 2, 38) * 50 / crowded(1) == pytest.approx(5.0)
+    held = [cpu_sharing(2, waiting, slice_ms=1.5, background=other)[1] for other in (4, 38)]
+    assert held[0](1) == pytest.approx(0.1)  # its work, at any crowd: the reading is 5 core-ms a request
+    assert held[1](1) * 50 / crowded(1) == pytest.approx(5.0)
+
+
+def test_a_pool_waiting_at_its_barriers_holds_one_thread_s_share_not_its_all():
+    # two threads beside two other busy ones on two cores: half the time some thread of the pool is off its core
+    pool = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2, parallel_regions=4)
+    speed, held = cpu_sharing(2, pool, slice_ms=1.5, background=2)
+    crowd, work, wait = 2.0, 2.0, 4 * 1.5 * 0.5 / 10  # ms per idle-node ms: working at half speed, and waiting
+    assert speed(1) == pytest.approx(1 / (work + wait))
+    assert held(1) == pytest.approx((work * 2 / crowd + wait / crowd) / (work + wait))  # below its fair share of 1
+
+
+def test_a_pool_meets_as_all_its_threads_though_it_keeps_fewer_cores_busy():
+    # torch's default pool of two on two cores, one core busy on average (most ops run on one thread)
+    busy_one = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=1.0, parallel_regions=50)
+    pooled = busy_one.model_copy(update={"pool_threads": "cores"})
+    assert (busy_one.pool_on(2), pooled.pool_on(2), pooled.pool_on(8)) == (1, 2, 8)
+    alone, beside = (cpu_speed(2, p, slice_ms=3.5, background=2) for p in (busy_one, pooled))
+    assert alone(2) == pytest.approx(1 / 2)  # one thread among four on two cores: crowding only
+    crowd = 2.0
+    assert beside(2) == pytest.approx(10 / (10 * crowd + 50 * 3.5 * (1 - 1 / crowd)))  # and a wait at each barrier
+
+
+def test_a_worker_loading_its_model_slows_the_requests_on_its_node_until_it_is_ready():
+    env = simpy.Environment()
+    profile = ModelProfile(device="cpu", cpu_ms=10, cpu_threads=2.0, load_cpu_cores=1.0)
+    node = Node(env, name="n", pool=NodePool(name="p", vcpus=2, memory_gib=8), profile=profile)
+    finished = []
+    node.cpu.start(1.0, lambda _: finished.append(env.now), None)  # a second of idle-node work
+    node.loading_changed(1)
+    call_later(env, 0.5, lambda _: node.loading_changed(-1))
+    env.run()
+    beside_load = cpu_speed(2, profile, slice_ms=default_slice_ms(2), background=1.0)(1)
+    assert beside_load < 0.7  # one loading thread beside a two-core pool: three threads on two cores
+    assert finished == [pytest.approx(0.5 + (1.0 - 0.5 * beside_load))]
+
+
+def test_a_worker_is_loading_from_its_spawn_until_ready_or_stopped():
+    env = simpy.Environment()
+    loading = []
+    workers = Workers(env, profile=ModelProfile(device="cpu", cpu_ms=10, load_time_s=2.0), config=ModelConfig(),
+                      accelerators=[], rss_changed=lambda _: None, log=lambda *a, **k: None,
+                      became_ready=lambda _: None, lost=lambda *_: None, loading=loading.append)
+    workers.scale(2)
+    env.run(until=1.0)
+    workers.stop(workers.all[-1], reason="scaled_down")  # one stopped while it loads
+    env.run(until=3.0)
+    assert loading == [1, 1, -1, -1] and workers.ready == 1
 
 
 def test_the_node_reports_memory_as_htop_does():

@@ -102,3 +102,16 @@ def test_many_events_at_one_instant_are_not_a_stall():
         call_later(env, 2.0, fired.append)
     loop.run_until(env, 3.0, stall_events=10_000)
     assert len(fired) == 5_000 and env.now == 3.0
+
+
+def test_new_rules_apply_from_the_instant_they_are_given():
+    """A job of 2 units at speed 1 for 1 s, then at speed 0.5 (other work began): it ends at 1 + 1 / 0.5 = 3 s,
+    and the capacity it held is integrated under each rule for its own time."""
+    env = simpy.Environment()
+    processor = SharedProcessor(env, lambda n: 1.0, lambda n: 1.0)
+    finished = []
+    processor.start(2.0, lambda payload: finished.append(env.now), None)
+    call_later(env, 1.0, lambda _: processor.reshape(lambda n: 0.5, lambda n: 0.25))
+    bounded_run(env, 10)
+    assert finished == [pytest.approx(3.0)]
+    assert processor.work_area == pytest.approx(1.0 * 1.0 + 0.25 * 2.0)

@@ -104,10 +104,13 @@ def test_snapshots_and_jtl_are_written_per_step(observed) -> None:
 
 
 def test_torchserve_counters_agree_with_the_load_generator(observed) -> None:
-    result, _ = observed
+    result, runs = observed
     for step in result.steps:
         assert step.ts_requests == pytest.approx(step.load.count, abs=step.users)
         assert 0.7 * step.load.mean_ms < step.ts_mean_latency_ms <= 1.05 * step.load.mean_ms + 1.0
+        recorded = runs[step.id].result  # in runs.csv too, for calibrate: the time in the worker is their difference
+        assert (recorded.ts_mean_latency_ms, recorded.ts_mean_queue_ms) == pytest.approx(
+            (step.ts_mean_latency_ms, step.ts_mean_queue_ms), abs=1e-3)
     queue = {step.id: step.ts_mean_queue_ms for step in result.steps}
     # with one worker the second user waits about one service time; with two, nobody waits
     assert queue["OBS-sleepy-w1-u2"] > queue["OBS-sleepy-w1-u1"] + 0.4 * SERVICE_S * 1000

@@ -252,7 +252,8 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
         return
     deployment = data.get("deployment")
     target = deployment.get("name") if isinstance(deployment, dict) else None  # the one they scale, among several
-    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
+    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject"),
+                                ("vpa", "VerticalPodAutoscaler")):
         section = autoscaling.get(kind)
         manifest = section.get("manifest") if isinstance(section, dict) else None
         if isinstance(manifest, str):

@@ -5,6 +5,7 @@ Names that exist upstream keep their upstream meaning (TorchServe's batchSize is
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -247,6 +248,9 @@ class ModelProfile(Strict):
     cpu_threads: PositiveFloat | Literal["cores"] = Field(
         1.0, description="threads a request keeps busy while on the CPU: the worker's torch intra-op pool "
                          "(OMP_NUM_THREADS, torch.set_num_threads); cores: torch's default, one per core of the node")
+    pool_threads: PositiveFloat | Literal["cores"] | None = Field(
+        None, description="threads of the worker's intra-op pool that meet at each barrier (cores: torch's default, "
+                          "one per core of the node); default: the fewest that keep cpu_threads busy")
     parallel_regions: NonNegativeFloat = Field(
         0.0, description="times per request the thread pool meets at a barrier (parallel ops); each waits for a "
                          "descheduled pool thread when busy threads outnumber cores")
@@ -266,6 +270,8 @@ class ModelProfile(Strict):
     frontend_rss_mib: NonNegativeFloat = Field(200.0, description="host memory of a pod's TorchServe frontend (the "
                                                "JVM)")
     load_time_s: NonNegativeFloat = Field(5.0, description="time a worker takes to load the model before it is READY")
+    load_cpu_cores: NonNegativeFloat = Field(1.0, description="cores a worker keeps busy on its node while it loads "
+                                                              "the model (one: Python imports and torch.load)")
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
         0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
@@ -277,6 +283,12 @@ class ModelProfile(Strict):
     def threads_on(self, vcpus: float) -> float:
         """Busy threads of a request on the CPU of a node with `vcpus` cores."""
         return float(vcpus) if self.cpu_threads == "cores" else self.cpu_threads
+
+    def pool_on(self, vcpus: float) -> int:
+        """Threads of the pool that meet at a barrier on a node with `vcpus` cores."""
+        pool = self.threads_on(vcpus) if self.pool_threads is None else (
+            float(vcpus) if self.pool_threads == "cores" else self.pool_threads)
+        return max(1, math.ceil(pool - 1e-9))
 
     @property
     def idle_gpu_memory_mib(self) -> float:

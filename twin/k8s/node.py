@@ -9,20 +9,26 @@ the vCPUs: a request on the CPU keeps its worker's pool of `cpu_threads` busy, a
 `background_threads` they share the cores fairly, so when busy threads outnumber cores each runs at cores/threads;
 and the pool meets at a barrier `parallel_regions` times per request, where it waits for any of its threads that is
 off its core, for about one scheduler slice (`sched_slice_ms`), with the chance that some other of its threads is
-descheduled, 1 − (cores/busy) ** (threads − 1); while they wait, the pool's other threads spin, burning
-`cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance (single-threaded
-workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores serve less than one
-(PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster once limited to cores/4
-threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads synchronise); how often
-a torch model's pool meets, measured here for a family of small models, is in benchmarks/parallel_regions.py. A
+descheduled, 1 − (cores/busy) ** (pool − 1), the pool being `pool_threads` (torch's default: one per core), by
+default the fewest threads that keep `cpu_threads` cores busy (a pool of two that keeps one core busy between its
+serial parts, most ops below ATen's grain size, still meets as two); while they wait, the pool's other threads
+spin, burning `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance
+(single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
+serve less than one (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster
+once limited to cores/4 threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads
+synchronise); how often a torch model's pool meets, measured here for a family of small models, is in
+benchmarks/parallel_regions.py. A
 request that keeps less than one thread busy (`cpu_threads` < 1: a handler that sleeps or waits on I/O for the rest)
 gets what it wants up to its fair share (max-min fairness; CFS and EEVDF place a waking thread by its lag, so a
 sleeper is not queued behind CPU hogs): measured here, the sleepy handler served 53.5 ms with a load average of 12.8
 on 2 cores against 53.9 ms at 2.5. The node's
 memory is the OS's `system_memory_mib` plus its pods' RSS, with the kernel's OOM killer taking the pod furthest above
-its request when the node runs out; the serving image cached after the first pull. Not modelled: CPU limits (CFS
-quota), NUMA, SMT, hugepages, disk, the CPU of model loading, the JVM's CPU beyond the pods' readings (~2 core-ms
-per request: it does not slow the workers).
+its request when the node runs out; the serving image cached after the first pull. A worker loading its model keeps
+`load_cpu_cores` busy for its `load_time_s` (Python imports and torch.load run on one thread; benchmarks/load_cpu.py
+measured TorchServe loading encoder4 here: 1.7-2.1 CPU-s a load, its fair share of a crowded node throughout), as
+other work beside the requests. Not modelled: CPU limits (CFS quota), NUMA, SMT, hugepages, disk, a load slowed by
+a crowded node (its time is the profile's), the loading's CPU in the node's utilisation and load average readings,
+the JVM's CPU beyond the pods' readings (~2 core-ms per request: it does not slow the workers).
 """
 from __future__ import annotations
 
@@ -47,22 +53,38 @@ def default_slice_ms(vcpus: float) -> float:
     return 0.75 * (1 + int(math.log2(max(1, min(int(vcpus), 8))))) + TICK_MS / 2
 
 
-def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
-    """Per-job speed with n requests on the CPUs (1.0 = as on an idle node)."""
+def cpu_sharing(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
+    """(speed_of, cores_of): per-job speed with n requests on the CPUs (1.0 = as on an idle node), and the cores the
+    n requests' processes hold: the pool's threads, each at most its fair share, while they work (and spin); one
+    thread at its fair share while the pool waits at a barrier for it (the others sleep in libgomp's futex)."""
     threads = profile.threads_on(vcpus)
     cpu_ms, penalty = profile.cpu_ms, profile.cpu_oversubscription_penalty
-    barrier_ms = profile.parallel_regions * slice_ms
+    barrier_ms = profile.parallel_regions * slice_ms if cpu_ms > 0.0 else 0.0
     on_core = min(1.0, threads)  # below one thread: the share of a core the request wants, sleeping the rest
+    others = profile.pool_on(vcpus) - 1  # the pool's other threads, each a chance to wait at a barrier
+
+    def phases(n: float) -> tuple[float, float, float, float]:
+        """The crowd, the share stretch, and per ms of idle-node time the ms working and the ms waiting."""
+        crowd = max(1.0, (n * threads + background) / vcpus)
+        stalled = 1.0 - crowd ** -others  # some other thread of the pool is off its core
+        share = wanted_share(on_core, crowd)
+        wait = barrier_ms * stalled / cpu_ms if barrier_ms > 0.0 else 0.0
+        return crowd, share, share * (1.0 + penalty * (crowd - 1.0) * stalled), wait
 
     def speed_of(n: int) -> float:
-        crowd = max(1.0, (n * threads + background) / vcpus)
-        stalled = 1.0 - crowd ** -max(0.0, threads - 1.0)  # some other thread of the pool is off its core
-        stretch = wanted_share(on_core, crowd) * (1.0 + penalty * (crowd - 1.0) * stalled)
-        if barrier_ms <= 0.0 or cpu_ms <= 0.0:
-            return 1.0 / stretch
-        return cpu_ms / (cpu_ms * stretch + barrier_ms * stalled)
+        _, _, work, wait = phases(n)
+        return 1.0 / (work + wait)
 
-    return speed_of
+    def cores_of(n: float) -> float:
+        crowd, share, work, wait = phases(n)
+        return n * (work * threads / share + wait / crowd) / (work + wait)
+
+    return speed_of, cores_of
+
+
+def cpu_speed(vcpus: float, profile: ModelProfile, *, slice_ms: float, background: float = 0.0):
+    """Per-job speed with n requests on the CPUs (1.0 = as on an idle node)."""
+    return cpu_sharing(vcpus, profile, slice_ms=slice_ms, background=background)[0]
 
 
 def wanted_share(on_core: float, crowd: float) -> float:
@@ -70,12 +92,6 @@ def wanted_share(on_core: float, crowd: float) -> float:
     cores: max-min fair sharing gives it what it wants up to its fair share 1/crowd (a thread that sleeps between
     short bursts wakes with the scheduler's credit for its sleep, so other work does not delay it)."""
     return max(1.0, on_core * crowd)
-
-
-def own_cores(n: int, threads: float, vcpus: float, background: float) -> float:
-    """Cores n requests' threads hold: all they want on a free node, at most their fair share beside other work."""
-    crowd = max(1.0, (n * threads + background) / vcpus)
-    return n * threads / wanted_share(min(1.0, threads), crowd)
 
 
 class Node:
@@ -99,11 +115,23 @@ class Node:
         for unit in self.units:
             self.allocatable[unit.resource] = self.allocatable.get(unit.resource, 0) + 1
         self._accelerators = accelerators(self.units)  # the devices never change: found once, read every second
-        threads = self.threads = profile.threads_on(pool.vcpus)
-        slice_ms = pool.sched_slice_ms or default_slice_ms(pool.vcpus)
-        self.cpu = SharedProcessor(env, cpu_speed(pool.vcpus, profile, slice_ms=slice_ms,
-                                                  background=pool.background_threads),
-                                   lambda n: own_cores(n, threads, pool.vcpus, pool.background_threads))
+        self.threads = profile.threads_on(pool.vcpus)
+        self.profile = profile
+        self.loading = 0  # workers loading their model on the node now
+        self.cpu = SharedProcessor(env, *self._cpu_rules())
+
+    def _cpu_rules(self):
+        """The requests' speed and held cores beside the node's other work and its loading workers."""
+        pool = self.pool
+        background = pool.background_threads + self.loading * self.profile.load_cpu_cores
+        return cpu_sharing(pool.vcpus, self.profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
+                           background=background)
+
+    def loading_changed(self, delta: int) -> None:
+        """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
+        self.loading += delta
+        if self.profile.load_cpu_cores > 0:
+            self.cpu.reshape(*self._cpu_rules())
 
     @property
     def accelerators(self):

@@ -101,6 +101,16 @@ class SharedProcessor:
         self._speed = self._speed_for(len(kept)) if kept else 0.0
         self._arm()
 
+    def reshape(self, speed_of: Callable[[int], float], capacity_used: Callable[[int], float]) -> None:
+        """New rules for the speed and capacity from now on (work beside the jobs started or ended: a worker
+        loading its model); rare, so the cached speeds are simply rebuilt."""
+        self._advance()
+        self._speed_of, self._capacity_used = speed_of, capacity_used
+        self._speeds, self._used = [0.0], [0.0]
+        if self._heap:
+            self._speed = self._speed_for(len(self._heap))
+            self._arm()
+
     def _speed_for(self, n: int) -> float:
         speeds = self._speeds
         if n < len(speeds):

@@ -9,7 +9,8 @@ Fidelity ledger (upstream: Linux /proc as psutil 5 reads it; htop 3 conventions)
   `background_threads` estimates it as runnable threads: the load average's share in proportion to the CPU the other
   work took (under fair sharing every runnable thread gets an equal share, so threads split as their CPU does).
 - Only for a server on this machine (a loopback URL) whose processes this user can see; otherwise the server's share
-  is blank. Not modelled: per-core readings, steal time, processes that start during the step.
+  is blank. Not modelled: per-core readings, steal time, processes that start or end during the step (their CPU is
+  left out, so a worker that ends mid-step never makes the reading negative).
 psutil comes with the `live` extra; without it only the load average is recorded.
 """
 from __future__ import annotations
@@ -46,17 +47,19 @@ class HostProbe:
         self._server = _server_processes(self._psutil, inference_url) if self._psutil else []
         self._begun = time.monotonic()
         self._host = self._host_busy()
-        self._server_s = self._server_cpu_s()
+        self._server_s = self._server_cpu_s() or {}
         self._client_s = _own_cpu_s()
 
     def finish(self) -> HostUse:
         wall = max(1e-9, time.monotonic() - self._begun)
         host = self._host_busy()
         server = self._server_cpu_s()
+        if server is not None:  # per process, over those that lived through the step: one that ended is left out
+            server = sum(server[pid] - self._server_s[pid] for pid in server.keys() & self._server_s.keys())
         return HostUse(
             load_1m=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             host_cpu_pct=None if host is None else 100 * (host - self._host) / wall,
-            server_cpu_pct=None if server is None else 100 * (server - self._server_s) / wall,
+            server_cpu_pct=None if server is None else 100 * server / wall,
             client_cpu_pct=100 * (_own_cpu_s() - self._client_s) / wall)
 
     def _host_busy(self) -> float | None:
@@ -65,15 +68,16 @@ class HostProbe:
         times = self._psutil.cpu_times()
         return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
-    def _server_cpu_s(self) -> float | None:
+    def _server_cpu_s(self) -> dict[int, float] | None:
+        """CPU-seconds of each server process still running (by pid)."""
         if not self._server:
             return None
-        total = 0.0
+        seconds = {}
         for process in self._server:
             with contextlib.suppress(self._psutil.Error):
                 times = process.cpu_times()
-                total += times.user + times.system
-        return total
+                seconds[process.pid] = times.user + times.system
+        return seconds
 
 
 def _psutil():

@@ -63,7 +63,7 @@ class TorchServe:
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
                  cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
-                 served: ServedWork) -> None:
+                 served: ServedWork, loading: Callable[[int], None] | None = None) -> None:
         self.env = env
         self.profile = profile
         self.config = config
@@ -77,7 +77,8 @@ class TorchServe:
         self.busy = 0
         self.served = served
         self.workers = Workers(env, profile=profile, config=config, accelerators=accelerators,
-                               rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost)
+                               rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost,
+                               loading=loading)
         self._cpu_s = profile.cpu_ms / 1000.0
         self._threads = cpu_threads
         self._frontend_cpu_s = profile.frontend_cpu_ms / 1000.0
@@ -174,16 +175,13 @@ class TorchServe:
         worker.job = (compute, compute.start(demand, self._finish, worker))
 
     def _finish(self, worker: Worker, kind: str = outcome.OK) -> None:
-        """The batch is answered; the worker polls again (`_idle`, inlined: this ends every request)."""
+        """The batch is answered (the GPU phase's completion calls this directly); the worker polls again."""
         batch, worker.batch, worker.job = worker.batch, None, None
         self.busy -= 1
         respond = self.respond
         for request in batch:
             respond(request, kind)
-        if self.holder is None:
-            self._take_lock(worker)
-        else:
-            self.waiting.append(worker)
+        self._idle(worker)
 
     def respond(self, request: Request, kind: str) -> None:
         """Count the response as TorchServe's metrics do, then hand it back to the client."""

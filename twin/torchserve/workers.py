@@ -8,8 +8,8 @@ GPU memory from model load, on a device chosen round-robin; a worker whose model
 is retried after the Fibonacci BACK_OFF (1, 1, 2, 3, 5, … s; reset by a successful load) while within
 max_retry_timeout (300 s) of the first failure, then stays dead; GPU memory grows from the idle to the served footprint
 at a worker's first inference (CUDA caching allocator). Not modelled: parallelLevel > 1 (torchrun), the 2-minute
-connect timeout, describe-job batching breaks, the CPU a model load takes (the node's processor sharing holds one
-kind of job, a request's thread pool, and a mostly single-threaded load is not one).
+connect timeout, describe-job batching breaks. A loading worker is reported to its node (`loading`), whose CPU it
+keeps busy until READY or its end (twin/k8s/node.py).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class Worker:
     """One backend worker process (a WorkerThread and its Python process)."""
 
     __slots__ = ("index", "accelerator", "state", "served", "gpu_mib", "backoff", "recovery_start", "generation",
-                 "batch", "job", "batch_started", "scaled_down")
+                 "batch", "job", "batch_started", "scaled_down", "loading")
 
     def __init__(self, index: int, accelerator: Accelerator | None) -> None:
         self.index = index
@@ -46,6 +46,7 @@ class Worker:
         self.job: tuple | None = None  # (shared processor, handle) of the phase in progress
         self.batch_started = 0.0
         self.scaled_down = False
+        self.loading = False  # its model load is under way
 
 
 class Workers:
@@ -54,8 +55,9 @@ class Workers:
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig,
                  accelerators: list[Accelerator], rss_changed: Callable[[float], None],
                  log: Callable[..., None], became_ready: Callable[[Worker], None],
-                 lost: Callable[[Worker, str], None]) -> None:
+                 lost: Callable[[Worker, str], None], loading: Callable[[int], None] | None = None) -> None:
         self.env = env
+        self.loading = loading or (lambda _: None)
         self.profile = profile
         self.accelerators = accelerators
         self.rss_changed = rss_changed
@@ -100,12 +102,16 @@ class Workers:
         worker.state = STARTING
         worker.generation += 1
         self.rss_changed(self.profile.worker_rss_mib)
+        if load_time_s > 0:  # a preloaded worker takes no CPU to load
+            worker.loading = True
+            self.loading(1)
         call_later(self.env, load_time_s, self._loaded, (worker, worker.generation, self.env.now))
 
     def _loaded(self, event: simpy.Event) -> None:
         worker, generation, started = event.value
         if generation != worker.generation or worker.state != STARTING:
             return
+        self._end_load(worker)
         need = self.profile.idle_gpu_memory_mib if worker.accelerator else 0.0
         if worker.accelerator and not worker.accelerator.allocate(need):
             self.log("worker_gpu_oom", worker=worker.index, device=worker.accelerator.name, need_mib=need,
@@ -167,7 +173,13 @@ class Workers:
         for worker in list(self.all):
             self.stop(worker, reason="shutdown")
 
+    def _end_load(self, worker: Worker) -> None:
+        if worker.loading:
+            worker.loading = False
+            self.loading(-1)
+
     def _release(self, worker: Worker) -> None:
+        self._end_load(worker)
         worker.generation += 1
         if worker.accelerator is not None:
             worker.accelerator.free(worker.gpu_mib)
