@@ -147,13 +147,12 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from twin.config import properties
-    from twin.config.loader import load_scenario, read_objects
+    from twin.config.loader import load_scenario, read_config_properties, read_objects
     from twin.importer import scenario as importer
 
     out = outputs.file(args.out, force=args.force)
     objects = [(str(path), obj) for path in args.manifests for obj in read_objects(Path(path))]
-    settings = properties.model_settings(args.config_properties)[0] if args.config_properties else {}
+    settings = read_config_properties(args.config_properties) if args.config_properties else {}
     imported = importer.scenario(
         objects, profile=_profile_reference(args.profile, out.parent), deployment=args.deployment,
         config_properties=_relative(args.config_properties, out.parent) if args.config_properties else None,

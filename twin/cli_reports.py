@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from twin.config import bundled, values
+
 REPORT_HELP = "also write a self-contained HTML report (tables, warnings, the dashboard's figures) to this file"
 
 
@@ -20,10 +22,13 @@ def add_run_report(run: argparse.ArgumentParser) -> None:
 
 def add_compare(commands: Any) -> None:
     compare = commands.add_parser("compare", help="run two or more scenarios and show them side by side")
-    compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="two or more scenario files")
-    compare.add_argument("--seed", type=int, help="first seed (default: each scenario's own)")
-    compare.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds per scenario (default 1)")
-    compare.add_argument("--duration", type=float, metavar="S", help="override every simulated duration (seconds)")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                         help="two or more scenario files, or names of bundled ones (default, ...)")
+    compare.add_argument("--seed", type=values.seed, help="first seed (default: each scenario's own)")
+    compare.add_argument("--seeds", type=values.whole(1, 1000, "a number of seeds"), default=1, metavar="N",
+                         help="seeds per scenario (default 1)")
+    compare.add_argument("--duration", type=values.duration, metavar="S",
+                         help="override every simulated duration (seconds)")
     compare.add_argument("--report", metavar="FILE.html", help=REPORT_HELP)
     compare.add_argument("--force", action="store_true", help="replace FILE.html even if servetwin did not write it")
     compare.add_argument("--json", action="store_true", help="print the summaries as one JSON object by label")
@@ -55,15 +60,15 @@ def _compare(args: argparse.Namespace) -> int:
     from twin.errors import InputError
     from twin.report import text
 
-    if len(args.scenarios) < 2 or args.seeds < 1:
-        raise InputError("compare", "scenarios" if len(args.scenarios) < 2 else "--seeds",
-                         "two or more scenario files and at least one seed", f"{len(args.scenarios)} file(s)")
+    if len(args.scenarios) < 2:
+        raise InputError("compare", "scenarios", "two or more scenario files", f"{len(args.scenarios)} file(s)")
     report = report_target(args)
     overrides = {"duration_s": args.duration} if args.duration else {}
-    scenarios = [load_scenario(path, overrides) for path in args.scenarios]
-    labels = _labels(args.scenarios)
+    paths = [bundled.scenario_file(name) for name in args.scenarios]
+    scenarios = [load_scenario(path, overrides) for path in paths]
+    labels = _labels(paths)
     summaries, frames = [], []
-    for path, scenario in zip(args.scenarios, scenarios):
+    for path, scenario in zip(paths, scenarios):
         first = scenario.seed if args.seed is None else args.seed
         results = [simulate(scenario, seed=first + i) for i in range(args.seeds)]
         for result in results:

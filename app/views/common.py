@@ -10,12 +10,11 @@ import streamlit as st
 import yaml
 
 from app import uploads
+from twin.config import bundled
 from twin.errors import InputError
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
-_NOT_SCENARIOS = ("manifests", "profiles", "sweeps")
+SCENARIOS = bundled.SCENARIOS
 
 
 def _names_a_base(path: Path) -> bool:
@@ -24,10 +23,9 @@ def _names_a_base(path: Path) -> bool:
 
 
 def bundled_scenarios() -> list[str]:
-    """Scenario files under scenarios/ (relative names), the default first."""
-    names = sorted(str(p.relative_to(SCENARIOS)) for p in SCENARIOS.rglob("*.yaml")
-                   if p.relative_to(SCENARIOS).parts[0] not in _NOT_SCENARIOS and not _names_a_base(p))
-    return sorted(names, key=lambda n: n != "default.yaml")
+    """The bundled scenarios (twin.config.bundled: the names `servetwin run` takes) as files under scenarios/, the
+    default first."""
+    return [f"{name}.yaml" for name in bundled.scenario_names() if not _names_a_base(SCENARIOS / f"{name}.yaml")]
 
 
 def show_error(error: InputError) -> None:

@@ -53,6 +53,15 @@ CASES = [
     ("observe-pause-nan", [*OBSERVE, "--pause", "nan"], ("--pause",)),
     ("observe-pods-zero", [*OBSERVE, "--pods", "0"], ("--pods",)),
     ("observe-node-ram-inf", [*OBSERVE, "--node-ram-gb", "inf"], ("--node-ram-gb",)),
+    ("observe-gpu-model-empty", [*OBSERVE, "--gpu-model", ""], ("--gpu-model",)),
+    ("observe-cloud-vm-with-a-space", [*OBSERVE, "--cloud-vm", "Standard NC24"], ("--cloud-vm",)),
+    ("observe-token-with-a-newline", [*OBSERVE, "--token", "abc\ndef"], ("--token",)),
+    ("compare-seed-negative", ["compare", "scenario.yaml", "default", "--seed", "-1"], ("--seed", "-1")),
+    ("compare-seeds-zero", ["compare", "scenario.yaml", "default", "--seeds", "0"], ("--seeds",)),
+    ("compare-seeds-absurd", ["compare", "scenario.yaml", "default", "--seeds", "1000000"], ("--seeds",)),
+    ("compare-duration-nan", ["compare", "scenario.yaml", "default", "--duration", "nan"], ("--duration",)),
+    ("compare-one-scenario", ["compare", "scenario.yaml"], ("two or more",)),
+    ("compare-missing-scenario", ["compare", "scenario.yaml", "nope"], ("nope", "bundled scenario")),
 ]
 
 

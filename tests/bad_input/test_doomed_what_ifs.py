@@ -8,6 +8,24 @@ from twin.cli import main
 
 SHORT = SCENARIO.replace("duration_s: 60", "duration_s: 5")
 
+HPA_ON_GPU = """\
+autoscaling:
+  hpa:
+    manifest:
+      object:
+        apiVersion: autoscaling/v2
+        kind: HorizontalPodAutoscaler
+        metadata: {name: roberta}
+        spec:
+          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: roberta}
+          maxReplicas: 3
+          metrics: [{type: Resource, resource: {name: gpu, target: {type: Utilization, averageUtilization: 60}}}]
+"""
+HPA_ON_INFLIGHT = HPA_ON_GPU.replace("{type: Resource, resource: {name: gpu, target: {type: Utilization, "
+                                     "averageUtilization: 60}}}",
+                                     "{type: Pods, pods: {metric: {name: inflight}, target: {type: AverageValue, "
+                                     "averageValue: '2'}}}")
+
 # (id, scenario, words of the one warning)
 CASES = [
     ("pods-that-never-schedule", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {requests: {cpu: '64'}}\n"),
@@ -15,8 +33,20 @@ CASES = [
     ("gpu-pods-on-a-cpu-pool", SHORT.replace("    gpus: {count: 1, memory_gib: 80}\n", "").replace(
         "  pods: 1\n", "  pods: 1\n  resources: {limits: {nvidia.com/gpu: 1}}\n").replace(
         "  cpu_ms: 5\n  gpu_ms: 10\n", "  device: cpu\n  cpu_ms: 5\n"), ("Pending", "nvidia.com/gpu 1")),
+    ("more-pods-than-the-nodes-hold", SHORT.replace("  pods: 1\n", "  pods: 3\n  resources: {requests: {cpu: '6'}}\n"),
+     ("at most 1 of the 3 pods", "Pending")),
+    ("a-gpu-profile-on-cpu-nodes", SHORT.replace("    gpus: {count: 1, memory_gib: 80}\n", ""),
+     ("model.device is gpu", "no node of gpu has a GPU")),
+    ("workers-that-together-overfill-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 30000\n")
+     .replace("  pods: 1\n", "  pods: 1\n  torchserve: {model: {min_workers: 4}}\n"), ("GPU memory", "only 2 can start")),
+    ("workers-above-the-node-memory", SHORT.replace("  pods: 1\n", "  pods: 1\n  torchserve: {model: {min_workers: 20}}\n"),
+     ("20 worker(s)", "largest node", "OOM-killed")),
     ("workers-that-cannot-fit-the-gpu", SHORT.replace("  gpu_ms: 10\n", "  gpu_ms: 10\n  gpu_memory_mib: 200000\n"),
      ("GPU memory", "fail to start")),
+    ("hpa-on-a-resource-metrics-server-does-not-serve", SHORT + HPA_ON_GPU, ("HPA", "Resource gpu", "not scale")),
+    ("hpa-pods-metric-without-a-query", SHORT + HPA_ON_INFLIGHT, ("HPA", "Pods inflight", "autoscaling.hpa.queries")),
+    ("group-that-starts-after-the-run", SHORT.replace("  think_time_s: 0.1\n", "  think_time_s: 0.1\n  start_s: 30\n"),
+     ("workload.0", "sends nothing")),
     ("workers-above-the-memory-limit", SHORT.replace("  pods: 1\n", "  pods: 1\n  resources: {limits: "
                                                                     "{memory: 1Gi}}\n"), ("OOM-killed",)),
 ]

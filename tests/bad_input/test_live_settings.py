@@ -67,6 +67,19 @@ def test_a_kubeconfig_that_is_a_folder_or_not_yaml_is_one_line(tmp_path, capsys,
     refused(tmp_path, ["live", "live.yaml", "--duration", "1"], capsys, names=names)
 
 
+@pytest.mark.parametrize("make, names", [
+    (lambda folder: (folder / "keys.json").mkdir(), ("live.yaml:3:", "torchserve.token_file", "a directory")),
+    (lambda folder: write(folder, "keys.json", "{}\n"), ("torchserve.token_file", "key_file.json")),
+    (lambda folder: write(folder, "keys.json", "inference=abc\n"), ("torchserve.token_file", "keys.json")),
+])
+def test_a_token_file_that_is_not_a_key_file_is_one_line(tmp_path, capsys, make, names):
+    write(tmp_path, "scenario.yaml", SCENARIO)
+    make(tmp_path)
+    write(tmp_path, "live.yaml", changed("torchserve: {model: roberta}", "torchserve: {model: roberta, "
+                                                                         "token_file: keys.json}"))
+    refused(tmp_path, ["live", "live.yaml", "--duration", "1"], capsys, names=names)
+
+
 def test_the_good_settings_load(tmp_path):
     from twin.live.settings import load_settings
 

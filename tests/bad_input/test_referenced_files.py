@@ -24,6 +24,19 @@ spec:
 """
 
 
+MODELS_OVER_LINES = """\
+inference_address=http://0.0.0.0:8080
+models={\\
+  "roberta": {\\
+    "1.0": {\\
+      "minWorkers": 4,\\
+      "maxWorkers": 2\\
+    }\\
+  }\\
+}
+"""
+
+
 def uses(section: str) -> str:
     return SCENARIO + section
 
@@ -43,15 +56,19 @@ CASES = [
      ("deployment.yaml", "kind")),
     ("manifest-limit-below-request", MANIFEST_SCENARIO, "deployment.yaml", DEPLOYMENT.replace("limits: {memory: 6Gi}",
                                                                                           "limits: {memory: 1Gi}"),
-     ("requests.memory", "limits.memory")),
+     ("deployment.yaml:10: spec.template.spec.containers.0.resources.requests.memory:", "limits.memory")),
     ("manifest-negative-cpu", MANIFEST_SCENARIO, "deployment.yaml", DEPLOYMENT.replace('cpu: "2"', 'cpu: "-2"'),
      ("requests.cpu",)),
     ("manifest-replicas-huge", MANIFEST_SCENARIO, "deployment.yaml", DEPLOYMENT.replace("replicas: 2",
                                                                                        "replicas: 4294967296"),
-     ("deployment.pods",)),
+     ("deployment.yaml:5: spec.replicas:", "150000")),
+    ("manifest-replicas-text", MANIFEST_SCENARIO, "deployment.yaml", DEPLOYMENT.replace("replicas: 2", "replicas: two"),
+     ("deployment.yaml:5: spec.replicas:", "'two'")),
+    ("manifest-resource-name", MANIFEST_SCENARIO, "deployment.yaml", DEPLOYMENT.replace('cpu: "2"', 'cpus: "2"'),
+     ("deployment.yaml:10: spec.template.spec.containers.0.resources.requests.cpus:",)),
     ("keda-utf-16", KEDA_SCENARIO, "keda.yaml", KEDA.encode("utf-16"), ("keda.yaml", "UTF-16")),
     ("keda-unbalanced-promql", KEDA_SCENARIO, "keda.yaml", KEDA.replace("[1m]))", "[1m])"),
-     ("keda.yaml", "spec.triggers.0.metadata.query", "PromQL")),
+     ("keda.yaml:13: spec.triggers.0.metadata.query", "PromQL")),
     ("keda-server-not-http", KEDA_SCENARIO, "keda.yaml", KEDA.replace("http://prometheus:9090", "prometheus:9090"),
      ("keda.yaml", "serverAddress")),
     ("keda-server-port-99999", KEDA_SCENARIO, "keda.yaml", KEDA.replace("prometheus:9090", "prometheus:99999"),
@@ -66,10 +83,35 @@ CASES = [
     ("hpa-other-deployment", HPA_SCENARIO, "hpa.yaml", HPA.replace("name: roberta}", "name: detr}"),
      ("hpa.yaml", "scaleTargetRef", "'detr'")),
     ("hpa-negative-target", HPA_SCENARIO, "hpa.yaml", HPA.replace("averageUtilization: 60", "averageUtilization: -60"),
-     ("hpa.yaml", "averageUtilization")),
+     ("hpa.yaml:10: spec.metrics[0].resource.target.averageUtilization",)),
+    ("keda-inline-min-above-max", SCENARIO + "autoscaling:\n  keda:\n    manifest:\n      object:\n"
+     + "".join(f"        {line}\n" for line in KEDA.replace("minReplicaCount: 1", "minReplicaCount: 9").splitlines()),
+     "unused.txt", "", ("scenario.yaml:28: autoscaling.keda.manifest.object.spec.minReplicaCount",)),
+    ("hpa-min-replicas-zero", HPA_SCENARIO, "hpa.yaml", HPA.replace("minReplicas: 1", "minReplicas: 0"),
+     ("hpa.yaml:6: spec.minReplicas", "HPAScaleToZero")),
     ("hpa-directory", HPA_SCENARIO, "hpa.yaml/x", "", ("hpa.yaml",)),
     ("properties-max-below-min", PROPERTIES_SCENARIO, "config.properties",
-     'models={"roberta": {"1.0": {"minWorkers": 4, "maxWorkers": 2}}}\n', ("config.properties", "min_worker")),
+     'models={"roberta": {"1.0": {"minWorkers": 4, "maxWorkers": 2}}}\n',
+     ("config.properties:1", "models.maxWorkers", "models.minWorkers (4)", "got 2")),
+    ("properties-max-below-min-over-lines", PROPERTIES_SCENARIO, "config.properties", MODELS_OVER_LINES,
+     ("config.properties:6", "models.maxWorkers")),
+    ("properties-max-below-server-default", PROPERTIES_SCENARIO, "config.properties",
+     'default_workers_per_model=4\nmodels={"roberta": {"1.0": {"maxWorkers": 2}}}\n',
+     ("config.properties:2", "models.maxWorkers", "default_workers_per_model (4)")),
+    ("properties-workers-negative", PROPERTIES_SCENARIO, "config.properties", "default_workers_per_model=-1\n",
+     ("config.properties:1", "default_workers_per_model", "-1")),
+    ("properties-timeout-fraction", PROPERTIES_SCENARIO, "config.properties", "default_response_timeout=2.5\n",
+     ("config.properties:1", "default_response_timeout", "whole number")),
+    ("properties-queue-zero-space-separated", PROPERTIES_SCENARIO, "config.properties", "# q\njob_queue_size   0\n",
+     ("config.properties:2", "job_queue_size")),
+    ("properties-models-batch-bool", PROPERTIES_SCENARIO, "config.properties",
+     'models={"roberta": {"1.0": {"batchSize": true}}}\n', ("config.properties:1", "models.batchSize", "true")),
+    ("properties-models-delay-negative", PROPERTIES_SCENARIO, "config.properties",
+     'models={"roberta": {"1.0": {"maxBatchDelay": -3}}}\n', ("models.maxBatchDelay", "-3")),
+    ("properties-malformed-unicode-escape", PROPERTIES_SCENARIO, "config.properties", "job_queue_size=\\u00\n",
+     ("config.properties:1", "job_queue_size", "\\uXXXX")),
+    ("properties-utf-16", PROPERTIES_SCENARIO, "config.properties", "job_queue_size=5\n".encode("utf-16"),
+     ("config.properties", "UTF-16")),
     ("properties-nan", PROPERTIES_SCENARIO, "config.properties", "job_queue_size=NaN\n",
      ("config.properties:1", "job_queue_size")),
     ("properties-binary", PROPERTIES_SCENARIO, "config.properties", b"job_queue_size=1\x00\x01\x02",
@@ -117,6 +159,17 @@ def test_a_latin_1_config_properties_is_read_as_java_reads_it(tmp_path, capsys):
     from twin.config.loader import load_scenario
 
     assert load_scenario(tmp_path / "scenario.yaml").deployment.torchserve.model.job_queue_size == 7
+
+
+def test_config_properties_separators_and_escapes_are_javas(tmp_path):
+    """Whitespace separates a key as `=` and `:` do; `\\` continues a line, whose leading blanks are dropped."""
+    write(tmp_path, "config.properties", "job_queue_size   12\ndefault_response_timeout : 30\n"
+                                         "default_workers_per_model=\\\n    3\n")
+    write(tmp_path, "scenario.yaml", PROPERTIES_SCENARIO)
+    from twin.config.loader import load_scenario
+
+    model = load_scenario(tmp_path / "scenario.yaml").deployment.torchserve.model
+    assert (model.job_queue_size, model.response_timeout_s, model.min_workers) == (12, 30, 3)
 
 
 def test_the_good_referenced_files_load(tmp_path, capsys):

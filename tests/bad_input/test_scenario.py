@@ -53,6 +53,31 @@ CASES = [
      ("nvidia.com/gpu", "whole")),
     ("gpu-request-not-limit", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {nvidia.com/gpu: 1}, "
                                                     "limits: {nvidia.com/gpu: 2}}\n"), ("nvidia.com/gpu", "equal")),
+    ("duration-text", replaced("duration_s: 60", "duration_s: '60'"), ("scenario.yaml:2:", "duration_s", "not text")),
+    ("pods-text", replaced("pods: 1", "pods: '1'"), ("deployment.pods", "not text")),
+    ("count-above-the-pools-max", replaced("    gpus: {count: 1, memory_gib: 80}\n", "    gpus: {count: 1, memory_gib: "
+                                           "80}\n    count: 3\n    autoscaling: {min_count: 0, max_count: 2}\n"),
+     ("node_pools.0.count", "max_count (2)", "got 3")),
+    ("system-memory-above-the-node", replaced("    vcpus: 8\n", "    vcpus: 8\n    system_memory_mib: 40000\n"),
+     ("node_pools.0.system_memory_mib", "32768 MiB")),
+    ("resource-name-not-standard", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {cpus: '1'}}\n"),
+     ("scenario.yaml:11:", "deployment.resources.requests.cpus", "fully qualified")),
+    ("quantity-not-kubernetes", replaced("  pods: 1\n", "  pods: 1\n  resources: {requests: {memory: 4GB}}\n"),
+     ("deployment.resources.requests.memory:", "got '4GB'")),
+    ("mig-slices-above-seven", replaced("gpus: {count: 1, memory_gib: 80}", "gpus: {count: 1, memory_gib: 80, sharing: "
+                                        "{mode: mig, mig_profiles: [7g.80gb, 4g.40gb]}}"),
+     ("node_pools.0.gpus.sharing.mig_profiles", "got 11 (7g.80gb + 4g.40gb)")),
+    ("mig-profiles-without-mig", replaced("gpus: {count: 1, memory_gib: 80}", "gpus: {count: 1, memory_gib: 80, "
+                                          "sharing: {mode: time-slicing, mig_profiles: [1g.10gb]}}"),
+     ("sharing.mig_profiles", "time-slicing")),
+    ("sharing-replicas-absurd", replaced("gpus: {count: 1, memory_gib: 80}", "gpus: {count: 1, memory_gib: 80, "
+                                         "sharing: {mode: time-slicing, replicas: 100000000}}"),
+     ("sharing.replicas", "150000")),
+    ("worker-policy-target-zero", SCENARIO + "autoscaling:\n  workers:\n    policy: {target_utilization: 0}\n",
+     ("scenario.yaml:20:", "autoscaling.workers.policy.target_utilization", "above 0")),
+    ("worker-policy-max-below-min", SCENARIO + "autoscaling:\n  workers:\n    policy:\n      min_workers: 4\n"
+                                               "      max_workers: 2\n",
+     ("scenario.yaml:22:", "autoscaling.workers.policy.max_workers", "min_worker")),
     ("pool-min-above-max", replaced("    gpus: {count: 1, memory_gib: 80}\n", "    gpus: {count: 1, memory_gib: 80}\n"
                                     "    autoscaling: {min_count: 5, max_count: 2}\n"), ("min_count", "max_count")),
     ("allocatable-above-vcpus", replaced("    vcpus: 8\n", "    vcpus: 8\n    allocatable_cpu: 16\n"),

@@ -43,7 +43,7 @@ def test_the_good_scenario_loads(tmp_path):
 
 @pytest.mark.parametrize("old, new, field, line, expected, got", [
     ("users: 2", "users: 0", "workload.users", 12, "greater than or equal to 1", "0"),
-    ("users: 2", "users: many", "workload.users", 12, "a valid integer", "'many'"),
+    ("users: 2", "users: many", "workload.users", 12, "a number, not text", "'many'"),
     ("type: closed", "type: closd", "workload.type", 11, "one of 'closed', 'poisson'", "'closd'"),
     ("vcpus: 4", "vcpu: 4", "node_pools.0.vcpu", 5, "a known field", "unknown field 'vcpu'"),
     ("  cpu_ms: 10\n", "", "model.cpu_ms", 7, "the field is required", "nothing"),
@@ -76,7 +76,10 @@ def test_a_scenario_that_is_not_a_mapping(tmp_path):
 def test_kubernetes_quantities_are_checked(tmp_path):
     text = GOOD + "deployment:\n  resources:\n    limits: {memory: 4Gb}\n"
     error = error_for(tmp_path, text)
-    assert error.field == "deployment.resources.limits" and "Kubernetes quantity" in error.expected
+    assert error.field == "deployment.resources.limits.memory" and "Kubernetes quantity" in error.expected
+    assert error.got == "'4Gb'"
+    error = error_for(tmp_path, GOOD + "deployment:\n  resources:\n    requests: {cpus: '2'}\n")
+    assert error.field == "deployment.resources.requests.cpus" and "fully qualified" in error.expected
 
 
 def test_an_unknown_mig_profile_is_named(tmp_path):

@@ -59,6 +59,15 @@ def test_a_bad_sweep_or_question_file_is_refused_with_one_line(tmp_path, capsys,
     refused(tmp_path, [command, name, "--out", "out", "--workers", "1", "--quiet"], capsys, names=(name, *names))
 
 
+@pytest.mark.parametrize("command, name, content", [("sweep", "sweep.yaml", SWEEP), ("optimize", "question.yaml",
+                                                                                     QUESTION)])
+def test_a_base_that_is_wrong_on_its_own_is_named_not_the_sweep(tmp_path, capsys, command, name, content):
+    write(tmp_path, "scenario.yaml", SCENARIO.replace("duration_s: 60", "duration_s: -60"))
+    write(tmp_path, name, content)
+    line = refused(tmp_path, [command, name, "--out", "out", "--quiet"], capsys, names=("scenario.yaml:2:", "duration_s"))
+    assert name not in line
+
+
 def test_the_good_sweep_and_question_load(tmp_path):
     from twin.sweep import optimize, spec
 

@@ -54,6 +54,14 @@ def test_bundled_scenarios_by_name_from_any_folder(tmp_path, monkeypatch, capsys
     assert "default, " in error and "questions/workers-vs-pods-2x4" in error and "no such file" in error
 
 
+def test_compare_takes_bundled_scenarios_by_name_as_run_does(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "default", "questions/workers-vs-pods-2x4", "--duration", "30", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"default", "workers-vs-pods-2x4"}
+    assert main(["compare", "default", "no-such-scenario"]) == 2
+    assert "no-such-scenario" in capsys.readouterr().err
+
+
 def test_bundled_profiles_by_name_in_a_scenario(tmp_path):
     text = (ROOT / "scenarios/default.yaml").read_text().replace(
         "profile: ../calibration/profiles/roberta-base-go_emotions-a100-80gb.yaml", "profile: detr-resnet-50-a10-4q")

@@ -1,7 +1,8 @@
 """Shared pieces of the scenario schema, with the limits that keep a run finite (twin.config.limits).
 
 Every number is finite (`allow_inf_nan=False`: `.inf` and `.nan` are YAML floats, never a duration or a rate), and a
-number is never a YAML boolean (`duration_s: true` would otherwise read as 1).
+number is never a YAML boolean (`duration_s: true` would otherwise read as 1) nor quoted text (`pods: "2"`, which
+the API server refuses for an integer field too).
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ class Strict(BaseModel):
     def _no_boolean_for_a_number(cls, data: Any) -> Any:
         for name, value in data.items() if isinstance(data, dict) else ():
             field = cls.model_fields.get(name)
-            if isinstance(value, bool) and field is not None and _numeric_only(field.annotation):
-                raise ValueError(f"{name}: a number, not true/false, got {value}")
+            if isinstance(value, (bool, str)) and field is not None and _numeric_only(field.annotation):
+                shown = "true/false" if isinstance(value, bool) else "text"
+                raise ValueError(f"{name}: a number, not {shown}, got {value!r}")
         return data
 
 
@@ -42,6 +44,8 @@ def _numeric_only(annotation: Any) -> bool:
 
 def _leaves(annotation: Any) -> set[Any]:
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return {type(arg) for arg in typing.get_args(annotation)}
     if origin is Annotated:
         return _leaves(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):

@@ -27,8 +27,8 @@ def scenario_file(text: str) -> Path:
     named = SCENARIOS / (name if name.endswith(".yaml") else f"{name}.yaml")
     if named.is_file():
         return named
-    raise InputError(text, "", f"a scenario file or a bundled scenario: {', '.join(scenario_names())}",
-                     "no such file")
+    raise InputError(text or "<empty path>", "", f"a scenario file or a bundled scenario: "
+                     f"{', '.join(scenario_names())}", "no such file")
 
 
 def profile_file(text: str) -> Path | None:

@@ -36,6 +36,9 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
     if autoscaling.hpa is not None:
         manifest = autoscaling.hpa.manifest
         spec = hpa.hpa_from_manifest(manifest.object, manifest.source)
+        if spec.min_replicas < 1:  # validation.go: minReplicasLowerBound is 0 only with the gate on
+            raise InputError(manifest.source, "spec.minReplicas", "at least 1, as the API server requires (0 only "
+                             "behind the alpha HPAScaleToZero feature gate, off by default)", str(spec.min_replicas))
         targets.append(("hpa", manifest.source, spec.scale_target.kind, spec.scale_target.name))
         for name, query in autoscaling.hpa.queries.items():
             _promql(query, source, f"autoscaling.hpa.queries.{name}", lines.get(("autoscaling", "hpa", "queries",
@@ -48,11 +51,11 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
             _check_trigger(trigger, manifest.source, f"spec.triggers.{index}.metadata")
     _check_targets(targets, scenario.deployment.name, source, lines)
     if autoscaling.vpa is not None:
-        _check_vpa(autoscaling.vpa, scenario.deployment.name, source)
-    _check_policies(scenario, source)
+        _check_vpa(autoscaling.vpa, scenario.deployment.name, source, lines)
+    _check_policies(scenario, source, lines)
 
 
-def _check_vpa(section, deployment: str, source: str) -> None:
+def _check_vpa(section, deployment: str, source: str, lines: Lines) -> None:
     """The manifest by its own parser, its targetRef the scenario's Deployment, the flags by their dataclasses."""
     manifest = section.manifest
     spec = vpa.vpa_from_manifest(manifest.object, manifest.source)
@@ -61,7 +64,7 @@ def _check_vpa(section, deployment: str, source: str) -> None:
                          f"{spec.target_kind} {spec.target_name!r}")
     for name, schema in (("recommender", vpa_estimator.RecommenderConfig),
                          ("aggregation", vpa_aggregate.AggregationConfig), ("updater", vpa_updater.UpdaterConfig)):
-        _check_fields(source, f"autoscaling.vpa.{name}", schema, getattr(section, name))
+        _check_fields(source, f"autoscaling.vpa.{name}", schema, getattr(section, name), lines)
 
 
 def _check_targets(targets: list[tuple[str, str, str, str]], deployment: str, source: str, lines: Lines) -> None:
@@ -99,36 +102,38 @@ def _promql(query: str, source: str, field: str, line: int | None) -> None:
                          line) from None
 
 
-def _check_policies(scenario: Scenario, source: str) -> None:
+def _check_policies(scenario: Scenario, source: str, lines: Lines) -> None:
     autoscaling = scenario.autoscaling
     if autoscaling.workers is not None:
         policy = autoscaling.workers.policy
-        _check_fields(source, "autoscaling.workers.policy", workers.WorkerPolicy, policy)
+        _check_fields(source, "autoscaling.workers.policy", workers.WorkerPolicy, policy, lines)
         built = workers.WorkerPolicy(**policy)
         if built.max_workers < built.min_workers:
             raise InputError(source, "autoscaling.workers.policy.max_workers", f"at least min_workers "
-                             f"({built.min_workers}): max_worker cannot be less than min_worker", str(built.max_workers))
+                             f"({built.min_workers}): max_worker cannot be less than min_worker", str(built.max_workers),
+                             _line(lines, "autoscaling.workers.policy.max_workers"))
     if autoscaling.cluster is None:
         return
     _check_fields(source, "autoscaling.cluster.settings", cluster_autoscaler.CASettings,
-                  autoscaling.cluster.settings, strings=("expander",))
+                  autoscaling.cluster.settings, lines, strings=("expander",))
     try:
         cluster_autoscaler.CASettings(**autoscaling.cluster.settings)
     except ValueError as error:
         raise InputError(source, "autoscaling.cluster.settings", "valid Cluster Autoscaler settings",
-                         str(error)) from None
+                         str(error), _line(lines, "autoscaling.cluster.settings")) from None
     if autoscaling.cluster.placeholders is not None:
         placeholders(scenario)
     if autoscaling.cluster.anticipatory is not None:
         _check_fields(source, "autoscaling.cluster.anticipatory", anticipatory.Anticipation,
-                      autoscaling.cluster.anticipatory, strings=("group",))
+                      autoscaling.cluster.anticipatory, lines, strings=("group",))
         group = autoscaling.cluster.anticipatory.get("group")
         if group not in [p.name for p in scenario.node_pools]:
             raise InputError(source, "autoscaling.cluster.anticipatory.group", "the name of a node pool",
-                             repr(group))
+                             repr(group), _line(lines, "autoscaling.cluster.anticipatory.group"))
         if autoscaling.cluster.placeholders is None:
             raise InputError(source, "autoscaling.cluster.placeholders", "placeholder pods for the anticipatory "
-                             "policy to scale (a PriorityClass and a Deployment of pause pods)", "none")
+                             "policy to scale (a PriorityClass and a Deployment of pause pods)", "none",
+                             _line(lines, "autoscaling.cluster"))
 
 
 def placeholders(scenario: Scenario) -> manifests.PlaceholderPods | None:
@@ -142,27 +147,35 @@ def placeholders(scenario: Scenario) -> manifests.PlaceholderPods | None:
                                       [p.name for p in scenario.node_pools])
 
 
-def _check_fields(source: str, prefix: str, schema: type, values: dict, strings: tuple[str, ...] = ()) -> None:
+def _check_fields(source: str, prefix: str, schema: type, values: dict, lines: Lines,
+                  strings: tuple[str, ...] = ()) -> None:
     """Fields given for a policy dataclass: known names; finite numbers, not negative (whole where the field is an
-    int; above zero for an interval or period, which would otherwise stop the clock), or the named string fields."""
+    int; above zero for an interval, a period or a divisor), or the named string fields."""
     known = schema.__dataclass_fields__
     for name, value in values.items():
+        line = _line(lines, f"{prefix}.{name}")
         if name not in known:
-            raise InputError(source, f"{prefix}.{name}", f"one of {sorted(known)}", repr(name))
+            raise InputError(source, f"{prefix}.{name}", f"one of {sorted(known)}", repr(name), line)
         if name in strings:
             if not isinstance(value, str):
-                raise InputError(source, f"{prefix}.{name}", "a name", repr(value))
+                raise InputError(source, f"{prefix}.{name}", "a name", repr(value), line)
             continue
         expected = _number_rule(name, known[name].type)
         if not _number_ok(value, name, known[name].type):
-            raise InputError(source, f"{prefix}.{name}", expected, repr(value))
+            raise InputError(source, f"{prefix}.{name}", expected, repr(value), line)
+
+
+def _line(lines: Lines, field: str) -> int | None:
+    """The line of `field`, or of the nearest section written above it."""
+    path = tuple(field.split("."))
+    return next((lines[path[:end]] for end in range(len(path), 0, -1) if path[:end] in lines), None)
 
 
 def _number_rule(name: str, kind: Any) -> str:
     what = "a whole number" if kind in (int, "int") else "a finite number"
     if name in SIGNED:
         return what
-    return f"{what} {'above 0' if _is_period(name) else '>= 0'}"
+    return f"{what} {'above 0' if _above_zero(name) else '>= 0'}"
 
 
 def _number_ok(value: Any, name: str, kind: Any) -> bool:
@@ -172,8 +185,12 @@ def _number_ok(value: Any, name: str, kind: Any) -> bool:
         return False
     if name in SIGNED:
         return True
-    return value > 0 if _is_period(name) else value >= 0
+    return value > 0 if _above_zero(name) else value >= 0
 
 
-def _is_period(name: str) -> bool:
-    return name.endswith(("interval_s", "period_s", "half_life_s"))
+def _above_zero(name: str) -> bool:
+    """Intervals and periods (zero would stop the clock) and divisors (the worker policy's in_service / target)."""
+    return name.endswith(("interval_s", "period_s", "half_life_s")) or name in _DIVISORS
+
+
+_DIVISORS = ("target_utilization",)

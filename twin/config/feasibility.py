@@ -8,7 +8,10 @@ never lets the clock advance.
 """
 from __future__ import annotations
 
+import math
+
 from twin.config.reading import Lines
+from twin.policies.hpa import sync as hpa
 from twin.config.schema import MIG_PROFILES, Closed, NodePool, Scenario, Workload
 from twin.errors import InputError
 
@@ -17,6 +20,7 @@ WARN_REQUESTS = 1e8  # warned beyond: many minutes
 MAX_TICKS = 1e8  # of one periodic activity (a scrape, a probe per pod, a controller sync)
 WARN_RECORDS = 1e7  # outputs.per_request beyond this holds gigabytes
 GIB = 2**30
+RESOURCE_METRICS = ("cpu", "memory")  # what metrics-server's resource metrics API serves
 
 
 def check(scenario: Scenario, source: str, lines: Lines) -> None:
@@ -96,7 +100,89 @@ def warnings(scenario: Scenario) -> list[str]:
         notes.append(f"about {requests:.2g} requests: this run may take many minutes")
     if scenario.outputs.per_request and requests > WARN_RECORDS:
         notes.append(f"outputs.per_request keeps about {requests:.2g} records in memory (gigabytes)")
-    return notes + _unschedulable(scenario) + _workers_that_cannot_fit(scenario) + _over_memory_limit(scenario)
+    return (notes + _unschedulable(scenario) + _pods_beyond_the_nodes(scenario) + _gpu_model_without_a_gpu(scenario)
+            + _workers_that_cannot_fit(scenario) + _workers_beyond_the_gpu(scenario) + _over_memory_limit(scenario)
+            + _workers_beyond_the_node(scenario) + _unread_hpa_metrics(scenario) + _groups_after_the_end(scenario))
+
+
+def _pods_beyond_the_nodes(scenario: Scenario) -> list[str]:
+    """More pods at the start than the pools' nodes can ever hold (with the Cluster Autoscaler, at max_count)."""
+    pods, pools = scenario.deployment.pods, _pools(scenario)
+    room = sum(_pods_per_node(scenario, pool) * _most_nodes(scenario, pool) for pool in pools)
+    if room == 0 or pods <= room:
+        return []  # none fit at all: _unschedulable says so
+    return [f"the nodes of {', '.join(p.name for p in pools)} hold at most {room:g} of the {pods} pods' requests: "
+            f"the rest will stay Pending"]
+
+
+def _pods_per_node(scenario: Scenario, pool: NodePool) -> float:
+    resources = scenario.deployment.resources
+    cpu, memory = resources.amount("requests", "cpu"), resources.amount("requests", "memory")
+    gpus = resources.amount("requests", "nvidia.com/gpu") or resources.amount("limits", "nvidia.com/gpu")
+    fits = [(pool.allocatable_cpu or pool.vcpus) / cpu if cpu else math.inf,
+            (pool.allocatable_memory_gib or pool.memory_gib) * GIB / memory if memory else math.inf,
+            _gpu_units(pool) / gpus if gpus else math.inf]
+    return math.floor(min(fits)) if min(fits) < math.inf else math.inf
+
+
+def _most_nodes(scenario: Scenario, pool: NodePool) -> int:
+    return max(pool.count, pool.autoscaling.max_count) if scenario.autoscaling.cluster is not None else pool.count
+
+
+def _gpu_model_without_a_gpu(scenario: Scenario) -> list[str]:
+    pools = _pools(scenario)
+    if scenario.model.device != "gpu" or any(pool.gpus is not None for pool in pools):
+        return []
+    return [f"model.device is gpu but no node of {', '.join(p.name for p in pools)} has a GPU: TorchServe would run "
+            f"the model on the CPU, which this GPU profile does not describe"]
+
+
+def _workers_beyond_the_gpu(scenario: Scenario) -> list[str]:
+    """Each worker fits its GPU alone, but a pod's starting workers together do not: the last ones fail to load."""
+    need, workers = scenario.model.idle_gpu_memory_mib, scenario.deployment.torchserve.model.min_workers
+    devices = [_device_mib(pool) for pool in _pools(scenario) if pool.gpus is not None]
+    if scenario.model.device != "gpu" or need <= 0 or not devices or need > max(devices):
+        return []
+    if workers * need <= max(devices):
+        return []
+    return [f"{workers} workers need {workers * need:g} MiB of GPU memory and the largest GPU (or MIG slice) has "
+            f"{max(devices):g} MiB: only {int(max(devices) // need)} can start (CUDA out of memory)"]
+
+
+def _workers_beyond_the_node(scenario: Scenario) -> list[str]:
+    """A pod's frontend and starting workers above what any node has: the node runs out of memory."""
+    need = _pod_memory_mib(scenario)
+    largest = max((pool.allocatable_memory_gib or pool.memory_gib) * 1024 for pool in _pools(scenario))
+    if need <= largest:
+        return []
+    workers = scenario.deployment.torchserve.model.min_workers
+    return [f"a pod's frontend and {workers} worker(s) need {need:g} MiB of memory, above the {largest:g} MiB of the "
+            f"largest node: pods will be OOM-killed"]
+
+
+def _pod_memory_mib(scenario: Scenario) -> float:
+    workers = scenario.deployment.torchserve.model.min_workers
+    return scenario.model.frontend_rss_mib + workers * scenario.model.worker_rss_mib
+
+
+def _unread_hpa_metrics(scenario: Scenario) -> list[str]:
+    """An HPA metric nothing serves: metrics-server serves only cpu and memory, and a Pods, Object or External
+    metric needs a query (a Prometheus adapter's rule). The real HPA reports FailedGetResourceMetric (or
+    FailedGetPodsMetric ...) and does not scale on it."""
+    section = scenario.autoscaling.hpa
+    if section is None:
+        return []
+    spec = hpa.hpa_from_manifest(section.manifest.object, section.manifest.source)
+    unread = [f"{m.key.source} {m.key.name}" for m in spec.metrics
+              if (m.key.name not in RESOURCE_METRICS if m.key.source in ("Resource", "ContainerResource")
+                  else m.key.name not in section.queries)]
+    return [f"the HPA's metric {name} has no source (metrics-server serves cpu and memory; other metrics need "
+            f"autoscaling.hpa.queries): the HPA will not scale on it" for name in unread]
+
+
+def _groups_after_the_end(scenario: Scenario) -> list[str]:
+    return [f"workload.{index} starts at {group.start_s:g} s, when the run is over ({scenario.duration_s:g} s): it "
+            f"sends nothing" for index, group in enumerate(scenario.workload) if group.start_s >= scenario.duration_s]
 
 
 def _pools(scenario: Scenario) -> list[NodePool]:
@@ -140,7 +226,7 @@ def _over_memory_limit(scenario: Scenario) -> list[str]:
     """The frontend and the starting workers above the container's memory limit: the kubelet OOM-kills the pod."""
     limit = scenario.deployment.resources.amount("limits", "memory")
     workers = scenario.deployment.torchserve.model.min_workers
-    need = (scenario.model.frontend_rss_mib + workers * scenario.model.worker_rss_mib) * 2**20
+    need = _pod_memory_mib(scenario) * 2**20
     if limit <= 0 or need <= limit:
         return []
     return [f"{workers} worker(s) and the frontend need {need / 2**20:g} MiB, above the memory limit of "

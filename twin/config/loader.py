@@ -12,8 +12,8 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ValidationError
 
 from twin.config import bundled, controllers, feasibility, manifests, properties, trace
-from twin.config.reading import Lines, read_documents, read_yaml
-from twin.config.schema import ModelConfig, ModelProfile, Scenario
+from twin.config.reading import Lines, line_of, read_documents, read_documents_with_lines, read_yaml
+from twin.config.schema import Deployment, ModelConfig, ModelProfile, Scenario
 from twin.errors import InputError
 
 _WORKLOAD_TAGS = {"closed", "poisson", "steps", "bursts", "diurnal", "trace"}
@@ -29,21 +29,43 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     data, lines = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError(str(path), "", "a mapping of scenario fields", type(data).__name__, 1)
+    origins: Origins = {}
+    try:
+        return _load(path, data, lines, overrides or {}, origins)
+    except InputError as error:
+        raise _located(error, origins) from None
+
+
+# a manifest object's source -> (the file it is written in, its place in that file, the file's lines)
+Origins = dict[str, tuple[str, tuple, Lines] | None]
+
+
+def _load(path: Path, data: dict, lines: Lines, overrides: Mapping[str, Any], origins: Origins) -> Scenario:
     if isinstance(data.get("workload"), dict):
         data["workload"] = [data["workload"]]  # one group or many, as the schema reads it: `workload.0` either way
-    into_manifests = {k: v for k, v in (overrides or {}).items() if ".manifest.object." in k}
-    _override(data, {k: v for k, v in (overrides or {}).items() if k not in into_manifests}, path)
+    into_manifests = {k: v for k, v in overrides.items() if ".manifest.object." in k}
+    _override(data, {k: v for k, v in overrides.items() if k not in into_manifests}, path)
     base = path.parent
     data["model"] = _resolve_model(data.get("model"), base, path, lines)
-    _resolve_deployment_manifest(data, base, path, lines)
+    _resolve_deployment_manifest(data, base, path, lines, origins)
     _resolve_torchserve(data, base, path, lines)
     _resolve_traces(data, base, path, lines)
-    _resolve_autoscaler_manifests(data, base, path, lines)
+    _resolve_autoscaler_manifests(data, base, path, lines, origins)
     _override(data, into_manifests, path)
     scenario = validate(Scenario, data, source=str(path), lines=lines)
     controllers.check(scenario, str(path), lines)
     feasibility.check(scenario, str(path), lines)
     return scenario
+
+
+def _located(error: InputError, origins: Origins) -> InputError:
+    """An error a manifest's parser raised, told where the object is written: its file, field and line."""
+    if origins.get(error.source) is None:
+        return error
+    where, prefix, lines = origins[error.source]
+    field = ".".join([*map(str, prefix), error.field] if error.field else map(str, prefix))
+    line = error.line if error.line is not None else line_of(error.field, lines, prefix)
+    return InputError(where, field, error.expected, error.got, line)
 
 
 def read_objects(path: Path) -> list[Any]:
@@ -70,6 +92,9 @@ def _input_error(error: ValidationError, source: str, lines: Lines, prefix: tupl
     field = ".".join(str(part) for part in loc)
     if kind == "union_tag_invalid":
         expected, got = f"one of {context['expected_tags']}", repr(context["tag"])
+    elif kind == "model_type":
+        given = first.get("input")
+        expected, got = "a mapping of fields", "an empty document" if given is None else type(given).__name__
     elif kind == "missing":
         expected, got = "a value (the field is required)", "nothing"
     elif kind == "extra_forbidden":
@@ -160,10 +185,18 @@ def _resolve_torchserve(data: dict, base: Path, source: Path, lines: Lines) -> N
     if not path.is_file():
         raise InputError(str(source), "deployment.torchserve.config_properties", "an existing config.properties",
                          repr(str(reference)), lines.get(("deployment", "torchserve", "config_properties")))
-    from_file, file_lines = properties.model_settings(path)
-    validate(ModelConfig, from_file, source=str(path), lines=file_lines)  # the file's own mistakes name the file
-    torchserve["model"] = {**from_file, **(torchserve.get("model") or {})}
+    torchserve["model"] = {**read_config_properties(path), **(torchserve.get("model") or {})}
     torchserve["config_properties"] = str(path)
+
+
+def read_config_properties(path: Path) -> dict[str, float | int]:
+    """The model settings a config.properties sets, validated: its own mistakes name the file and its keys."""
+    found = properties.model_settings(path)
+    try:
+        validate(ModelConfig, found.values, source=str(path), lines=found.lines)
+    except InputError as error:
+        raise found.in_file_terms(error) from None
+    return found.values
 
 
 def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
@@ -176,28 +209,44 @@ def _resolve_traces(data: dict, base: Path, source: Path, lines: Lines) -> None:
                                   referenced_from=(str(source), line))
 
 
-def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines, *, kind: str,
-                   target: str | None) -> tuple[Any, str]:
+def _read_manifest(reference: Any, base: Path, source: Path, field: tuple, lines: Lines, origins: Origins, *,
+                   kind: str, target: str | None) -> tuple[Any, str]:
     """The object of `kind` in the file `reference` names (scaling `target`, when the file holds several)."""
     path = base / str(reference)
     if not path.is_file():
         raise InputError(str(source), ".".join(map(str, field)), "an existing manifest file", repr(str(reference)),
                          lines.get(field))
-    return manifests.pick(read_objects(path), kind, str(path), target=target), str(path)
+    found = manifests.objects_with_lines(read_documents_with_lines(path))
+    picked = manifests.pick([obj for obj, _ in found], kind, str(path), target=target)
+    place = str(path), (), next(obj_lines for obj, obj_lines in found if obj is picked)
+    origins[str(path)] = place if origins.get(str(path), place) == place else None  # two objects of one file: no line
+    return picked, str(path)
 
 
-def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Lines) -> None:
+def _resolve_deployment_manifest(data: dict, base: Path, source: Path, lines: Lines, origins: Origins) -> None:
     """`deployment.manifest: FILE` fills name, pods, resources and node pool; fields written beside it win."""
     deployment = data.get("deployment")
     if not isinstance(deployment, dict) or "manifest" not in deployment:
         return
     manifest, where = _read_manifest(deployment.pop("manifest"), base, source, ("deployment", "manifest"), lines,
-                                     kind="Deployment", target=deployment.get("name"))
+                                     origins, kind="Deployment", target=deployment.get("name"))
     pools = [p.get("name") for p in data.get("node_pools") or [] if isinstance(p, dict)]
-    data["deployment"] = {**manifests.deployment_fields(manifest, where, pools), **deployment}
+    fields = manifests.deployment_fields(manifest, where, pools)
+    _check_manifest_fields(fields, manifest, where)
+    data["deployment"] = {**fields, **deployment}
 
 
-def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: Lines) -> None:
+def _check_manifest_fields(fields: dict[str, Any], manifest: Any, where: str) -> None:
+    """What a Deployment manifest gives is judged by the scenario's rules, but named where the manifest says it
+    (spec.replicas, the container's resources) and in the manifest's file."""
+    for field, path in manifests.field_paths(manifest).items():
+        try:
+            validate(Deployment, {field: fields[field]}, source=where, lines={})
+        except InputError as error:
+            raise InputError(where, path + error.field.removeprefix(field), error.expected, error.got) from None
+
+
+def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: Lines, origins: Origins) -> None:
     autoscaling = data.get("autoscaling")
     if not isinstance(autoscaling, dict):
         return
@@ -212,15 +261,17 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
         field = ("autoscaling", kind, "manifest")
         if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
             manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
-                                                                    kind=manifest_kind, target=target)
-        elif isinstance(manifest, dict) and "source" not in manifest:  # inline: its errors name the scenario
-            manifest["source"] = f"{source}: {'.'.join(field)}.object"
+                                                                    origins, kind=manifest_kind, target=target)
+        elif isinstance(manifest, dict) and manifest.get("object") is not None and "source" not in manifest:
+            manifest["source"] = f"<inline {'.'.join(field)}.object>"  # an error in it names the scenario's line
+            origins[manifest["source"]] = str(source), (*field, "object"), lines
         if manifest is not None:
             section["manifest"] = manifest
-    _resolve_placeholder_manifests(autoscaling, base, source, lines)
+    _resolve_placeholder_manifests(autoscaling, base, source, lines, origins)
 
 
-def _resolve_placeholder_manifests(autoscaling: dict, base: Path, source: Path, lines: Lines) -> None:
+def _resolve_placeholder_manifests(autoscaling: dict, base: Path, source: Path, lines: Lines,
+                                   origins: Origins) -> None:
     """`autoscaling.cluster.placeholders`: the PriorityClass and the Deployment, from one file or two."""
     cluster = autoscaling.get("cluster")
     section = cluster.get("placeholders") if isinstance(cluster, dict) else None
@@ -233,4 +284,4 @@ def _resolve_placeholder_manifests(autoscaling: dict, base: Path, source: Path, 
         if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
             field = ("autoscaling", "cluster", "placeholders", key)
             manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
-                                                                    kind=kind, target=None)
+                                                                    origins, kind=kind, target=None)

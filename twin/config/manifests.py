@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from twin.config.quantity import exact_quantity
+from twin.config.reading import Lines
 from twin.errors import InputError
 
 # PriorityClass `value`: int32, and for user classes at most HighestUserDefinablePriority (1e9).
@@ -33,6 +34,14 @@ def deployment_fields(manifest: Any, source: str, pools: list[str]) -> dict[str,
     if selected:
         fields["node_pool"] = selected[0]
     return fields
+
+
+def field_paths(manifest: Any) -> dict[str, str]:
+    """Where in a Deployment each field that `deployment_fields` takes from it is written."""
+    containers = manifest["spec"]["template"]["spec"]["containers"]
+    index = next(i for i, c in enumerate(containers) if c is serving_container(manifest["spec"]["template"]["spec"]))
+    return {"name": "metadata.name", "pods": "spec.replicas",
+            "resources": f"spec.template.spec.containers.{index}.resources"}
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,20 @@ def serving_container(template: dict) -> dict:
 def objects(documents: list[Any]) -> list[Any]:
     """The objects of a YAML stream: `kind: List` items flattened, empty documents (a helm template's comments)
     dropped."""
-    return [item for document in documents if document is not None
-            for item in (document.get("items") or [] if _is_list(document) else [document])]
+    return [item for item, _ in objects_with_lines([(document, {}) for document in documents])]
+
+
+def objects_with_lines(documents: list[tuple[Any, Lines]]) -> list[tuple[Any, Lines]]:
+    """`objects`, each with the lines of its fields."""
+    found = []
+    for document, lines in documents:
+        if _is_list(document):
+            items = document.get("items") or []
+            found += [(item, {key[2:]: line for key, line in lines.items() if key[:2] == ("items", index)})
+                      for index, item in enumerate(items)]
+        elif document is not None:
+            found.append((document, lines))
+    return found
 
 
 def pick(found: list[Any], kind: str, source: str, *, target: str | None = None) -> Any:

@@ -4,13 +4,14 @@ A file is a regular file of bounded size; its bytes decode in the stated encodin
 ISO-8859-1 for a Java .properties file, as `java.util.Properties.load(InputStream)` reads it). YAML is loaded with
 duplicate keys refused (YAML 1.2 requires unique keys; PyYAML silently keeps the last), nesting bounded (no
 RecursionError), and aliases bounded in their expanded size (no "billion laughs"). JSON refuses NaN and Infinity,
-which are not JSON (RFC 8259) although Python's `json` accepts them.
+which are not JSON (RFC 8259) although Python's `json` accepts them, and a name twice in one object.
 """
 from __future__ import annotations
 
 import codecs
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,11 @@ def parse_yaml(text: str, *, source: str) -> tuple[Any, Lines]:
 
 def read_documents(path: str | os.PathLike[str]) -> list[Any]:
     """Every document of a YAML stream (`helm template` output, manifests joined by `---`), with the same checks."""
+    return [document for document, _ in read_documents_with_lines(path)]
+
+
+def read_documents_with_lines(path: str | os.PathLike[str]) -> list[tuple[Any, Lines]]:
+    """Every document of a YAML stream, each with its map from field path to line."""
     source = os.fspath(path)
     text = read_text(path)
     try:
@@ -122,12 +128,22 @@ def read_documents(path: str | os.PathLike[str]) -> list[Any]:
             while loader.check_node():
                 node = loader.get_node()
                 _check_size(node, source)
-                documents.append(loader.construct_document(node))
+                lines: Lines = {}
+                _collect_lines(node, (), lines)
+                documents.append((loader.construct_document(node), lines))
         finally:
             loader.dispose()
     except yaml.YAMLError as error:
         raise _yaml_error(error, source) from None
     return documents
+
+
+def line_of(field: str, lines: Lines, prefix: tuple = ()) -> int | None:
+    """The line of a dotted field (`spec.triggers[0].metadata` or `spec.triggers.0.metadata`), or of the nearest
+    field above it that the document writes."""
+    path = prefix + tuple(int(p) if p.isdigit() else p for p in field.replace("[", ".").replace("]", "").split(".")
+                          if p)
+    return next((lines[path[:end]] for end in range(len(path), -1, -1) if path[:end] in lines), None)
 
 
 def _yaml_error(error: yaml.YAMLError, source: str) -> InputError:
@@ -149,6 +165,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                                      "the key again", key_node.start_mark.line + 1)
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2's core schema reads 1e9 as a number; PyYAML's YAML 1.1 resolver wants a dot (1.0e9) and returns text
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                       re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+                                       list("-+.0123456789"))
 
 
 def _check_depth(text: str, source: str) -> None:
@@ -215,7 +237,7 @@ def _collect_lines(node: yaml.Node, prefix: tuple, lines: Lines) -> None:
 def parse_json(text: str, *, source: str, line: int | None = None, expected: str = "valid JSON") -> Any:
     """A JSON value; NaN, Infinity and nesting deeper than Python's recursion allows are refused with the line."""
     try:
-        return json.loads(text, parse_constant=_not_json)
+        return json.loads(text, parse_constant=_not_json, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise InputError(source, "", expected, f"{error.msg} at column {error.colno}",
                          (line or 1) + error.lineno - 1) from None
@@ -224,6 +246,15 @@ def parse_json(text: str, *, source: str, line: int | None = None, expected: str
     except RecursionError:
         raise InputError(source, "", "JSON nested within Python's recursion limit", "deeper nesting",
                          line) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's names once each (RFC 8259 says they SHOULD be unique; Python's json keeps the last silently)."""
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        names = [name for name, _ in pairs]
+        raise ValueError(f"the name {next(n for n in names if names.count(n) > 1)!r} twice in one object")
+    return found
 
 
 def _not_json(constant: str) -> Any:

@@ -6,8 +6,7 @@ Names that exist upstream keep their upstream meaning (TorchServe's batchSize is
 from __future__ import annotations
 
 import math
-
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -31,7 +30,8 @@ class GpuSharing(Strict):
         "exclusive", description="exclusive: one unit per GPU (processes in it still time-slice); time-slicing or "
                                  "mps: `replicas` units per GPU, contexts time-sliced or kernels run side by side "
                                  "(the device plugin's sharing.timeSlicing / sharing.mps); mig: isolated slices")
-    replicas: int = Field(1, ge=1, description="time-slicing, mps: nvidia.com/gpu units advertised per GPU")
+    replicas: int = Field(1, ge=1, le=base.MAX_PODS, description="time-slicing, mps: nvidia.com/gpu units advertised "
+                          "per GPU (at most as many as a cluster holds pods)")
     mig_profiles: tuple[str, ...] = Field((), description="mig: the slices each GPU is split into")
 
     @field_validator("mig_profiles")
@@ -44,10 +44,13 @@ class GpuSharing(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "GpuSharing":
-        if self.mode == "mig" and not self.mig_profiles:
-            raise ValueError("mig_profiles listed when mode is mig")
-        if self.mode == "mig" and sum(MIG_PROFILES[p][0] for p in self.mig_profiles) > 7:
-            raise ValueError("MIG slices using at most 7 compute slices per GPU")
+        if (self.mode == "mig") != bool(self.mig_profiles):
+            raise ValueError(f"mig_profiles: slices listed exactly when mode is mig, got {list(self.mig_profiles)} "
+                             f"with mode {self.mode}")
+        used = sum(MIG_PROFILES[p][0] for p in self.mig_profiles)
+        if used > 7:
+            raise ValueError(f"mig_profiles: MIG slices using at most 7 compute slices per GPU, got {used} "
+                             f"({' + '.join(self.mig_profiles)})")
         return self
 
 
@@ -94,35 +97,54 @@ class NodePool(Strict):
                              f"got {self.allocatable_memory_gib:g}")
         return self
 
+    @model_validator(mode="after")
+    def _memory_and_count_possible(self) -> "NodePool":
+        """The system's own memory fits the node; a pool whose autoscaling limits are written starts within them,
+        as a cloud's node group (an EC2 Auto Scaling group, an AKS or GKE node pool) refuses a size outside."""
+        if self.system_memory_mib > self.memory_gib * 1024:
+            raise ValueError(f"system_memory_mib: at most the node's memory ({self.memory_gib * 1024:g} MiB), got "
+                             f"{self.system_memory_mib:g}")
+        limits = self.autoscaling
+        if "autoscaling" in self.model_fields_set and not limits.min_count <= self.count <= limits.max_count:
+            raise ValueError(f"count: from autoscaling.min_count ({limits.min_count}) to autoscaling.max_count "
+                             f"({limits.max_count}), as a cloud's node group requires, got {self.count}")
+        return self
+
+
+STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+def _check_quantity(kind: str, name: str, value: Any) -> None:
+    if name not in STANDARD_RESOURCES and not name.startswith("hugepages-") and "/" not in name:
+        raise ValueError(f"{kind}.{name}: a standard resource ({', '.join(STANDARD_RESOURCES)}, hugepages-*) or a "
+                         f"fully qualified one such as nvidia.com/gpu, as the API server requires, got {name!r}")
+    try:
+        quantity = exact_quantity(value)
+    except ValueError:
+        raise ValueError(f"{kind}.{name}: a Kubernetes quantity such as '500m' or '4Gi', got {value!r}") from None
+    if quantity < 0:
+        raise ValueError(f"{kind}.{name}: a quantity >= 0, as the API server requires, got {value!r}")
+    if "/" in name and quantity.denominator != 1:
+        raise ValueError(f"{kind}.{name}: a whole number for an extended resource, got {value!r}")
+
 
 class Resources(Strict):
     """Container requests and limits as Kubernetes quantities."""
 
-    requests: dict[str, str | float] = Field({}, description="requests (cpu, memory, nvidia.com/gpu) as Kubernetes "
+    # values of any type: _check_quantity judges them as the API server does and names the resource
+    requests: dict[str, Any] = Field({}, description="requests (cpu, memory, nvidia.com/gpu) as Kubernetes "
                                              "quantities: what scheduling reserves")
-    limits: dict[str, str | float] = Field({}, description="limits as Kubernetes quantities: a container above its "
+    limits: dict[str, Any] = Field({}, description="limits as Kubernetes quantities: a container above its "
                                            "memory limit is OOM-killed")
-
-    @field_validator("requests", "limits")
-    @classmethod
-    def _quantities(cls, values: dict[str, str | float]) -> dict[str, str | float]:
-        for name, value in values.items():
-            try:
-                parse_quantity(value)
-            except ValueError:
-                raise ValueError(f"a Kubernetes quantity for {name} such as '500m' or '4Gi', got {value!r}") from None
-        return values
 
     @model_validator(mode="after")
     def _api_server_rules(self) -> "Resources":
-        """The API server's ValidateResourceRequirements: quantities >= 0, a request at most its limit, and an
-        extended resource (nvidia.com/gpu) whole and with its request equal to its limit."""
+        """The API server's ValidateResourceRequirements: names standard or fully qualified, quantities >= 0, a
+        request at most its limit, and an extended resource (nvidia.com/gpu) whole and with its request equal to
+        its limit."""
         for kind in ("requests", "limits"):
             for name, value in getattr(self, kind).items():
-                if exact_quantity(value) < 0:
-                    raise ValueError(f"{kind}.{name}: a quantity >= 0, as the API server requires, got {value!r}")
-                if "/" in name and exact_quantity(value).denominator != 1:
-                    raise ValueError(f"{kind}.{name}: a whole number for an extended resource, got {value!r}")
+                _check_quantity(kind, name, value)
         for name, limit in self.limits.items():
             request = self.requests.get(name)
             if request is None:

@@ -67,6 +67,13 @@ def name(text: str) -> str:
     return text
 
 
+def text(value: str) -> str:
+    """A line of text (a GPU's name, a description): not empty, printable, at most 1,000 characters."""
+    if not value.strip() or len(value) > 1000 or not value.isprintable():
+        raise ValueError(f"expected one line of printable text, of 1 to 1,000 characters, got {value!r}")
+    return value
+
+
 def counts(text: str, *, low: int, high: int) -> tuple[int, ...]:
     """Whole numbers separated by commas, each in [low, high]."""
     return tuple(int(number(part, low=low, high=high, whole=True, what="whole numbers separated by commas"))
@@ -94,6 +101,7 @@ processes = flag(partial(number, low=1, high=1024, whole=True, what="a number of
 speed = flag(partial(number, low=0, high=1e6, low_open=True, what="a time compression"), "speed")
 url = flag(http_url, "url")
 label = flag(name, "name")
+line = flag(text, "text")
 scheduler = flag(dask_address, "scheduler")
 
 

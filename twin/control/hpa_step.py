@@ -52,8 +52,8 @@ class HpaStep:
         by_metric: dict[str, dict[str, float]] = {}
         for metric in self.spec.metrics:
             key = metric.key
-            if key.source in ("Resource", "ContainerResource"):
-                by_metric[key.sample_name] = by_pod(metrics, RESOURCE_QUERIES[key.name])
+            if key.source in ("Resource", "ContainerResource") and key.name in RESOURCE_QUERIES:
+                by_metric[key.sample_name] = by_pod(metrics, RESOURCE_QUERIES[key.name])  # metrics-server: no other
             elif key.source == "Pods" and key.name in self.queries:
                 by_metric[key.sample_name] = by_pod(metrics, self.queries[key.name])
         for pod in pods:

@@ -69,6 +69,8 @@ def _decision(path: Path, number: int, line: str) -> tuple[int, Decision]:
     if not 0 <= decision.time_s <= MAX_DURATION_S:
         raise InputError(str(path), "time_s", f"seconds from 0 to {MAX_DURATION_S:,} (a simulated year)",
                          f"{decision.time_s:g}", number)
+    if not decision.target.strip():
+        raise InputError(str(path), "target", "the name of what the decision scales", repr(decision.target), number)
     if decision.action not in ACTIONS:
         raise InputError(str(path), "action", f"one of {', '.join(ACTIONS)}", decision.action, number)
     for key, (low, high, whole) in _TARGETS.items():

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from twin.config import base, reading, values
 from twin.config.loader import validate
 from twin.errors import InputError
+from twin.live import torchserve_api
 from twin.live.guardrails import Rails
 
 Url = Annotated[str, AfterValidator(values.http_url)]
@@ -109,7 +110,21 @@ def load_settings(path: str | Path) -> LiveSettings:
     settings = validate(LiveSettings, data, source=str(path), lines=lines).model_copy(update={"source": str(path)})
     if settings.cluster.kubeconfig:
         _check_kubeconfig(settings, lines.get(("cluster", "kubeconfig")))
+    if settings.torchserve.token_file:
+        _check_token_file(settings, lines.get(("torchserve", "token_file")))
     return settings
+
+
+def _check_token_file(settings: LiveSettings, line: int | None) -> None:
+    """Like a kubeconfig: a key file that is there but is a folder or not TorchServe's key_file.json stops here."""
+    path = settings.path(settings.torchserve.token_file)
+    if not path.exists():
+        return
+    try:
+        torchserve_api.read_keys(path)
+    except InputError as error:
+        raise InputError(settings.source, "torchserve.token_file", f"a key file ({error.expected})",
+                         f"{error.got} in {path}", line) from None
 
 
 def _check_kubeconfig(settings: LiveSettings, line: int | None) -> None:

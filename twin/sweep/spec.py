@@ -179,10 +179,12 @@ def scenario_of(base: Path, params: dict[str, Any], *, duration_s: float | None 
 
 
 def check_point(sweep: Sweep, params: dict[str, Any], *, where: str, lines) -> None:
-    """A point whose scenario does not validate is the sweep file's mistake: name the sweep file and the field."""
+    """A point whose scenario does not validate is the sweep file's mistake: name the sweep file and the field; unless
+    the base is wrong on its own, which its own file and line say."""
     try:
         scenario_of(sweep.base_path, params, duration_s=sweep.duration_s)
     except InputError as error:
+        load_scenario(sweep.base_path)
         field = next((p for p in params if _unindexed(error.field).startswith(_unindexed(p))), "")
         line = lines.get(("grid", field)) or lines.get(("search", field)) or lines.get(("sample", "fields", field))
         raise InputError(sweep.source, field or error.field, f"a value the scenario accepts ({error.expected})",
