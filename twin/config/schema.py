@@ -6,7 +6,6 @@ Names that exist upstream keep their upstream meaning (TorchServe's batchSize is
 from __future__ import annotations
 
 import math
-
 from typing import Annotated, Literal, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
