@@ -131,6 +131,9 @@ def _seed(kube: kc.KubeApi) -> None:
     kube.put(kc.PODS, NS, "sleepy-0", kc.pod("sleepy-0", NS, app="sleepy", node="n1"))
     kube.put(kc.NODES, None, "n1", kc.node("n1", pool="pool-a", cpu="64", memory="256Gi"))
     scaled_object = yaml.safe_load(POLICY.read_text())["autoscaling"]["keda"]["manifest"]["object"]
+    # Paused: no KEDA operator runs on KMock, so the ScaledObject scales nothing, as KEDA's pause annotation says;
+    # shadow runs the cluster's own autoscalers forward, and a running one here would scale pods the demo never has.
+    scaled_object["metadata"]["annotations"] = {"autoscaling.keda.sh/paused": "true"}
     kube.put(kc.SCALED_OBJECTS, NS, "sleepy", scaled_object)
 
 

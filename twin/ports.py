@@ -29,6 +29,8 @@ class PodView:
     pod_requests: Mapping[str, float] | None = None  # spec.resources.requests (pod-level resources)
     priority: int = 0  # spec.priority, from its PriorityClass (0 without one)
     nominated_node: str | None = None  # status.nominatedNodeName: its preemption victims are terminating there
+    # lastState.terminated of a container OOMKilled: (startedAt, finishedAt); None when it never was
+    last_oom: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class ClusterPort(Protocol):
     def upcoming_nodes(self) -> Mapping[str, int]: ...  # nodes requested and not yet registered, by pool
     def scale_deployment(self, replicas: int) -> None: ...
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str: ...
+    def evict_pod(self, pod: str) -> None: ...  # the Eviction API: the pod goes, its ReplicaSet replaces it
     def add_nodes(self, pool: str, count: int) -> None: ...
     def remove_node(self, node: str) -> None: ...
     # The placeholder Deployment (pause pods of low priority that keep nodes ahead of demand), when there is one.
@@ -102,8 +105,9 @@ class Decision:
     """One controller action, as the decision log records it and the live adapter replays it."""
 
     time_s: float
-    controller: str  # hpa | keda | workers | memory | cluster-autoscaler | anticipatory
-    action: str  # scale_deployment | scale_workers | resize_pod | scale_placeholders | add_nodes | remove_node
+    controller: str  # hpa | keda | workers | memory | vpa | cluster-autoscaler | anticipatory
+    # scale_deployment | scale_workers | resize_pod | evict_pod | scale_placeholders | add_nodes | remove_node
+    action: str
     target: str  # deployment, pod or node pool/node name
     value: Mapping[str, float | int | str]  # the target state, e.g. {"replicas": 4}
     reason: str = ""

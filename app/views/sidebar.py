@@ -44,9 +44,12 @@ def render() -> Current | None:
         st.header("Scenario")
         name = st.selectbox("Scenario file", common.bundled_scenarios(), key="scenario",
                             help="Files under scenarios/; the schema is twin/config/schema.py")
+        own = st.text_input("…or a scenario file", key="scenario_file", placeholder="snapshot/scenario.yaml",
+                            help="Any scenario on this machine, e.g. the cluster as it is: the scenario.yaml that "
+                                 "`servetwin live SETTINGS --snapshot DIR` wrote").strip()
         seed = int(st.number_input("Seed", value=1, min_value=0, step=1, key="seed",
                                    help="Same scenario and seed, same result (runs are cached)"))
-        path = str(common.SCENARIOS / name)
+        name, path = (own, own) if own else (name, str(common.SCENARIOS / name))
         manifest_files, jtl_file = _upload_widgets()
         base_overrides = _manifest_overrides(path, manifest_files)
         base = _load(Setup(name, path, base_overrides))

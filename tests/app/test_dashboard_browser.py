@@ -170,3 +170,26 @@ def test_every_tab_has_something_to_show_and_is_kept_as_a_screenshot(page: Page,
     report.press("Enter")
     expect(panel.get_by_text("Predictions scored", exact=True)).to_be_visible()
     _shot(page, "shadow")
+
+
+def _snapshot(tmp_path: Path) -> Path:
+    """What `servetwin live --snapshot` writes for two Ready pods of two workers under an HPA (as the live test's)."""
+    from tests.live.test_shadow_hpa import HPA, METRIC, QUERY, SCENARIO
+    from twin.live import snapshot
+    from twin.live.cluster_controllers import ClusterControllers, manifest
+    from twin.live.shadow import Traffic
+
+    observed = snapshot.Observed(0.0, 2, 2, {"sleepy-0": (2, 2), "sleepy-1": (2, 2)}, Traffic(16.0, 60.0),
+                                 ClusterControllers("sleepy", hpas=(manifest(HPA),)))
+    return snapshot.write(str(tmp_path / "snap"), force=False, scenario_path=SCENARIO, observed=observed,
+                          queries={METRIC: QUERY})
+
+
+def test_a_snapshot_of_the_cluster_is_a_start_state_the_dashboard_runs(page: Page, tmp_path: Path):
+    own = page.get_by_role("textbox", name="…or a scenario file", exact=True)
+    own.fill(str(_snapshot(tmp_path)))
+    own.press("Enter")
+    expect(page.get_by_role("spinbutton", name="pods", exact=True)).to_have_value("2")
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(_metric(page, "Pods at the end")).to_have_text("2", timeout=START_MS)
+    expect(page.get_by_test_id("stException")).to_have_count(0)

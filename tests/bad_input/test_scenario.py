@@ -69,6 +69,9 @@ CASES = [
     ("quantity-exponent", replaced("  pods: 1\n", "  pods: 1\n  resources: {limits: {memory: 1e999999999}}\n"),
      ("deployment.resources.limits", "quantity")),
     ("yaml-python-object", SCENARIO + "x: !!python/object/apply:os.system ['true']\n", ("valid YAML",)),
+    ("vpa-unknown-mode", SCENARIO + "autoscaling: {vpa: {manifest: {object: {apiVersion: autoscaling.k8s.io/v1, kind: "
+     "VerticalPodAutoscaler, spec: {targetRef: {kind: Deployment, name: roberta}, updatePolicy: {updateMode: "
+     "Sometimes}}}}}}\n", ("spec.updatePolicy.updateMode", "InPlaceOrRecreate")),
 ]
 
 

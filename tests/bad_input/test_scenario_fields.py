@@ -131,6 +131,35 @@ def test_a_broken_hpa_manifest_is_named(tmp_path):
     assert error.source.endswith("hpa.yaml") and error.field.startswith("spec")
 
 
+VPA = """\
+apiVersion: autoscaling.k8s.io/v1
+kind: VerticalPodAutoscaler
+metadata: {name: torchserve}
+spec:
+  targetRef: {apiVersion: apps/v1, kind: Deployment, name: torchserve}
+"""
+
+
+def test_a_vpa_on_another_deployment_is_named(tmp_path):
+    (tmp_path / "vpa.yaml").write_text(VPA.replace("name: torchserve}\n", "name: other}\n"))
+    error = error_for(tmp_path, GOOD + "autoscaling:\n  vpa: {manifest: {path: vpa.yaml}}\n")
+    assert error.source.endswith("vpa.yaml") and error.field == "spec.targetRef" and "other" in error.got
+
+
+def test_an_unknown_vpa_updater_flag_is_named(tmp_path):
+    (tmp_path / "vpa.yaml").write_text(VPA)
+    error = error_for(tmp_path, GOOD + "autoscaling:\n  vpa:\n    manifest: {path: vpa.yaml}\n"
+                      "    updater: {eviction_tolerence: 0.5}\n")
+    assert error.field == "autoscaling.vpa.updater.eviction_tolerence" and "eviction_tolerance" in error.expected
+
+
+def test_a_vpa_half_life_of_zero_is_refused(tmp_path):
+    (tmp_path / "vpa.yaml").write_text(VPA)
+    error = error_for(tmp_path, GOOD + "autoscaling:\n  vpa:\n    manifest: {path: vpa.yaml}\n"
+                      "    aggregation: {memory_half_life_s: 0}\n")
+    assert error.field == "autoscaling.vpa.aggregation.memory_half_life_s" and "above 0" in error.expected
+
+
 DEPLOYMENT = """\
 apiVersion: apps/v1
 kind: Deployment

@@ -79,9 +79,11 @@ def test_ctrl_c_ends_a_run_with_the_summary_so_far_and_writes_no_folder(tmp_path
 
 
 def test_ctrl_c_ends_a_parallel_sweep_at_once_and_it_resumes_later(tmp_path):
-    (tmp_path / "base.yaml").write_text(TINY.replace("duration_s: 4", "duration_s: 200"))
+    # one quick run to wait for, then five of a second or more each: the Ctrl-C lands mid-sweep on a busy machine and
+    # a fast twin alike (with six short runs the sweep could end between the first file and the signal)
+    (tmp_path / "base.yaml").write_text(TINY.replace("duration_s: 4", "duration_s: 4000"))
     (tmp_path / "sweep.yaml").write_text(yaml.safe_dump({"base": "base.yaml",
-                                                         "grid": {"workload.0.rate_rps": list(range(10, 70, 10))}}))
+                                                         "grid": {"workload.0.rate_rps": [1, 40, 41, 42, 43, 44]}}))
     args = ("sweep", "sweep.yaml", "--workers", "2", "--quiet", "--out", "out")
     sweep = Servetwin(*args, cwd=tmp_path)
     runs = tmp_path / "out" / "runs"
@@ -100,7 +102,7 @@ def test_ctrl_c_ends_a_parallel_sweep_at_once_and_it_resumes_later(tmp_path):
 
 
 def test_a_stop_ends_the_simulation_between_events_with_its_state_summarised(tmp_path):
-    (tmp_path / "long.yaml").write_text(TINY.replace("duration_s: 4", "duration_s: 5000"))
+    (tmp_path / "long.yaml").write_text(TINY.replace("duration_s: 4", "duration_s: 2000"))
     stop = Stop()
     asked_at = []
 

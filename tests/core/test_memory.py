@@ -87,3 +87,18 @@ def test_with_a_limit_that_fits_scaling_up_is_fine():
     world.run()
     assert not events(world, "pod_oom_killed")
     assert world.cluster.pods[0].server.workers.ready == 3
+
+
+def test_memory_still_above_the_limit_while_the_container_stops_is_one_oom_kill():
+    spec = scenario(duration_s=40, model={"worker_rss_mib": 2756, "frontend_rss_mib": 200},
+                    deployment={"resources": {"limits": {"memory": "6Gi"}},
+                                "torchserve": {"model": {"min_workers": 2}}},
+                    workload={"type": "closed", "users": 4})
+    world = World(spec)
+    world.run(until=5)
+    pod = world.cluster.pods[0]
+    world.scale_workers(pod, 5)  # 200 + 5 x 2756 MiB: still 3 workers above 6 GiB after the first one stops
+    world.run()
+    assert [e["time_s"] for e in events(world, "pod_oom_killed")] == [5.0]
+    assert [e["time_s"] for e in events(world, "container_started")] == [15.0]  # one back-off, not doubled
+    assert pod.restarts == 1 and pod.last_oom == (0.0, 5.0)  # lastState.terminated: started, finished

@@ -50,6 +50,7 @@ def test_a_serving_pod_preempts_one_placeholder_and_takes_its_room():
     assert len(pause) == 2 and sum(p.node is None for p in pause) == 1  # the replacement waits for a node
     scheduled = {e["pod"]: e["time_s"] for e in events(built, "pod_scheduled")}
     assert scheduled[preempted[0]["by"]] == pytest.approx(preempted[0]["time_s"])  # pause exits at SIGTERM
+    assert all(p.nominated_node is None for p in serving)  # cleared once bound
 
 
 def test_the_cluster_autoscaler_adds_a_node_for_the_evicted_placeholder():

@@ -50,6 +50,17 @@ def test_pods_of_the_deployment_read_with_state_resources_and_times(api):
     assert port(api).pod_ip("sleepy-0") == "10.0.0.5"
 
 
+def test_a_container_oom_killed_before_its_restart_is_read_for_the_vpa(api):
+    raw = kc.pod("sleepy-0", NS, app="sleepy", node="n1")
+    raw["status"]["containerStatuses"][0] |= {"restartCount": 1, "lastState": {"terminated": {
+        "reason": "OOMKilled", "exitCode": 137, "startedAt": kc.now_rfc3339(-300), "finishedAt": kc.now_rfc3339(-60)}}}
+    api.put(kc.PODS, NS, "sleepy-0", raw)
+    pods = {p.name: p for p in port(api).pods()}
+    started, finished = pods["sleepy-0"].last_oom
+    assert abs(finished - started - 240) < 2 and abs(finished - (time.time() - 60)) < 5
+    assert pods["sleepy-1"].last_oom is None  # never OOM-killed (and not even running)
+
+
 def test_a_pod_being_deleted_is_terminating(api):
     api.patch(kc.PODS, NS, "sleepy-0", {"metadata": {"deletionTimestamp": kc.now_rfc3339()}})
     pod = next(p for p in port(api).pods() if p.name == "sleepy-0")

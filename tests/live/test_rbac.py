@@ -38,7 +38,7 @@ def every_call() -> list[tuple[str, str]]:
                                                    "metadata": {"name": "roberta", "namespace": NS}, "spec": {}})
         cluster = KubernetesCluster(api.client(), namespace=NS, deployment="roberta", placeholders=PLACEHOLDERS)
         cluster.deployment_replicas(), cluster.pods(), cluster.pending_pods(), cluster.pod_ip("roberta-0")
-        cluster.nodes(), cluster.hpas(), cluster.scaled_object("roberta")
+        cluster.nodes(), cluster.hpas(), cluster.scaled_object("roberta"), cluster.scaled_objects(), cluster.vpas()
         cluster.scale_deployment(2)
         cluster.placeholder_replicas(), cluster.placeholder_pods(), cluster.scale_placeholders(3)
         cluster.resize_pod("roberta-0", {"memory": 2**31}, {"memory": 2**31})

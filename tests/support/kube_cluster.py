@@ -11,7 +11,8 @@ server and what the tests need to break it:
 - faults: the next N requests matching a method and a path pattern answer 409, 429 (with Retry-After), 500, or hang
   past the client's timeout; a faulted request changes nothing, as on a real API server. A "lost" fault is the
   other half of a timeout: the request is applied, and its answer comes only after the client gave up.
-- equality label selectors and field selectors on lists (KMock lists every object of a resource).
+- equality label selectors and field selectors on lists (KMock lists every object of a resource); HPAs listed even
+  when there are none (a built-in resource; KMock answers 404 for resources it has no object of).
 - `writes()`: every write request received (method, path), to prove a mode sent none.
 """
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Emulator(kmock.KubernetesEmulator):
         self.faults: list[Fault] = []
         self.resize_outcome = ""  # "" (applied) | Deferred | Infeasible
         self.hang_s = 5.0
+        self.resources[HPAS] = {}  # built in (autoscaling/v2): an API server lists none rather than answering 404
 
     async def _handle(self, request):
         fault = self._take_fault(request)

@@ -73,13 +73,13 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _config_properties(*, ports: dict[str, int], store: Path, token_auth: bool, job_queue_size: int,
-                       token_expiration_min: float | None = None) -> str:
+                       token_expiration_min: float | None = None, host: str = "127.0.0.1") -> str:
     lines = {
-        "inference_address": f"http://127.0.0.1:{ports['inference']}",
-        "management_address": f"http://127.0.0.1:{ports['management']}",
-        "metrics_address": f"http://127.0.0.1:{ports['metrics']}",
-        "grpc_inference_address": "127.0.0.1",
-        "grpc_management_address": "127.0.0.1",
+        "inference_address": f"http://{host}:{ports['inference']}",
+        "management_address": f"http://{host}:{ports['management']}",
+        "metrics_address": f"http://{host}:{ports['metrics']}",
+        "grpc_inference_address": host,
+        "grpc_management_address": host,
         "grpc_inference_port": ports["grpc_inference"],
         "grpc_management_port": ports["grpc_management"],
         "model_store": store,
@@ -102,7 +102,9 @@ class RealTorchServe:
 
     def __init__(self, *, workdir: Path, models: tuple[str, ...] = ALL_MODELS, sleep_ms: float = 50.0,
                  token_auth: bool = False, token_expiration_min: float | None = None, job_queue_size: int = 100,
-                 start_timeout_s: float = 90.0):
+                 start_timeout_s: float = 90.0, host: str = "127.0.0.1", management_port: int | None = None):
+        """`host`: another loopback address (127.0.0.2) stands for another pod's IP; `management_port`: the same
+        management port as another instance's, as every pod of a Deployment has."""
         self.workdir = Path(workdir)
         self.model_names = tuple(models)
         self.sleep_ms = sleep_ms
@@ -110,8 +112,11 @@ class RealTorchServe:
         self.token_expiration_min = token_expiration_min
         self.job_queue_size = job_queue_size
         self.start_timeout_s = start_timeout_s
+        self.host = host
         self.ports = dict(zip(_PORT_NAMES, _free_ports(len(_PORT_NAMES))))
-        self.urls = TorchServeUrls(**{name: f"http://127.0.0.1:{self.ports[name]}"
+        if management_port is not None:
+            self.ports["management"] = management_port
+        self.urls = TorchServeUrls(**{name: f"http://{host}:{self.ports[name]}"
                                       for name in ("inference", "management", "metrics")})
         self.keys: TokenKeys | None = None
         self.startup_s: float | None = None
@@ -225,7 +230,7 @@ class RealTorchServe:
         config = self.workdir / "config.properties"
         config.write_text(_config_properties(ports=self.ports, store=store, token_auth=self.token_auth,
                                              job_queue_size=self.job_queue_size,
-                                             token_expiration_min=self.token_expiration_min))
+                                             token_expiration_min=self.token_expiration_min, host=self.host))
         command = [_venv_tool("torchserve"), "--start", "--foreground", "--ncs", "--ts-config", str(config),
                    "--model-store", str(store), "--log-config", str(QUIET_LOG_CONFIG),
                    "--models", *(f"{name}={name}.mar" for name in self.model_names)]

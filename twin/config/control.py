@@ -1,7 +1,8 @@
 """Scenario sections for the control plane: the metrics pipeline and the autoscalers.
 
-Real manifests keep their upstream shape: `hpa.manifest` is an autoscaling/v2 HorizontalPodAutoscaler and
-`keda.manifest` a keda.sh/v1alpha1 ScaledObject, given inline or as a path to the YAML file.
+Real manifests keep their upstream shape: `hpa.manifest` is an autoscaling/v2 HorizontalPodAutoscaler,
+`keda.manifest` a keda.sh/v1alpha1 ScaledObject and `vpa.manifest` an autoscaling.k8s.io/v1 VerticalPodAutoscaler,
+given inline or as a path to the YAML file.
 """
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ class Keda(Strict):
     hpa_sync_period_s: PositiveFloat = Field(15.0, description="sync period of the HPA that KEDA generates")
 
 
+class Vpa(Strict):
+    """The Vertical Pod Autoscaler's recommender, updater and admission controller (twin.policies.vpa)."""
+
+    manifest: Manifest = Field(description="an autoscaling.k8s.io/v1 VerticalPodAutoscaler")
+    recommender_interval_s: PositiveFloat = Field(60.0, description="the recommender's --recommender-interval")
+    recommender: dict[str, Any] = Field(default_factory=dict, description="recommender flags, e.g. "
+                                        "safety_margin_fraction, target_memory_percentile, pod_min_memory_mb")
+    aggregation: dict[str, Any] = Field(default_factory=dict, description="recommender history flags, e.g. "
+                                        "memory_aggregation_interval_s, memory_half_life_s, oom_bump_up_ratio")
+    updater: dict[str, Any] = Field(default_factory=dict, description="updater flags, e.g. interval_s, "
+                                    "min_replicas, eviction_tolerance, pod_lifetime_update_threshold_s")
+
+
 class WorkerAutoscaling(Strict):
     """Scale TorchServe workers per pod through the management API (the policy in twin.policies.workers)."""
 
@@ -82,6 +96,7 @@ class ClusterAutoscaling(Strict):
 class Autoscaling(Strict):
     hpa: Hpa | None = Field(None, description="an HPA scaling the Deployment")
     keda: Keda | None = Field(None, description="a KEDA ScaledObject scaling the Deployment")
+    vpa: Vpa | None = Field(None, description="a VerticalPodAutoscaler on the Deployment")
     workers: WorkerAutoscaling | None = Field(None, description="TorchServe worker autoscaling in each pod")
     cluster: ClusterAutoscaling | None = Field(None, description="the Cluster Autoscaler adding and removing nodes")
     decision_log: bool = Field(True, description="record every controller action (decisions.jsonl with --out)")

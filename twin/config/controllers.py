@@ -22,6 +22,10 @@ from twin.policies import anticipatory, workers
 from twin.policies.cluster_autoscaler import loop as cluster_autoscaler
 from twin.policies.hpa import sync as hpa
 from twin.policies.keda import scaled_object as keda
+from twin.policies.vpa import aggregate as vpa_aggregate
+from twin.policies.vpa import estimator as vpa_estimator
+from twin.policies.vpa import manifest as vpa
+from twin.policies.vpa import updater as vpa_updater
 
 SIGNED = ("expendable_pods_priority_cutoff",)  # a pod priority: negative is the usual value (-10)
 
@@ -43,7 +47,21 @@ def check(scenario: Scenario, source: str, lines: Lines) -> None:
         for index, trigger in enumerate(spec.triggers):
             _check_trigger(trigger, manifest.source, f"spec.triggers.{index}.metadata")
     _check_targets(targets, scenario.deployment.name, source, lines)
+    if autoscaling.vpa is not None:
+        _check_vpa(autoscaling.vpa, scenario.deployment.name, source)
     _check_policies(scenario, source)
+
+
+def _check_vpa(section, deployment: str, source: str) -> None:
+    """The manifest by its own parser, its targetRef the scenario's Deployment, the flags by their dataclasses."""
+    manifest = section.manifest
+    spec = vpa.vpa_from_manifest(manifest.object, manifest.source)
+    if spec.target_kind != "Deployment" or spec.target_name != deployment:
+        raise InputError(manifest.source, "spec.targetRef", f"the scenario's Deployment {deployment!r}",
+                         f"{spec.target_kind} {spec.target_name!r}")
+    for name, schema in (("recommender", vpa_estimator.RecommenderConfig),
+                         ("aggregation", vpa_aggregate.AggregationConfig), ("updater", vpa_updater.UpdaterConfig)):
+        _check_fields(source, f"autoscaling.vpa.{name}", schema, getattr(section, name))
 
 
 def _check_targets(targets: list[tuple[str, str, str, str]], deployment: str, source: str, lines: Lines) -> None:
@@ -158,4 +176,4 @@ def _number_ok(value: Any, name: str, kind: Any) -> bool:
 
 
 def _is_period(name: str) -> bool:
-    return name.endswith(("interval_s", "period_s"))
+    return name.endswith(("interval_s", "period_s", "half_life_s"))

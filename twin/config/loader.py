@@ -203,15 +203,18 @@ def _resolve_autoscaler_manifests(data: dict, base: Path, source: Path, lines: L
         return
     deployment = data.get("deployment")
     target = deployment.get("name") if isinstance(deployment, dict) else None  # the one they scale, among several
-    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject")):
+    for kind, manifest_kind in (("hpa", "HorizontalPodAutoscaler"), ("keda", "ScaledObject"),
+                                ("vpa", "VerticalPodAutoscaler")):
         section = autoscaling.get(kind)
         manifest = section.get("manifest") if isinstance(section, dict) else None
         if isinstance(manifest, str):
             manifest = {"path": manifest}
+        field = ("autoscaling", kind, "manifest")
         if isinstance(manifest, dict) and manifest.get("path") and manifest.get("object") is None:
-            field = ("autoscaling", kind, "manifest")
             manifest["object"], manifest["source"] = _read_manifest(manifest["path"], base, source, field, lines,
                                                                     kind=manifest_kind, target=target)
+        elif isinstance(manifest, dict) and "source" not in manifest:  # inline: its errors name the scenario
+            manifest["source"] = f"{source}: {'.'.join(field)}.object"
         if manifest is not None:
             section["manifest"] = manifest
     _resolve_placeholder_manifests(autoscaling, base, source, lines)

@@ -1,5 +1,5 @@
-"""Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA and KEDA objects
-read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
+"""Real Kubernetes manifests in a scenario: a Deployment's replicas, resources and node selector; HPA, KEDA and VPA
+objects read from files. The autoscaler manifests are validated by their own parsers (twin.policies) at load time.
 Placeholder pods: a scheduling.k8s.io/v1 PriorityClass (`value` within kubernetes `pkg/apis/scheduling/types.go`'s
 user range, up to HighestUserDefinablePriority 1e9; `preemptionPolicy` PreemptLowerPriority by default, or Never) and
 the Deployment whose template names it, as the Priority admission plugin resolves `priorityClassName` into each pod.
@@ -140,10 +140,11 @@ def name_of(manifest: Any) -> str:
 
 
 def target_name(manifest: Any) -> str:
-    """A Deployment's own name; the name of the object an autoscaler scales."""
+    """A Deployment's own name; the name of the object an autoscaler scales (a VPA's targetRef)."""
     if _kind(manifest) == "Deployment":
         return name_of(manifest)
-    return str(((manifest.get("spec") or {}).get("scaleTargetRef") or {}).get("name", ""))
+    spec = manifest.get("spec") or {}
+    return str((spec.get("scaleTargetRef") or spec.get("targetRef") or {}).get("name", ""))
 
 
 def owned_by_keda(manifest: Any) -> bool:

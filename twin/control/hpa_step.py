@@ -53,9 +53,9 @@ class HpaStep:
         for metric in self.spec.metrics:
             key = metric.key
             if key.source in ("Resource", "ContainerResource"):
-                by_metric[key.sample_name] = _by_pod(metrics, RESOURCE_QUERIES[key.name])
+                by_metric[key.sample_name] = by_pod(metrics, RESOURCE_QUERIES[key.name])
             elif key.source == "Pods" and key.name in self.queries:
-                by_metric[key.sample_name] = _by_pod(metrics, self.queries[key.name])
+                by_metric[key.sample_name] = by_pod(metrics, self.queries[key.name])
         for pod in pods:
             samples = {name: hpa.MetricSample(values[pod.name], timestamp=now, window=self.sample_window_s)
                        for name, values in by_metric.items() if pod.name in values}
@@ -86,7 +86,7 @@ class HpaStep:
         return values
 
 
-def _by_pod(metrics: MetricsPort, query: str) -> dict[str, float]:
+def by_pod(metrics: MetricsPort, query: str) -> dict[str, float]:
     try:
         return {s.labels.get("pod", ""): s.value for s in metrics.query(query)}
     except MetricsUnavailable:  # a failed query is a missing metric for the HPA, never a crash of the loop

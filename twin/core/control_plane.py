@@ -9,6 +9,7 @@ from twin.config import manifests
 from twin.control.hpa_step import HpaStep
 from twin.control.keda_step import KedaStep
 from twin.control.nodes_step import AnticipatoryStep, ClusterAutoscalerStep
+from twin.control.vpa_step import VpaStep
 from twin.control.workers_step import WorkersStep
 from twin.core import catalogue
 from twin.core.scraping import Scraper
@@ -20,6 +21,10 @@ from twin.policies import anticipatory, workers
 from twin.policies.cluster_autoscaler import loop as ca
 from twin.policies.hpa import sync as hpa
 from twin.policies.keda import scaled_object as keda
+from twin.policies.vpa import aggregate as vpa_aggregate
+from twin.policies.vpa import estimator as vpa_estimator
+from twin.policies.vpa import updater as vpa_updater
+from twin.policies.vpa.recommender import Recommender
 from twin.ports import Decision, Ports
 
 Step = Callable[[float, Ports], list[Decision]]
@@ -46,6 +51,8 @@ class ControlPlane:
                                      node_pools=scenario.node_pools):
             self.steps.setdefault(periodic.name, periodic.owner)
             self.every(periodic.period_s, periodic.step)
+        if autoscaling.vpa is not None:  # the admission controller: in the twin, new pods get the recommendation
+            self.world.cluster.admission = self.steps["vpa"].admit
         if autoscaling.cluster is not None:
             self._build_node_autoscaling(autoscaling.cluster)
 
@@ -79,8 +86,8 @@ class Periodic:
 
 
 def policy_steps(autoscaling, *, scrape_interval_s: float, node_pools=()) -> list[Periodic]:
-    """The controllers that need only ports (HPA, KEDA, worker autoscaling, the anticipatory placeholders): the same
-    objects run in the twin and, on a wall clock, against a live cluster."""
+    """The controllers that need only ports (HPA, KEDA, VPA, worker autoscaling, the anticipatory placeholders): the
+    same objects run in the twin and, on a wall clock, against a live cluster."""
     steps = []
     if autoscaling.hpa is not None:
         section = autoscaling.hpa
@@ -96,6 +103,10 @@ def policy_steps(autoscaling, *, scrape_interval_s: float, node_pools=()) -> lis
                         settings=_hpa_settings(section.hpa_sync_period_s, 0.1, 300.0))
         steps += [Periodic("keda", step.polling_interval_s, step.poll, step),
                   Periodic("keda", section.hpa_sync_period_s, step.sync_hpa, step)]
+    if autoscaling.vpa is not None:
+        step = vpa_step(autoscaling.vpa)
+        steps += [Periodic("vpa", autoscaling.vpa.recommender_interval_s, step.recommend, step),
+                  Periodic("vpa", step.updater.interval_s, step.update, step)]
     if autoscaling.workers is not None:
         section = autoscaling.workers
         step = WorkersStep(workers.WorkerPolicy(**section.policy), resize_memory=section.resize_memory,
@@ -107,6 +118,15 @@ def policy_steps(autoscaling, *, scrape_interval_s: float, node_pools=()) -> lis
                                 target=manifests.name_of(cluster.placeholders.deployment.object))
         steps.append(Periodic("anticipatory", ca.CASettings(**cluster.settings).scan_interval_s, step.sync, step))
     return steps
+
+
+def vpa_step(section) -> VpaStep:
+    """The VPA of a scenario's `autoscaling.vpa`: its manifest and the recommender's and updater's flags."""
+    recommender = Recommender.from_manifest(
+        section.manifest.object, section.manifest.source,
+        config=vpa_estimator.RecommenderConfig(**section.recommender),
+        aggregation=vpa_aggregate.AggregationConfig(**section.aggregation))
+    return VpaStep(recommender, vpa_updater.UpdaterConfig(**section.updater))
 
 
 def _anticipation(fields: dict, node_pools) -> anticipatory.Anticipation:

@@ -27,6 +27,7 @@ class Summary:
     pods: list[dict] = field(default_factory=list)
     cost: dict = field(default_factory=dict)
     slo: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)  # OOM kills, memory wasted and time short of it (memory_use)
     decisions: int = 0  # controller actions taken
     wall_s: float = 0.0
     diagnostics: dict = field(default_factory=dict)  # load spread, pending pods, OOM kills, triggers (diagnostics)
@@ -66,7 +67,8 @@ def summarise(world, start: Usage) -> Summary:
         **utilisation(start, end, nodes), memory_used_mib=sum(node.memory_used_mib for node in nodes),
         nodes=[_node(node, start, end, window) for node in nodes], pods=pods,
         cost=_cost(world, start.time_s, end.time_s, sketch.count),
-        slo=_slo(world, start.time_s), decisions=len(world.control.decisions),
+        slo=_slo(world, start.time_s), memory=world.sampler.memory.summary(found["oom_kills"]["count"]),
+        decisions=len(world.control.decisions),
         diagnostics=found, warnings=warnings,
         torchserve=torchserve_figures.figures(start.torchserve, end.torchserve, window),
     )

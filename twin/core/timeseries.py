@@ -5,6 +5,7 @@ import math
 
 import pandas as pd
 
+from twin.core.memory_use import MemoryUse
 from twin.core.usage import Usage, measure
 from twin.kernel.sketch import QuantileSketch
 from twin.torchserve.workers import READY
@@ -21,6 +22,7 @@ class Sampler:
         self.world = world
         self.columns: dict[str, list[float]] = {name: [] for name in COLUMNS}
         self._last: Usage = measure(world, pods=False)
+        self.memory = MemoryUse(world.scenario.warmup_s)
 
     def sample(self) -> None:
         world = self.world
@@ -37,6 +39,7 @@ class Sampler:
             host_memory_mib=sum(n.rss_mib for n in cluster.nodes),
             **utilisation(self._last, usage, cluster.nodes),
         )
+        self.memory.add(world.env.now, cluster.pods, usage.time_s - self._last.time_s)
         self._last = usage
         for name in COLUMNS:
             self.columns[name].append(row[name])

@@ -53,7 +53,8 @@ class TwinPorts:
             name=pod.name, phase=pod.phase, ready=pod.ready, node=pod.node.name if pod.node else None,
             start_time=pod.bound_at, ready_transition_time=pod.ready_changed_at,
             deleting=pod.phase == TERMINATING, requests=dict(pod.requests), limits=pod.limits(),
-            resize_status=pod.resize_status, priority=pod.priority, nominated_node=pod.nominated_node)
+            resize_status=pod.resize_status, priority=pod.priority, nominated_node=pod.nominated_node,
+            last_oom=pod.last_oom)
 
     def nodes(self) -> list[NodeView]:
         return [NodeView(name=n.name, pool=n.pool.name, ready=n.devices_ready, created_at=n.created_at,
@@ -81,6 +82,9 @@ class TwinPorts:
 
     def resize_pod(self, pod: str, requests: Mapping[str, float], limits: Mapping[str, float]) -> str:
         return self._find(pod).resize(requests, limits)
+
+    def evict_pod(self, pod: str) -> None:
+        self.world.evict_pod(self._find(pod))
 
     def add_nodes(self, pool: str, count: int) -> None:
         self.world.add_nodes(pool, count)

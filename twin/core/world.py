@@ -1,7 +1,7 @@
 """The world: builds the simulated cluster, workload and recorders from a Scenario and owns the one SimPy clock.
 
-Other layers change the world only through its methods (`scale_deployment`, `scale_workers`, `add_node`,
-`remove_node`), so the same calls serve the control plane and tests.
+Other layers change the world only through its methods (`scale_deployment`, `scale_workers`, `evict_pod`,
+`add_node`, `remove_node`), so the same calls serve the control plane and tests.
 """
 from __future__ import annotations
 
@@ -121,6 +121,12 @@ class World:
             return False
         pod.server.workers.scale(min_workers, max_workers)
         return True
+
+    def evict_pod(self, pod: Pod) -> None:
+        """The Eviction API: the pod is deleted gracefully and its ReplicaSet creates a replacement."""
+        self.log("pod_evicted", pod=pod.name)
+        self.cluster.delete_pod(pod)
+        self.cluster.scale(self.cluster.replicas)
 
     def scale_placeholders(self, replicas: int) -> None:
         self.log("placeholders_scaled", replicas=replicas)

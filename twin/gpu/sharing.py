@@ -13,7 +13,7 @@ drained between two launches leaves the device to one with kernels pending, so t
 overlaps; kernels of different contexts never run at once, CUDA C++ Programming Guide, "Concurrent Kernel
 Execution"). A time-sliced device therefore saturates at `timeslice_efficiency` / kernel ms requests per second
 whatever the number of processes: roberta-base at batch 1 on the A100 (NVML 33-40 % at ~122 req/s in the study,
-~2.7-3.3 ms of kernels a request) near 0.95 / 2.7 ms ~ 350 req/s, approached once more than `timeslice_efficiency` /
+~2.7-3.3 ms of kernels a request) near 0.95 / 2.95 ms ~ 320 req/s, approached once more than `timeslice_efficiency` /
 `gpu_busy_fraction` (about 2) phases are in progress at once (benchmarks/envelope.py). Capacity is 1 for one
 context; several contexts time-slice the device, keeping `timeslice_efficiency` of it for kernels (the rest goes to
 context switches); under MPS kernels of up to `mps_capacity` clients run side by side; a MIG slice of g of 7 compute

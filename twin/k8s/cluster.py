@@ -52,6 +52,8 @@ class Cluster:
         self.placeholders = placeholders
         self.pause_pods: list[PausePod] = []  # the placeholder Deployment's pods, not yet terminated
         self.placeholder_replicas = 0
+        # A mutating admission webhook on pod creation: (requests, limits) -> (requests, limits)
+        self.admission: Callable[[dict, dict], tuple[dict, dict]] | None = None
 
     # --- nodes ------------------------------------------------------------------------------------------------
     def add_node(self, pool: NodePool, *, devices_delay_s: float = 0.0) -> Node:
@@ -140,6 +142,8 @@ class Cluster:
         name = self._name(self.deployment.name)
         pod = Pod(self.env, name=name, deployment=self.deployment, profile=self.profile,
                   draws=self.draws_for(name), hooks=self.hooks)
+        if self.admission is not None:
+            pod.admit(*self.admission(dict(pod.requests), pod.limits()))
         self.pods.append(pod)
         self.log("pod_created", pod=name)
         if schedule:
@@ -177,6 +181,7 @@ class Cluster:
             return False
         node = max(feasible, key=lambda n: n.free_fraction(pod.requests))
         node.pods.append(pod)
+        pod.nominated_node = None  # the scheduler clears nominatedNodeName once the pod is bound
         pod.bind(node, ready=ready)
         return True
 

@@ -27,6 +27,7 @@ class PausePod:
     EVENT = "placeholder"  # prefix of its events, apart from the serving pods' `pod_*`
     rss_mib = 0.0
     resize_status = ""
+    last_oom = None  # pause uses no memory: never OOM-killed
 
     def __init__(self, env: simpy.Environment, *, name: str, spec: PlaceholderPods, log: Callable[..., None],
                  terminated: Callable[["PausePod"], None]) -> None:

@@ -66,6 +66,7 @@ class Pod:
         self.usage = ServedWork()
         self.created_at = env.now
         self.container_started_at: float | None = None
+        self.last_oom: tuple[float, float] | None = None  # (started, killed) of the last container OOM-killed
         self.resize_status = ""  # "" | InProgress | Deferred | Infeasible (PodResizePending / PodResizeInProgress)
         self._desired: tuple[dict[str, float], float | None] | None = None
         self._container = 0  # container generation: timers of a dead container do nothing
@@ -172,12 +173,16 @@ class Pod:
 
     def _oom_kill(self, event: simpy.Event) -> None:
         container, reason = event.value
-        self._oom_pending = False
-        if container != self._container or self.phase != RUNNING:
-            return
+        if container == self._container and self.phase == RUNNING:
+            self._kill(reason)
+        self._oom_pending = False  # only now: memory still above the limit while the container stops is no new OOM
+
+    def _kill(self, reason: str) -> None:
         self.hooks.log("pod_oom_killed", pod=self.name, rss_mib=round(self.rss_mib, 1),
                        limit_mib=self.memory_limit_mib, reason=reason)
-        uptime = self.env.now - (self.container_started_at or self.env.now)
+        started = self.env.now if self.container_started_at is None else self.container_started_at
+        uptime = self.env.now - started
+        self.last_oom = (started, self.env.now)
         self._stop_container()
         self.restarts = 1 if uptime >= BACKOFF_RESET_S else self.restarts + 1
         backoff = min(BACKOFF_MAX_S, BACKOFF_START_S * 2 ** (self.restarts - 1))
@@ -198,6 +203,12 @@ class Pod:
     # --- in-place resize (KEP-1287, resizePolicy NotRequired) ---------------------------------------------------
     def limits(self) -> dict[str, float]:
         return {"memory": self.memory_limit_mib * 2**20} if self.memory_limit_mib is not None else {}
+
+    def admit(self, requests: dict[str, float], limits: dict[str, float]) -> None:
+        """A mutating admission webhook's patch of the pod being created (the VPA admission controller)."""
+        self.requests = dict(requests)
+        limit = limits.get("memory")
+        self.memory_limit_mib = limit / 2**20 if limit is not None else None
 
     def resize(self, requests: dict[str, float], limits: dict[str, float]) -> str:
         """A patch of the pods/resize subresource; returns the resize status the kubelet reports."""

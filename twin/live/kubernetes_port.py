@@ -11,8 +11,9 @@ Fidelity ledger (upstream: Kubernetes API 1.33, client `kubernetes` 37):
   (pool label, Ready, creationTimestamp, allocatable, the pods on them with their requests as `PodRequests` sums
   them: init containers, sidecars, pod-level requests, overhead; read per node by the `spec.nodeName` field
   selector, never a list of every pod; where RBAC forbids listing pods cluster-wide, the namespace's pods only,
-  so `requested` then counts this namespace's pods and no other), HPAs (autoscaling/v2) and KEDA ScaledObjects
-  (keda.sh/v1alpha1) as plain dicts.
+  so `requested` then counts this namespace's pods and no other), HPAs (autoscaling/v2), KEDA ScaledObjects
+  (keda.sh/v1alpha1) and VPAs (autoscaling.k8s.io/v1) as plain dicts; a custom resource whose CRD is not installed
+  lists as none (the API answers 404 for its path).
 - Writes, one call each, a target state and never a delta: replicas through the `scale` subresource (merge patch),
   pod resources through the `resize` subresource (strategic merge by container name), ScaledObject fields (merge
   patch). Answers are parsed as JSON, not into the client's models, so an object with fields a model lacks still reads.
@@ -44,6 +45,7 @@ from twin.policies.pod_resources import Container, pod_requests
 from twin.ports import NodeView, PodView
 
 KEDA = ("keda.sh", "v1alpha1", "scaledobjects")
+VPA = ("autoscaling.k8s.io", "v1", "verticalpodautoscalers")
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 ACTIVE = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold their requests on a node
@@ -133,6 +135,12 @@ class KubernetesCluster:
         group, version, plural = KEDA
         return self._call(self.custom.get_namespaced_custom_object, group, version, self.namespace, plural, name)
 
+    def scaled_objects(self) -> list[dict]:
+        return self._custom_list(KEDA)
+
+    def vpas(self) -> list[dict]:
+        return self._custom_list(VPA)
+
     # -- writes -----------------------------------------------------------------------------------
     def scale_deployment(self, replicas: int, *, name: str | None = None) -> None:
         self._call(self.apps.patch_namespaced_deployment_scale, name or self.deployment, self.namespace,
@@ -162,6 +170,17 @@ class KubernetesCluster:
         labels = self.deployment_object(deployment)["spec"]["selector"].get("matchLabels", {})
         selector = ",".join(f"{k}={v}" for k, v in labels.items())
         return self._call(self.core.list_namespaced_pod, self.namespace, label_selector=selector)["items"]
+
+    def _custom_list(self, resource: tuple[str, str, str]) -> list[dict]:
+        """A custom resource's objects in the namespace; none when its CRD is not installed (404)."""
+        group, version, plural = resource
+        try:
+            return self._call(self.custom.list_namespaced_custom_object, group, version, self.namespace,
+                              plural)["items"]
+        except ApiFailure as error:
+            if error.status == 404:
+                return []
+            raise
 
     def _pods_on(self, node: str) -> list[dict]:
         """The running pods on one node, by field selector (the kubelet's own query: the API server answers it from
@@ -206,7 +225,8 @@ class KubernetesCluster:
             limits=_amounts(running.get("limits", resources.get("limits", {}))),
             resize_status=_resize_status(raw), containers=_containers(spec.get("containers")),
             init_containers=_containers(spec.get("initContainers")), pod_requests=_pod_level(spec),
-            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"))
+            priority=int(spec.get("priority") or 0), nominated_node=status.get("nominatedNodeName"),
+            last_oom=_last_oom(status, container.get("name")))
 
     def _container(self, spec: dict) -> dict:
         containers = spec.get("containers", [])
@@ -244,6 +264,21 @@ def _actuated(status: dict, name: str | None) -> dict:
     the status does not say (older servers), and the spec stands in."""
     running = next((c for c in status.get("containerStatuses", []) if c.get("name") == name), {})
     return running.get("resources") or {}
+
+
+def _last_oom(status: dict, name: str | None) -> tuple[float, float] | None:
+    """The container's latest OOM kill, (startedAt, finishedAt) of state.terminated, else lastState.terminated, with
+    reason OOMKilled: what the VPA's OOM observer and updater read (`oom/observer.go`,
+    `update_priority_calculator.go`)."""
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") != name:
+            continue
+        for state in (container.get("state"), container.get("lastState")):
+            terminated = (state or {}).get("terminated") or {}
+            times = _epoch(terminated.get("startedAt")), _epoch(terminated.get("finishedAt"))
+            if terminated.get("reason") == "OOMKilled" and None not in times:
+                return times
+    return None
 
 
 def _resize_status(raw: dict) -> str:

@@ -34,6 +34,9 @@ def add_commands(subparsers: Any) -> None:
                                                                    "the stop file, SIGTERM or Ctrl-C)")
     outputs.add_arguments(live, required=False, default="servetwin-live",
                           help="new folder for decisions, writes, errors and the report (default servetwin-live)")
+    live.add_argument("--snapshot", metavar="DIR", help="instead of running: write the cluster's state now (pods, "
+                      "workers, traffic, its autoscalers' manifests) as a scenario in the new folder DIR, the start "
+                      "state for run, sweep and the dashboard (--force replaces an earlier snapshot)")
     live.set_defaults(command=_live)
     replay = subparsers.add_parser("replay", help="replay a decision log against a live cluster")
     replay.add_argument("decisions", type=Path, help="decisions.jsonl from `servetwin run` or `optimize`")
@@ -56,6 +59,8 @@ def _live(args: argparse.Namespace) -> int:
     from twin.live.shadow import COLUMNS
 
     settings = load_settings(args.settings)
+    if args.snapshot is not None:
+        return _snapshot(args, settings)
     scenario = load_scenario(settings.path(settings.scenario))
     steps = policy_steps(scenario.autoscaling, scrape_interval_s=scenario.metrics.scrape_interval_s,
                          node_pools=scenario.node_pools)
@@ -69,7 +74,7 @@ def _live(args: argparse.Namespace) -> int:
     with connection.gate.halt.installed(), (out / "decisions.jsonl").open("w") as decisions:
         loop = LiveLoop(steps, connection.ports, connection.gate, tick_s=settings.tick_s,
                         on_tick=shadow.tick if shadow else None,
-                        on_decision=lambda d: _line(decisions, d.to_json()))
+                        on_decision=lambda d: _decided(decisions, d, shadow))
         loop.run(duration_s=args.duration)
         if shadow is not None:
             _finish(shadow, halted=connection.gate.halt.halted)
@@ -84,6 +89,20 @@ def _live(args: argparse.Namespace) -> int:
     outputs.write_text(out / "report.json", json.dumps(report, indent=2))
     outputs.mark(out, command="live")
     print(json.dumps(report))
+    return 0
+
+
+def _snapshot(args: argparse.Namespace, settings) -> int:
+    from twin.live import snapshot
+    from twin.live.connect import connect
+
+    outputs.folder(args.snapshot, command=snapshot.COMMAND, force=args.force)
+    observed = snapshot.observe(connect(settings, mode="shadow"))
+    written = snapshot.write(args.snapshot, force=args.force, scenario_path=settings.path(settings.scenario),
+                             observed=observed, queries=settings.cluster.metric_queries)
+    names = ", ".join(observed.controllers.names()) or "none"
+    print(f"servetwin: snapshot {written}: {observed.pods} pod(s), {observed.ready_pods} ready, "
+          f"{observed.traffic.throughput_rps:.1f} req/s, autoscalers: {names}")
     return 0
 
 
@@ -109,7 +128,14 @@ def _replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decided(decisions: TextIO, decision, shadow: Shadow | None) -> None:
+    _line(decisions, decision.to_json())
+    if shadow is not None:
+        shadow.policy_decided(decision)
+
+
 def _shadow(connection: Connection) -> Shadow:
+    from twin.live import cluster_controllers
     from twin.live.shadow import Shadow, TrafficReader
 
     settings = connection.settings
@@ -119,7 +145,9 @@ def _shadow(connection: Connection) -> Shadow:
                   traffic=TrafficReader(connection.prometheus, settings.torchserve.model),
                   cluster=connection.cluster, fleet=connection.fleet, started_at=time.time(),
                   score_delay_s=wanted.score_delay_s, forecasts=tuple(wanted.forecast),
-                  change_threshold=wanted.change_threshold)
+                  change_threshold=wanted.change_threshold,
+                  controllers=lambda: cluster_controllers.read(connection.kube, settings.cluster.deployment),
+                  queries=settings.cluster.metric_queries, say=lambda line: print(line, file=sys.stderr))
 
 
 def _finish(shadow: Shadow, *, halted: bool) -> None:

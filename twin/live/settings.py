@@ -37,6 +37,9 @@ class ClusterSettings(Strict):
     context: str | None = None
     node_pool_label: str = "agentpool"
     request_timeout_s: Timeout = 10.0
+    metric_queries: dict[str, str] = Field(
+        {}, description="PromQL per Pods/Object/External metric of the cluster's HPA, as its metrics adapter serves "
+                        "it: the twin evaluates it on its own metrics when shadow or a snapshot runs that HPA")
     placeholders: str | None = Field(None, description="the placeholder Deployment (deploy/placeholders.yaml) whose "
                                      "replicas the scenario's anticipatory policy sets")
 

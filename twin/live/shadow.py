@@ -5,8 +5,11 @@ from Prometheus, forecasts the load over each horizon (twin/live/forecast.py), r
 under that load, and keeps one prediction per horizon and forecast. Once a horizon has passed it reads what the
 cluster really did over the same interval and scores the prediction on TorchServe's own basis
 (twin/live/shadow_score.py); what is still pending when the run ends is reported as unscored, with the reason.
-The twin runs without the scenario's autoscalers: in shadow mode nothing enacts them, so the cluster stays as it was
-observed (its own HPA or KEDA, if any, are outside the prediction).
+The twin runs without the scenario's autoscalers (in shadow mode nothing enacts them) but with the cluster's own:
+its HPA or KEDA ScaledObject on the Deployment, read from the API at each prediction (twin/live/cluster_controllers.py)
+and run in the forward run, so a prediction that spans their scale-out is scored fairly. Each prediction also says
+what they do first in the forward run (the HPA's next rescale: replicas and when), the ready pods the forward run
+ends with, and what the scenario's policy decided live meanwhile (not enacted), in shadow.csv and on the console.
 
 The load is that of the scenario's first workload group: a closed loop (JMeter users) as the users Little's law
 gives (throughput × (time in TorchServe + outside it + think time)), an open loop as Poisson arrivals at the rate.
@@ -14,19 +17,22 @@ Status rates come from TorchServe's frontend-wide `Requests2XX/5XX`, which carry
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import mean
+from typing import Callable, Mapping
 
 from twin.config.loader import load_scenario
-from twin.config.schema import Closed
+from twin.config.schema import Closed, Scenario
 from twin.core.run import simulate
 from twin.live import forecast, shadow_score
+from twin.live.cluster_controllers import ClusterControllers
 from twin.live.live_ports import TorchServeFleet
 from twin.live.prometheus_api import PrometheusApi
 from twin.metrics.promql.lex import parse_duration_ms
-from twin.ports import ClusterPort, MetricsUnavailable
+from twin.ports import ClusterPort, Decision, MetricsUnavailable
 from twin.workload.rates import curve
 
 PIECES = 6  # parts of a horizon with their own load
@@ -54,6 +60,16 @@ class Prediction:
     predicted_load: float
     figures: dict  # the twin's TorchServe figures (twin/core/torchserve_figures.py)
     client_latency_ms: float
+    forward: "Forward | None" = None  # what the cluster's autoscalers did in the forward run
+    policy_next: str = ""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """What the forward run says of the cluster's own autoscalers over a horizon."""
+    controllers: str  # hpa/NAME, scaledobject/NAME; "" when the cluster has none
+    first: str  # their first rescale: "2 replicas at +6.2 s"; "holds N" when they make none
+    ready_pods_end: int
 
 
 class TrafficReader:
@@ -99,7 +115,8 @@ class Shadow:
     def __init__(self, *, scenario_path: Path, horizons_s: tuple[float, ...], every_s: float, window: str,
                  traffic: TrafficReader, cluster: ClusterPort, fleet: TorchServeFleet, started_at: float,
                  score_delay_s: float = 10.0, forecasts: tuple[str, ...] = ("holt", "flat"),
-                 change_threshold: float = 0.2) -> None:
+                 change_threshold: float = 0.2, controllers: Callable[[], ClusterControllers] | None = None,
+                 queries: Mapping[str, str] | None = None, say: Callable[[str], None] | None = None) -> None:
         self.scenario_path = scenario_path
         self.horizons_s = horizons_s
         self.every_s = every_s
@@ -111,6 +128,10 @@ class Shadow:
         self.score_delay_s = score_delay_s  # Prometheus holds an interval's samples only a scrape or two later
         self.forecasts = forecasts  # the first is the shadow's prediction; the others are scored beside it
         self.change_threshold = change_threshold
+        self.controllers = controllers  # reads the cluster's autoscalers; None: the forward run has none
+        self.queries = dict(queries or {})  # PromQL of the HPA's Pods/Object/External metrics (the adapter's rules)
+        self.say = say  # one line per prediction, for the console
+        self.policy: dict[tuple[str, str], Decision] = {}  # the policy's latest decision per action and target
         # The first prediction waits one rate window: before that the observed traffic is a start-up transient.
         self.next_start = started_at + parse_duration_ms(window) / 1000.0
         self.pending: list[Prediction] = []
@@ -120,7 +141,7 @@ class Shadow:
         self.group = self.base.workload[0]
         self.step_s = self.base.metrics.scrape_interval_s
         self.shape = self._shape()
-        self._runs: dict[tuple, tuple[dict, float]] = {}  # the twin's answer by its inputs, within one prediction
+        self._runs: dict[tuple, tuple[dict, float, Forward]] = {}  # the twin's answer by its inputs, per prediction
 
     def tick(self, now: float) -> None:
         self._score_due(now)
@@ -128,10 +149,16 @@ class Shadow:
             self.next_start = now + self.every_s
             self.pending.extend(self.predict(now))
 
+    def policy_decided(self, decision: Decision) -> None:
+        """A decision of the scenario's policy on the live loop (shadow mode: written nowhere)."""
+        self.policy[decision.action, decision.target] = decision
+
     def _score_due(self, now: float) -> None:
-        for prediction in [p for p in self.pending if now >= p.time_s + p.horizon_s + self.score_delay_s]:
+        due = [p for p in self.pending if now >= p.time_s + p.horizon_s + self.score_delay_s]
+        ready = sum(p.ready for p in self.cluster.pods()) if due else 0
+        for prediction in due:
             self.pending.remove(prediction)
-            self._score(prediction)
+            self._score(prediction, ready)
 
     def lag_left(self, now: float) -> float:
         """How long until every prediction whose horizon is over can be scored (0 when none waits on the lag)."""
@@ -159,35 +186,41 @@ class Shadow:
         window_s = parse_duration_ms(self.window) / 1000.0
         steps = self.traffic.series(f"{3 * self.step_s:g}s", start_s=now - window_s, end_s=now, step_s=self.step_s)
         self._runs = {}  # forecasts that agree share one twin run
-        made = [self._predict(now, traffic, [self.load(t) for t in steps], kind, horizon_s,
-                              pods=len(workers), workers=round(sum(workers) / len(workers)))
+        controllers = self.controllers() if self.controllers is not None else ClusterControllers("")
+        policy_next, self.policy = _policy_text(self.policy.values()), {}
+        made = [self._predict(now, traffic, [self.load(t) for t in steps], kind, horizon_s, controllers,
+                              pods=len(workers), workers=round(sum(workers) / len(workers)), policy_next=policy_next)
                 for horizon_s in self.horizons_s for kind in self.forecasts]
-        return [prediction for prediction in made if prediction.figures["requests_rps"] > 0]
+        made = [prediction for prediction in made if prediction.figures["requests_rps"] > 0]
+        if self.say is not None:
+            self.say(self._line(now, [p for p in made if p.forecast == self.forecasts[0]]))
+        return made
 
-    def _predict(self, now: float, traffic: Traffic, series: list[float], kind: str, horizon_s: float, *,
-                 pods: int, workers: int) -> Prediction:
+    def _predict(self, now: float, traffic: Traffic, series: list[float], kind: str, horizon_s: float,
+                 controllers: ClusterControllers, *, pods: int, workers: int, policy_next: str) -> Prediction:
         loads = forecast.trajectory(kind, series=series, window_mean=self.load(traffic), step_s=self.step_s,
                                     horizon_s=horizon_s, pieces=PIECES, shape=self.shape, at_s=now - self.started_at)
         unseen = self._unseen_users(traffic)
-        figures, client_ms = self._twin(pods, workers, horizon_s, [load + unseen for load in loads],
-                                        extra_think_s=unseen / traffic.throughput_rps)
-        return Prediction(now, horizon_s, kind, pods, workers, self.load(traffic), mean(loads), figures, client_ms)
+        figures, client_ms, forward = self._twin(pods, workers, horizon_s, [load + unseen for load in loads],
+                                                 extra_think_s=unseen / traffic.throughput_rps, controllers=controllers)
+        return Prediction(now, horizon_s, kind, pods, workers, self.load(traffic), mean(loads), figures, client_ms,
+                          forward, policy_next)
+
+    def _line(self, now: float, made: list[Prediction]) -> str:
+        """The console's line for one prediction time: the state, then each horizon's forecast and autoscalers."""
+        if not made:
+            return f"shadow +{now - self.started_at:.0f} s: no prediction (no traffic in the twin)"
+        first = made[0]
+        horizons = "; ".join(f"{p.horizon_s:g} s: load {p.predicted_load:.1f}, {p.figures['latency_ms']:.0f} ms, "
+                             f"cluster: {_next(p.forward)}" for p in made)
+        return (f"shadow +{now - self.started_at:.0f} s: {first.pods} pod(s) x {first.workers} worker(s), load "
+                f"{first.window_load:.1f} | {horizons} | policy: {first.policy_next or 'nothing new'}")
 
     def load(self, traffic: Traffic) -> float:
-        """Users in the system (closed loop) or the request rate (open loop)."""
-        if not isinstance(self.group, Closed):
-            return traffic.throughput_rps
-        outside_ms = self.base.model.frontend_ms + self.group.network_rtt_ms
-        return traffic.throughput_rps * ((traffic.latency_ms + outside_ms) / 1000.0 + self.group.think_time_s)
+        return observed_load(self.base, traffic)
 
     def _unseen_users(self, traffic: Traffic) -> float:
-        """Users Little's law misses when the profile's time outside TorchServe is short of the real one (client
-        overhead, a busy load generator): a closed loop has at least as many users as requests inside TorchServe
-        (less a little noise), and the twin gives the missing ones the missing time as think time."""
-        if not isinstance(self.group, Closed):
-            return 0.0
-        inside = traffic.throughput_rps * traffic.latency_ms / 1000.0
-        return max(0.0, math.ceil(inside - INSIDE_NOISE) - self.load(traffic))
+        return unseen_users(self.base, traffic)
 
     def _shape(self):
         """The scenario's own load over time, when it has one: users of its closed groups, or its rate curve."""
@@ -198,21 +231,25 @@ class Shadow:
             return lambda t: sum(g.users for g in closed if g.start_s <= t < (g.stop_s or float("inf")))
         return None if self.group.type == "poisson" or self.group.type == "trace" else curve(self.group).rate
 
-    def _twin(self, pods: int, workers: int, horizon_s: float, loads: list[float], *,
-              extra_think_s: float) -> tuple[dict, float]:
+    def _twin(self, pods: int, workers: int, horizon_s: float, loads: list[float], *, extra_think_s: float,
+              controllers: ClusterControllers = ClusterControllers("")) -> tuple[dict, float, Forward]:
         pieces = _pieces(loads, horizon_s, closed=isinstance(self.group, Closed))
         think_s = round(self.group.think_time_s + extra_think_s, 3) if isinstance(self.group, Closed) else 0.0
-        key = (pods, workers, horizon_s, tuple(pieces), think_s)
+        cluster = controllers.overrides(self.queries)
+        key = (pods, workers, horizon_s, tuple(pieces), think_s, json.dumps(cluster, sort_keys=True))
         if key not in self._runs:
-            summary = simulate(self._scenario(pods, workers, horizon_s, self._workload(pieces, horizon_s, think_s)))
-            self._runs[key] = (summary.summary.torchserve, summary.summary.latency_ms.get("mean"))
+            result = simulate(self._scenario(pods, workers, horizon_s, self._workload(pieces, horizon_s, think_s),
+                                             cluster))
+            self._runs[key] = (result.summary.torchserve, result.summary.latency_ms.get("mean"),
+                               _forward(result, ", ".join(controllers.running()), pods))
         return self._runs[key]
 
-    def _scenario(self, pods: int, workers: int, horizon_s: float, workload: list[dict]):
+    def _scenario(self, pods: int, workers: int, horizon_s: float, workload: list[dict], cluster: dict):
+        """The forward run: the observed state and forecast load, the cluster's autoscalers and no others."""
         overrides = {"deployment.pods": pods, "deployment.initial_state": "ready",
                      "deployment.torchserve.model.min_workers": workers,
                      "deployment.torchserve.model.max_workers": workers,
-                     "workload": workload, "duration_s": horizon_s, "warmup_s": 0.0, "autoscaling": {}}
+                     "workload": workload, "duration_s": horizon_s, "warmup_s": 0.0, "autoscaling": {}, **cluster}
         return load_scenario(self.scenario_path, overrides)
 
     def _workload(self, pieces: list[tuple[float, float]], horizon_s: float, think_s: float) -> list[dict]:
@@ -225,13 +262,14 @@ class Shadow:
         return [{"type": "steps", "network_rtt_ms": group.network_rtt_ms,
                  "steps": [{"at_s": start, "rate_rps": rate} for start, rate in pieces]}]
 
-    def _score(self, prediction: Prediction) -> None:
+    def _score(self, prediction: Prediction, ready_pods: int) -> None:
         end = prediction.time_s + prediction.horizon_s
         observed = self.traffic.over(f"{prediction.horizon_s:g}s", at_s=end)
         if observed is None:
             self._unscored(prediction, "Prometheus had no traffic for its horizon")
             return
         figures, load = prediction.figures, self.load(observed)
+        forward = prediction.forward or Forward("", "", prediction.pods)
         self.scores.append(shadow_score.Score(
             time_s=round(prediction.time_s - self.started_at, 3), horizon_s=prediction.horizon_s,
             forecast=prediction.forecast,
@@ -245,7 +283,9 @@ class Shadow:
             predicted_queue_ms=figures["queue_latency_ms"], observed_queue_ms=observed.queue_ms,
             queue_error_pct=shadow_score.error_pct(figures["queue_latency_ms"], observed.queue_ms),
             predicted_5xx_rps=figures["status_5xx_rps"], observed_5xx_rps=observed.status_5xx_rps,
-            predicted_client_latency_ms=prediction.client_latency_ms))
+            predicted_client_latency_ms=prediction.client_latency_ms,
+            controllers=forward.controllers, cluster_next=forward.first, policy_next=prediction.policy_next,
+            predicted_ready_pods_end=forward.ready_pods_end, observed_ready_pods_end=ready_pods))
 
     def report(self) -> dict:
         return shadow_score.report(self.scores, self.unscored, primary=self.forecasts[0])
@@ -254,10 +294,58 @@ class Shadow:
         return [asdict(score) for score in self.scores]
 
 
+def observed_load(scenario: Scenario, traffic: Traffic) -> float:
+    """Users in the system (a closed loop first in the scenario's workload) or the request rate (open loop)."""
+    group = scenario.workload[0]
+    if not isinstance(group, Closed):
+        return traffic.throughput_rps
+    outside_ms = scenario.model.frontend_ms + group.network_rtt_ms
+    return traffic.throughput_rps * ((traffic.latency_ms + outside_ms) / 1000.0 + group.think_time_s)
+
+
+def unseen_users(scenario: Scenario, traffic: Traffic) -> float:
+    """Users Little's law misses when the profile's time outside TorchServe is short of the real one (client
+    overhead, a busy load generator): a closed loop has at least as many users as requests inside TorchServe (less
+    a little noise), and the twin gives the missing ones the missing time as think time."""
+    if not isinstance(scenario.workload[0], Closed):
+        return 0.0
+    inside = traffic.throughput_rps * traffic.latency_ms / 1000.0
+    return max(0.0, math.ceil(inside - INSIDE_NOISE) - observed_load(scenario, traffic))
+
+
+def observed_workload(scenario: Scenario, traffic: Traffic) -> dict:
+    """The observed traffic held level, as the scenario's kind of load: closed-loop users (the missing ones given the
+    missing time as think time) or Poisson arrivals at the observed rate."""
+    group = scenario.workload[0]
+    if not isinstance(group, Closed):
+        return {"type": "poisson", "rate_rps": round(traffic.throughput_rps, 3), "network_rtt_ms": group.network_rtt_ms}
+    unseen = unseen_users(scenario, traffic)
+    think_s = group.think_time_s + unseen / traffic.throughput_rps
+    return {"type": "closed", "users": max(1, round(observed_load(scenario, traffic) + unseen)),
+            "think_time_s": round(think_s, 3), "network_rtt_ms": group.network_rtt_ms}
+
+
 def _why_pending(left_s: float) -> str:
     if left_s > 0:
         return f"its horizon ends {left_s:.1f} s after the run"
     return f"its horizon ended {-left_s:.1f} s before the run did: too soon for Prometheus to hold it (score_delay_s)"
+
+
+def _forward(result, controllers: str, pods: int) -> Forward:
+    """The first rescale of the Deployment in a forward run (only the cluster's autoscalers run there)."""
+    rescale = next((d for d in result.decisions if d.action == "scale_deployment"), None)
+    first = f"holds {pods}" if rescale is None else f"{rescale.value['replicas']} replicas at +{rescale.time_s:.1f} s"
+    ready = result.timeseries["ready_pods"]
+    return Forward(controllers, first, int(ready.iloc[-1]) if len(ready) else pods)
+
+
+def _next(forward: Forward) -> str:
+    return f"{forward.controllers} {forward.first}" if forward.controllers else "no autoscaler"
+
+
+def _policy_text(decisions) -> str:
+    return "; ".join(f"{d.action} {d.target} -> " + ",".join(f"{k}={v}" for k, v in d.value.items())
+                     for d in decisions)
 
 
 def _pieces(loads: list[float], horizon_s: float, *, closed: bool) -> list[tuple[float, float]]:

@@ -8,6 +8,8 @@ end-to-end (client-side) latency is kept beside them but not scored: Prometheus 
 A prediction is *changing* when the load (users for a closed loop, request rate for an open one) over its horizon
 differs from the load over the window it was predicted from by more than `change_threshold` (relative); otherwise
 *steady*. The split separates what the twin gets wrong in steady state from what the forecast gets wrong.
+Beside the scores each row says which of the cluster's autoscalers the forward run ran, what they did first in it,
+and the ready pods it ended with against the cluster's: a prediction that spans a scale event names it.
 """
 from __future__ import annotations
 
@@ -39,6 +41,11 @@ class Score:
     predicted_5xx_rps: float
     observed_5xx_rps: float
     predicted_client_latency_ms: float  # end to end, frontend_ms and network included: not scored
+    controllers: str = ""  # the cluster's autoscalers the forward run ran (hpa/NAME, scaledobject/NAME)
+    cluster_next: str = ""  # what they do first in the forward run: "2 replicas at +6.2 s", or "holds 1"
+    policy_next: str = ""  # what the scenario's policy decided live since the previous prediction (not enacted)
+    predicted_ready_pods_end: int = 0  # at the end of the horizon, in the forward run
+    observed_ready_pods_end: int = 0  # when the prediction is scored (score_delay_s after its horizon)
 
 
 COLUMNS = tuple(field.name for field in fields(Score))

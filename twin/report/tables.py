@@ -68,6 +68,8 @@ COMPARED = (
     ("cpu / gpu busy", lambda s: f"{pct(s['cpu_util'])} / {pct(s['gpu_util'])}"),
     ("pending at the end", lambda s: len(s.get("diagnostics", {}).get("pending") or [])),
     ("OOM kills", lambda s: s.get("diagnostics", {}).get("oom_kills", {}).get("count", 0)),
+    ("memory wasted (GiB h)", lambda s: fmt(s.get("memory", {}).get("wasted_gib_hours"))),
+    ("short of memory (min)", lambda s: fmt(s.get("memory", {}).get("short_minutes"))),
     ("restarts", lambda s: s.get("diagnostics", {}).get("restarts", 0)),
     ("autoscaler decisions", lambda s: s["decisions"]),
     ("warnings", lambda s: len(s.get("warnings", []))),

@@ -175,16 +175,13 @@ class TorchServe:
         worker.job = (compute, compute.start(demand, self._finish, worker))
 
     def _finish(self, worker: Worker, kind: str = outcome.OK) -> None:
-        """The batch is answered; the worker polls again (`_idle`, inlined: this ends every request)."""
+        """The batch is answered (the GPU phase's completion calls this directly); the worker polls again."""
         batch, worker.batch, worker.job = worker.batch, None, None
         self.busy -= 1
         respond = self.respond
         for request in batch:
             respond(request, kind)
-        if self.holder is None:
-            self._take_lock(worker)
-        else:
-            self.waiting.append(worker)
+        self._idle(worker)
 
     def respond(self, request: Request, kind: str) -> None:
         """Count the response as TorchServe's metrics do, then hand it back to the client."""

@@ -38,16 +38,17 @@ class OpenLoop:
         self._fire = (self._arrive,)  # the arrival timer's callbacks, made once
 
     def start(self, at: float) -> None:
-        t = self._next_time(at)
+        self._schedule(at, timer.Call())
+
+    def _schedule(self, after: float, event: timer.Call) -> None:
+        t = self._next_time(after)
         if t is not None and t < self.stop_s:
-            timer.call_at(self.env, t, self._fire, timer.Call())
+            timer.call_at(self.env, t, self._fire, event)
 
     def _arrive(self, event: timer.Call) -> None:
         now = self.env._now
         self.send(Request(now, self), self.service.connect())
-        t = self._next_time(now)
-        if t is not None and t < self.stop_s:
-            timer.call_at(self.env, t, self._fire, event)  # the fired timer serves again: one arrival pending
+        self._schedule(now, event)  # the timer that fired serves again: one arrival pending at a time
 
 
 def poisson_times(rate: RateCurve, gaps: Draws, uniforms: Uniforms) -> Callable[[float], float | None]:
