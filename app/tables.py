@@ -80,7 +80,8 @@ def read_sweep(folder: Path) -> Sweep:
 
 
 def read_shadow(path: Path) -> pd.DataFrame:
-    return read_csv(path, SHADOW, numeric=SHADOW).sort_values("time_s", ignore_index=True)
+    """Rows in time order; a prediction's rows keep the adapter's order, its own forecast first."""
+    return read_csv(path, SHADOW, numeric=SHADOW).sort_values("time_s", ignore_index=True, kind="stable")
 
 
 def read_fidelity(path: Path) -> pd.DataFrame:

@@ -99,13 +99,16 @@ def _loo_csv(tmp_path: Path) -> Path:
 
 
 def _shadow_csv(tmp_path: Path) -> Path:
-    """A shadow report of the default scenario: seed 2 predicting what seed 1 did, scored every 10 s."""
+    """A shadow report of the default scenario: seed 2 predicting what seed 1 did, scored every 10 s, a row per
+    prediction for each of two forecasts, as the live adapter writes it."""
     scenario = load_scenario(ROOT / "scenarios/default.yaml", {"duration_s": 60})
     (seen_rps, seen_ms), (told_rps, told_ms) = (_windows(simulate(scenario, seed=s).timeseries) for s in (1, 2))
     frame = pd.DataFrame({"time_s": 10 * seen_rps.index, "horizon_s": 10, "predicted_throughput_rps": told_rps,
                           "observed_throughput_rps": seen_rps, "predicted_latency_ms": told_ms,
                           "observed_latency_ms": seen_ms})
     frame["latency_error_pct"] = 100 * (frame["predicted_latency_ms"] / frame["observed_latency_ms"] - 1)
+    frame["cluster_next"] = "holds 1"
+    frame = pd.concat([frame.assign(forecast="holt"), frame.assign(forecast="flat")], ignore_index=True)
     path = tmp_path / "shadow.csv"
     frame.to_csv(path, index=False)
     return path
@@ -168,7 +171,8 @@ def test_every_tab_has_something_to_show_and_is_kept_as_a_screenshot(page: Page,
     report = page.get_by_role("textbox", name="shadow.csv")
     report.fill(str(shadow))
     report.press("Enter")
-    expect(panel.get_by_text("Predictions scored", exact=True)).to_be_visible()
+    expect(_metric(page, "Predictions scored")).to_have_text(str(len(pd.read_csv(shadow)) // 2))  # one forecast's
+    expect(panel.get_by_text("The cluster's autoscalers next: holds 1")).to_be_visible()
     _shot(page, "shadow")
 
 
@@ -189,7 +193,9 @@ def test_a_snapshot_of_the_cluster_is_a_start_state_the_dashboard_runs(page: Pag
     own = page.get_by_role("textbox", name="…or a scenario file", exact=True)
     own.fill(str(_snapshot(tmp_path)))
     own.press("Enter")
-    expect(page.get_by_role("spinbutton", name="pods", exact=True)).to_have_value("2")
+    pods = page.get_by_role("spinbutton", name="pods", exact=True)
+    expect(pods).to_have_count(1, timeout=START_MS)  # the default scenario's field stays, stale, until the rerun ends
+    expect(pods).to_have_value("2")
     page.get_by_role("button", name="Run", exact=True).click()
     expect(_metric(page, "Pods at the end")).to_have_text("2", timeout=START_MS)
     expect(page.get_by_test_id("stException")).to_have_count(0)
