@@ -58,14 +58,19 @@ def test_first_inference_grows_gpu_memory_and_a_full_gpu_answers_507():
     assert world.cluster.nodes[0].accelerators[0].used_mib == 1868 + 1488
 
 
-def test_scaling_workers_past_the_memory_limit_oom_kills_the_container_which_restarts():
-    spec = scenario(duration_s=60, model={"worker_rss_mib": 2756, "frontend_rss_mib": 200},
+def _two_workers_under_6gi(duration_s: float):
+    """A pod of two 2756 MiB workers and a 200 MiB frontend under a 6 GiB limit, 5 s into the run."""
+    spec = scenario(duration_s=duration_s, model={"worker_rss_mib": 2756, "frontend_rss_mib": 200},
                     deployment={"resources": {"limits": {"memory": "6Gi"}},
                                 "torchserve": {"model": {"min_workers": 2}}},
                     workload={"type": "closed", "users": 4})
     world = World(spec)
     world.run(until=5)
-    pod = world.cluster.pods[0]
+    return world, world.cluster.pods[0]
+
+
+def test_scaling_workers_past_the_memory_limit_oom_kills_the_container_which_restarts():
+    world, pod = _two_workers_under_6gi(duration_s=60)
     assert pod.rss_mib == 200 + 2 * 2756
     world.scale_workers(pod, 3)  # 200 + 3 x 2756 = 8468 MiB > 6144 MiB
     world.run(until=60)
@@ -90,13 +95,7 @@ def test_with_a_limit_that_fits_scaling_up_is_fine():
 
 
 def test_memory_still_above_the_limit_while_the_container_stops_is_one_oom_kill():
-    spec = scenario(duration_s=40, model={"worker_rss_mib": 2756, "frontend_rss_mib": 200},
-                    deployment={"resources": {"limits": {"memory": "6Gi"}},
-                                "torchserve": {"model": {"min_workers": 2}}},
-                    workload={"type": "closed", "users": 4})
-    world = World(spec)
-    world.run(until=5)
-    pod = world.cluster.pods[0]
+    world, pod = _two_workers_under_6gi(duration_s=40)
     world.scale_workers(pod, 5)  # 200 + 5 x 2756 MiB: still 3 workers above 6 GiB after the first one stops
     world.run()
     assert [e["time_s"] for e in events(world, "pod_oom_killed")] == [5.0]

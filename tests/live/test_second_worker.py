@@ -20,16 +20,16 @@ from twin.cli import main
 USERS = (1, 2)
 
 
-
 @pytest.fixture(scope="module")
 def loop(torchserve: RealTorchServe, tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("second-worker")
     torchserve.register(ENCODER4, ENCODER4)
     try:
         assert main(["observe", "--url", torchserve.urls.inference, "--management-url", torchserve.urls.management,
-                     "--metrics-url", torchserve.urls.metrics, "--model", ENCODER4, "--workers", "1,2", "--users", ",".join(map(str, USERS)), "--duration",
-                     "4", "--pause", "0", "--device", "cpu", "--node-vcpus", str(os.cpu_count() or 1),
-                     "--node-ram-gb", "16", "--out", str(work / "observed")]) == 0
+                     "--metrics-url", torchserve.urls.metrics, "--model", ENCODER4, "--workers", "1,2",
+                     "--users", ",".join(map(str, USERS)), "--duration", "4", "--pause", "0",
+                     "--device", "cpu", "--node-vcpus", str(os.cpu_count() or 1), "--node-ram-gb", "16",
+                     "--out", str(work / "observed")]) == 0
     finally:
         torchserve.unregister(ENCODER4)
     observed = work / "observed" / "runs.csv"

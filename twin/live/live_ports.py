@@ -79,8 +79,8 @@ class GuardedTorchServe:
 @dataclass
 class GuardedCluster:
     """Reads from the Kubernetes port; scale (the placeholders' too), resize and ScaledObject patches through the
-    gate; node actions and evictions are advice (the gate refuses them and records what the policy wanted). A resize the kubelet
-    then defers or finds infeasible is noticed when the pods are read, and recorded once."""
+    gate; node actions and evictions are advice (the gate refuses them and records what the policy wanted). A
+    resize the kubelet then defers or finds infeasible is noticed when the pods are read, and recorded once."""
 
     kube: object  # twin.live.kubernetes_port.KubernetesCluster
     gate: Gate
