@@ -2,8 +2,8 @@
 
 Two protocols:
   - leave-one-out: each fold starts from the full fit (parameters and the twin/surrogate corrections of the other
-    runs), so only the left-out run's information is removed. It flatters: a run's siblings (same model, node and
-    concurrency) stay in the fit.
+    runs) without the left-out run's resource readings, so only the left-out run's information is removed. It
+    flatters: a run's siblings (same model, node and concurrency) stay in the fit.
   - grouped (`families`): whole families of runs leave at once, each defined by the data's columns: every run of a
     (model, accelerator) above its lowest user count, every run of a model with several worker processes on the
     node, every run on an accelerator. A grouped fold refits from the parameters' initial values, with neither the
@@ -152,8 +152,8 @@ def leave_one_out(obs: list[Observation], readings: Readings, *, full: Fit, repl
                   progress: Progress | None = None) -> Report:
     """Every fold, on `jobs` processes (folds are independent: the same table whatever the number); `progress`
     hears (folds done, folds) as folds end."""
-    tasks = [_Task((o,), obs[:i] + obs[i + 1:], readings, full, "", replications, rounds, seeds, draws)
-             for i, o in enumerate(obs)]
+    tasks = [_Task((o,), obs[:i] + obs[i + 1:], _without(readings, {o.id}), full, "", replications, rounds, seeds,
+                   draws) for i, o in enumerate(obs)]
     return _report(tasks, jobs, "LOO", progress)
 
 
@@ -164,10 +164,14 @@ def grouped(obs: list[Observation], readings: Readings, *, replications: int = 5
     for family in families(obs):
         out = set(family.ids)
         rest = [o for o in obs if o.id not in out]
-        kept = dataclasses.replace(readings, constraints=tuple(c for c in readings.constraints if c.run_id not in out))
-        tasks.append(_Task(tuple(o for o in obs if o.id in out), rest, kept, None, family.name, replications, rounds,
-                           seeds, draws))
+        tasks.append(_Task(tuple(o for o in obs if o.id in out), rest, _without(readings, out), None, family.name,
+                           replications, rounds, seeds, draws))
     return _report(tasks, jobs, "grouped", progress)
+
+
+def _without(readings: Readings, ids: set[str]) -> Readings:
+    """The resource readings of every run but these: a left-out run's htop and NVML figures are its data too."""
+    return dataclasses.replace(readings, constraints=tuple(c for c in readings.constraints if c.run_id not in ids))
 
 
 def _report(tasks: list[_Task], jobs: int, protocol: str, progress: Progress | None) -> Report:

@@ -6,7 +6,7 @@ import pytest
 from calibration.check import format_report, leave_one_out, write_report
 from calibration.fit import fit, observations
 from calibration.readers import read_runs
-from calibration.readings import gather
+from calibration.readings import Constraint, gather
 from tests.calibration._real import DATA
 
 SUBSET = ("A10-ROB-GPU-1p1w-u1", "A10-ROB-GPU-1p1w-u5", "A10-ROB-GPU-1p1w-u10")
@@ -44,3 +44,14 @@ def test_folds_on_several_processes_give_the_same_table(subset):
     serial = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1)
     parallel = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1, jobs=2)
     assert parallel.folds == serial.folds
+
+
+def test_a_left_out_run_s_own_readings_never_reach_its_prediction(subset):
+    obs, readings, full = subset
+    middle = SUBSET[1]
+    absurd = Constraint(middle, obs[1].setup.profile_key, "gpu_ms", 1000.0, source_line=0)  # a reading no fit could agree with
+    misled = dataclasses.replace(readings, constraints=(*readings.constraints, absurd))
+    plain = leave_one_out(obs, readings, full=full, replications=1, rounds=1, seeds=1)
+    seen = leave_one_out(obs, misled, full=full, replications=1, rounds=1, seeds=1)
+    assert seen.folds[1] == plain.folds[1]  # its fold fits without it
+    assert seen.folds[0] != plain.folds[0]  # the other folds keep it, and it moves them
