@@ -122,8 +122,8 @@ def _shim(folder: Path) -> Path:
     return library
 
 
-def _spawn(arguments: list[str], env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, *arguments], stdout=subprocess.PIPE, text=True,
+def _spawn(arguments: list[str], env: dict | None = None, *, script: str = __file__) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, script, *arguments], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
 
 
