@@ -22,7 +22,7 @@ SUFFIX_UNITS = (("_ms", "ms"), ("_s", "s"), ("_mib", "MiB"), ("_gib", "GiB"), ("
                 ("_per_hour", "USD/hour"))
 NAMED_UNITS = {"vcpus": "vCPUs", "allocatable_cpu": "vCPUs", "cpu_threads": "cores", "users": "users",
                "requests": "quantities", "limits": "quantities", "NodePool.count": "nodes", "GpuSpec.count": "GPUs",
-               "pods": "pods", "gpu_ms_per_extra_item": "ms",
+               "pods": "pods", "gpu_ms_per_extra_item": "ms", "cpu_ms_per_extra_item": "ms",
                "min_workers": "workers", "max_workers": "workers", "batch_size": "requests",
                "job_queue_size": "requests", "replicas": "per GPU", "min_count": "nodes", "max_count": "nodes"}
 FRACTIONS = {"amplitude", "timeslice_efficiency", "max_error_ratio", "tolerance", "demand_cv"}

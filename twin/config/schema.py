@@ -254,6 +254,12 @@ class ModelProfile(Strict):
     parallel_regions: NonNegativeFloat = Field(
         0.0, description="times per request the thread pool meets at a barrier (parallel ops); each waits for a "
                          "descheduled pool thread when busy threads outnumber cores")
+    cpu_ms_per_extra_item: NonNegativeFloat | None = Field(
+        None, description="CPU time added per extra request in a batch, run as one forward pass; default: cpu_ms "
+                          "(a batch costs as many requests)")
+    parallel_regions_per_extra_item: NonNegativeFloat | None = Field(
+        None, description="barriers added per extra request in a batch (a batched pass meets once per op: 0); "
+                          "default: parallel_regions (once per request)")
     gpu_ms: NonNegativeFloat = Field(0.0, description="accelerator time for a batch of one on a whole GPU")
     gpu_ms_per_extra_item: NonNegativeFloat = Field(0.0, description="added per extra request in a batch")
     gpu_busy_fraction: Annotated[float, Field(gt=0, le=1)] = Field(

@@ -39,6 +39,7 @@ import simpy
 from twin.config.schema import ModelProfile, NodePool
 from twin.gpu.device import DeviceUnit, accelerators, build_units
 from twin.kernel.ps import SharedProcessor
+from twin.torchserve.batching import barrier_share
 
 MIB = 1024 * 1024
 
@@ -119,19 +120,29 @@ class Node:
         self.profile = profile
         self.loading = 0  # workers loading their model on the node now
         self.cpu = SharedProcessor(env, *self._cpu_rules())
+        self._barriers = self._barrier_rule()
 
-    def _cpu_rules(self):
+    def _cpu_rules(self, profile: ModelProfile | None = None):
         """The requests' speed and held cores beside the node's other work and its loading workers."""
-        pool = self.pool
-        background = pool.background_threads + self.loading * self.profile.load_cpu_cores
-        return cpu_sharing(pool.vcpus, self.profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
+        pool, profile = self.pool, profile or self.profile
+        background = pool.background_threads + self.loading * profile.load_cpu_cores
+        return cpu_sharing(pool.vcpus, profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
                            background=background)
+
+    def _barrier_rule(self):
+        return barrier_share(lambda profile: self._cpu_rules(profile)[0], self.profile)
+
+    def barrier_share(self, jobs: int) -> float:
+        """The share of a batch-1 request's time on this CPU its barriers take with `jobs` there (a batch run as one
+        pass meets fewer times per ms of work: twin/torchserve/batching.py)."""
+        return self._barriers(jobs)
 
     def loading_changed(self, delta: int) -> None:
         """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
         self.loading += delta
         if self.profile.load_cpu_cores > 0:
             self.cpu.reshape(*self._cpu_rules())
+            self._barriers = self._barrier_rule()
 
     @property
     def accelerators(self):

@@ -6,13 +6,13 @@ Modelled: `addJob` answers 503 when the model has no worker thread at all (start
 as `hasNoWorker` does) or when the job queue (`job_queue_size`) is full; all workers compete for one FIFO queue; a
 worker polls under the model's lock, so one worker at a time aggregates a batch: it blocks for its first job, then
 takes up to batchSize − 1 more until maxBatchDelay after the first has passed — under light load a batched request
-waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs, twin/k8s/node.py) then
-accelerator time (kernels and host launch/sync, twin/gpu/sharing.py); the pod's CPU use counts the worker's pool,
-its launch/sync thread and the JVM's `frontend_cpu_ms` per request; a batch
-not answered within responseTimeout kills the worker (500 "Worker died", then restart with back-off); a worker scaled
-down with a batch in flight answers 500 "Worker scaled down"; a first inference that does not fit in GPU memory
-answers 507. Not modelled: client-timeout drops, describe jobs, continuous/sequence batching, the JVM's own CPU
-beyond the profile's frontend time.
+waits the whole delay; a batch costs CPU time on the node (processor sharing over vCPUs, twin/k8s/node.py), as its
+requests in a row or as one forward pass (twin/torchserve/batching.py), then accelerator time (kernels and host
+launch/sync, twin/gpu/sharing.py); the pod's CPU use counts the worker's pool, its launch/sync thread and the JVM's
+`frontend_cpu_ms` per request; a batch not answered within responseTimeout kills the worker (500 "Worker died",
+then restart with back-off); a worker scaled down with a batch in flight answers 500 "Worker scaled down"; a first
+inference that does not fit in GPU memory answers 507. Not modelled: client-timeout drops, describe jobs,
+continuous/sequence batching, the JVM's own CPU beyond the profile's frontend time.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from twin.kernel.ps import SharedProcessor
 from twin.kernel.request import Request
 from twin.kernel.rng import Draws
 from twin.kernel.timer import call_later
+from twin.torchserve.batching import BatchCost, one_pass
 from twin.torchserve.workers import READY, Worker, Workers
 
 
@@ -63,7 +64,8 @@ class TorchServe:
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
                  cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
-                 served: ServedWork, loading: Callable[[int], None] | None = None) -> None:
+                 served: ServedWork, loading: Callable[[int], None] | None = None,
+                 barrier_share: Callable[[int], float] = lambda jobs: 0.0) -> None:
         self.env = env
         self.profile = profile
         self.config = config
@@ -80,6 +82,7 @@ class TorchServe:
                                rss_changed=rss_changed, log=log, became_ready=self._idle, lost=self._lost,
                                loading=loading)
         self._cpu_s = profile.cpu_ms / 1000.0
+        self._batch = BatchCost(profile, barrier_share) if one_pass(profile) else None  # None: items in a row
         self._threads = cpu_threads
         self._frontend_cpu_s = profile.frontend_cpu_ms / 1000.0
         self._host_share = 1.0 - profile.gpu_busy_fraction
@@ -150,12 +153,15 @@ class TorchServe:
         if self.waiting:
             self._release_lock()
         size = len(batch)
-        demand = self._cpu_s * size * self.draws.next()
+        demand = self._cpu_s * size if self._batch is None else self._batch.work_s(size)
+        demand *= self.draws.next()
         self.served.cpu_seconds += demand * self._threads + size * self._frontend_cpu_s
         due = now + self._timeout_s  # inf without a responseTimeout
         if due < self._check_timeouts_from:
             self._check_timeouts_from = due
         cpu = self.cpu
+        if self._batch is not None and size > 1:  # its barriers once per pass (twin/torchserve/batching.py)
+            demand *= self._batch.stretch(size, cpu.jobs + 1)
         worker.job = (cpu, cpu.start(demand, self._cpu_done, worker))
 
     def _cpu_done(self, worker: Worker) -> None:
