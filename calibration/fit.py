@@ -120,8 +120,9 @@ def _residuals(u: np.ndarray, space: Space, obs: list[Observation], readings: Re
         cx, cr = corrections.get(o.id, (1.0, 1.0))
         out.append(math.log(e.throughput_rps * cx / o.run.result.throughput_rps) / OBSERVATION_SD)
         out.append(math.log(e.mean_ms * cr / o.run.result.avg_response_ms) / OBSERVATION_SD)
-    for o in obs:  # the tail of an own profile, where no request waits for a worker
-        if o.setup.profile_key in space.own and o.run.result.p95_response_ms and o.setup.users <= o.setup.workers:
+    for o in obs:  # the tail of an own profile, where no request waits for a worker or for a batch to fill
+        if o.setup.profile_key in space.own and o.run.result.p95_response_ms and o.setup.users <= o.setup.workers \
+                and o.setup.batch_size == 1:
             profile = _profile(fields[o.setup.profile_key])
             out.append(math.log(unqueued_p95_ms(profile) / o.run.result.p95_response_ms) / OBSERVATION_SD)
     for c in readings.constraints:  # noisy readings of defined quantities (calibration/readings.py)
@@ -148,10 +149,11 @@ def _modelled(c: Constraint, fields: dict, estimates: dict[str, tuple[Observatio
 def held_core_ms(e: Estimate, fields: dict, vcpus: float, background: float) -> float:
     """Core-ms per request a CPU-served model's processes hold over a run (what observe's reading of their CPU over
     the throughput measures): for the request's time in the worker, the cores the node grants its pool beside the
-    other busy workers and the node's other work (twin/k8s/node.py `cpu_sharing`: spin included, barrier sleep not)."""
-    busy = max(1e-9, e.throughput_rps * e.worker_ms / 1000)  # Little's law: requests in their workers on average
+    other busy workers and the node's other work (twin/k8s/node.py `cpu_sharing`: spin included, barrier sleep not);
+    a batch's cores serve its every request."""
+    busy = max(1e-9, e.throughput_rps * e.worker_ms / 1000 / e.batch_items)  # Little's law: batches in workers
     cores_of = cpu_sharing(vcpus, _profile(fields), slice_ms=default_slice_ms(vcpus), background=background)[1]
-    return e.worker_ms * cores_of(busy) / busy
+    return e.worker_ms * cores_of(busy) / (busy * e.batch_items)
 
 
 def _profile(fields: dict) -> ModelProfile:
@@ -206,7 +208,7 @@ def _facts(obs: list[Observation], readings: Readings) -> list[RunFacts]:
     read = {(c.kind, c.run_id): c.value for c in readings.constraints if c.kind in ("server_core_ms", "worker_ms")}
     return [RunFacts(o.setup.profile_key, o.run.result.avg_response_ms, o.vcpus,
                      min(o.setup.users, o.setup.pods * o.setup.workers), ("server_core_ms", o.id) in read,
-                     read.get(("server_core_ms", o.id)), read.get(("worker_ms", o.id))) for o in obs]
+                     o.setup.batched, read.get(("server_core_ms", o.id)), read.get(("worker_ms", o.id))) for o in obs]
 
 
 def _twin_corrections(space: Space, obs, u, readings, *, seeds: int):

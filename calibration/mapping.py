@@ -82,6 +82,13 @@ class Setup:
     duration_s: float
     time_sliced: bool
     background_threads: float = 0.0  # other work's runnable threads on the node (observe measures them)
+    batch_size: int = 1
+    max_batch_delay_ms: float = 100.0
+
+    @property
+    def batched(self) -> bool:
+        """Batches can form: more than one request per batch, a delay to gather them, a user to send each."""
+        return self.batch_size > 1 and self.max_batch_delay_ms > 0 and self.users > 1
 
     @property
     def profile_key(self) -> tuple[str, str]:
@@ -107,7 +114,8 @@ def setup_of(config: RunConfig) -> Setup:
                  workers=config.workers_per_pod or default_workers, users=config.users,
                  ramp_s=DEFAULT_RAMP_S if config.ramp_s is None else config.ramp_s,
                  duration_s=config.duration_s or DEFAULT_DURATION_S, time_sliced=time_sliced,
-                 background_threads=config.background_threads or 0.0)
+                 background_threads=config.background_threads or 0.0, batch_size=config.batch_size or 1,
+                 max_batch_delay_ms=100.0 if config.max_batch_delay_ms is None else config.max_batch_delay_ms)
 
 
 def short_name(model: str) -> str:
@@ -151,9 +159,8 @@ def scenario_for(config: RunConfig, profile: ModelProfile, *, seed: int = 1) -> 
         "node_pools": [_pool(config, setup)],
         "deployment": {"pods": setup.pods, "initial_ready_pods": READY_AT_START.get(config.id),
                        "torchserve": {"model": {
-                           "min_workers": setup.workers, "batch_size": config.batch_size or 1,
-                           "max_batch_delay_ms": 100.0 if config.max_batch_delay_ms is None
-                           else config.max_batch_delay_ms}}},
+                           "min_workers": setup.workers, "batch_size": setup.batch_size,
+                           "max_batch_delay_ms": setup.max_batch_delay_ms}}},
         "model": profile.model_dump(),
         "workload": {"type": "closed", "users": setup.users, "ramp_up_s": setup.ramp_s,
                      "connection_ttl_s": JMETER_CONNECTION_TTL_S},

@@ -16,8 +16,12 @@ Two kinds of profile share one search:
     density counted for a family of torch models (BARRIERS_PRIOR). The threads are identified by the host's CPU use
     per request (observe records it: readings.py makes it a noisy reading of the cores the workers hold) or by runs
     with several workers busy at once; penalty and barriers only by the latter (other work on the node moves them
-    a little). A field no run identifies rests on its prior and is named as assumed (`Space.assumed`), and its prior
-    width reaches the prediction intervals.
+    a little). A CPU profile also gets the work of each extra item in a batch, as a share of a request's
+    (`cpu_ms_per_extra_item` over `cpu_ms`: its handler runs a batch as one forward pass), identified by runs where
+    batches form (batch_size > 1, a batch delay, more than one user), with the share measured for the family
+    (EXTRA_PRIOR) as its prior; the batch's barriers stay a request's (REGIONS_PER_EXTRA, measured, never fitted).
+    A field no run identifies rests on its prior and is named as assumed (`Space.assumed`), and its prior width
+    reaches the prediction intervals.
   Its runs say nothing about how the work splits between CPU and GPU or how it shares a GPU: the service time is on
   the device the row names, full time-slicing efficiency. The provenance says so.
 """
@@ -34,8 +38,8 @@ from calibration.readings import Memory
 from twin.config.schema import ModelProfile
 
 Key = tuple[str, str]  # (model, accelerator)
-SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY, BARRIERS = ("service_ms", "frontend_ms", "demand_cv", "cpu_threads",
-                                                         "cpu_penalty", "barriers_per_core_ms")
+SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY, BARRIERS, EXTRA = (
+    "service_ms", "frontend_ms", "demand_cv", "cpu_threads", "cpu_penalty", "barriers_per_core_ms", "extra_item_share")
 # What an own profile's throughput and latency cannot tell apart, left at plain values (module docstring).
 OWN_ASSUMED = ("gpu_busy_fraction", "gpu_ms_per_extra_item", "load_cpu_cores")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
@@ -50,6 +54,16 @@ PENALTY_PRIOR = (1.0, math.log(10) / 1.96)
 # 2, 4 and 8 layers (d_model 384, 32 tokens) 7.4, 7.3 and 6.3 a ms, the 2-layer d_model-64 encoder 61, a 3-block
 # conv net 8.2. Median and log sd across the family; `parallel_regions` = density × core-ms per request.
 BARRIERS_PRIOR = (7.4, 0.96)
+# What an item beyond the first adds to a batch's CPU work, over the first's, and its pool's barriers over a request's:
+# measured here (benchmarks/batch_cost.py: one forward pass at batch 1, 2, 4, 8, torch 2.x, one thread, process CPU
+# time) for the same family less encoder4, whose TorchServe runs judge the twin. The least-squares slope over the
+# batch-1 pass: encoders of 2 and 8 layers 0.68 and 0.69, the 2-layer d_model-64 encoder 0.15, the conv net 1.13
+# (its activations outgrow the cache by batch 8); a repeat gave 0.68, 0.66, 0.15, 1.12. EXTRA_PRIOR: median and log
+# sd across the family. The regions a pass opens barely grow with the batch (a few ops cross ATen's grain size and go
+# parallel: 26 -> 39 for the 2-layer encoder at batch 4, then no more): 0.034-0.071 of batch 1's count per extra item
+# at batch 8, median 0.055 (REGIONS_PER_EXTRA), against 1 if the pool met once per item.
+EXTRA_PRIOR = (0.68, 0.89)
+REGIONS_PER_EXTRA = 0.055
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ class RunFacts:
     vcpus: float
     busy_workers: int  # worker processes on the node that can be busy at once: min(users, pods × workers)
     cpu_reading: bool = False  # the host's CPU use was measured during the run
+    batched: bool = False  # batches of more than one could form (mapping.Setup.batched)
     core_ms: float | None = None  # that reading: core-ms per request
     worker_ms: float | None = None  # TorchServe's time in the worker per request, where its metrics were read
 
@@ -76,6 +91,7 @@ class Own:
     threads: float = 1.0  # where the search starts
     threads_identified: bool = False
     penalty_identified: bool = False
+    batched: bool = False  # some run batched: the per-item cost is fitted
 
     @property
     def on_cpu(self) -> bool:
@@ -127,6 +143,8 @@ class Space:
                             math.log(theta[own_name(o.key, PENALTY)] / PENALTY_PRIOR[0]) / PENALTY_PRIOR[1]))
                 own.append((own_name(o.key, BARRIERS),
                             math.log(theta[own_name(o.key, BARRIERS)] / BARRIERS_PRIOR[0]) / BARRIERS_PRIOR[1]))
+                own.append((own_name(o.key, EXTRA),
+                            math.log(theta[own_name(o.key, EXTRA)] / EXTRA_PRIOR[0]) / EXTRA_PRIOR[1]))
         return (P.priors(theta, observed) if self.study else []) + own
 
     def profile(self, key: Key, theta: dict[str, float], memory: dict[Key, Memory]) -> ModelProfile:
@@ -137,6 +155,8 @@ class Space:
         unidentified = {"cpu_threads"} if own.on_cpu and not own.threads_identified else set()
         if own.on_cpu and not own.penalty_identified:
             unidentified |= {"cpu_oversubscription_penalty", "parallel_regions"}
+        if own.on_cpu:
+            unidentified |= {"parallel_regions_per_extra_item"} | (set() if own.batched else {"cpu_ms_per_extra_item"})
         return ModelProfile(name=f"{key[0]}-{key[1]}", **self.demands(theta)[key], **fields,
                             assumed=tuple(sorted({*assumed, *OWN_ASSUMED, *unidentified})))
 
@@ -153,6 +173,12 @@ class Space:
             out.append(f"cpu_oversubscription_penalty ~{PENALTY_PRIOR[0]:g} (prior; no run with two workers busy)")
             out.append(f"parallel_regions ~{BARRIERS_PRIOR[0]:g} barriers per core-ms of CPU work (torch models "
                        "measured in benchmarks/parallel_regions.py; no run with two workers busy)")
+        if own.on_cpu and not own.batched:
+            out.append(f"cpu_ms_per_extra_item ~{EXTRA_PRIOR[0]:g} of cpu_ms (one batched pass of torch models, "
+                       "benchmarks/batch_cost.py; no batched run)")
+        if own.on_cpu:
+            out.append(f"parallel_regions_per_extra_item {REGIONS_PER_EXTRA:g} of parallel_regions (a batched pass "
+                       "opens a request's regions, benchmarks/batch_cost.py)")
         return out
 
 
@@ -170,7 +196,9 @@ def _own_parameters(own: Own) -> tuple[P.Parameter, ...]:
         P.Parameter(own_name(own.key, PENALTY), PENALTY_PRIOR[0], 1e-3, 10,
                     f"slowdown per unit of CPU oversubscription, {where}"),
         P.Parameter(own_name(own.key, BARRIERS), BARRIERS_PRIOR[0], 0.01, 1000,
-                    f"thread-pool barriers per core-ms of CPU work, {where}"))
+                    f"thread-pool barriers per core-ms of CPU work, {where}"),
+        P.Parameter(own_name(own.key, EXTRA), EXTRA_PRIOR[0], 0.01, 3.0,
+                    f"CPU work of an extra item in a batch over the first's, {where}"))
 
 
 def _own_demands(own: Own, theta: dict[str, float]) -> dict[str, float]:
@@ -180,9 +208,11 @@ def _own_demands(own: Own, theta: dict[str, float]) -> dict[str, float]:
     if not own.on_cpu:
         return {**fields, "device": "gpu", "cpu_threads": 1.0, "cpu_ms": 0.0, "gpu_ms": service}
     threads = theta[own_name(key, THREADS)]
+    regions = theta[own_name(key, BARRIERS)] * service * threads
     return {**fields, "device": "cpu", "cpu_ms": service, "gpu_ms": 0.0, "cpu_threads": threads,
-            "cpu_oversubscription_penalty": theta[own_name(key, PENALTY)],
-            "parallel_regions": theta[own_name(key, BARRIERS)] * service * threads}
+            "cpu_oversubscription_penalty": theta[own_name(key, PENALTY)], "parallel_regions": regions,
+            "cpu_ms_per_extra_item": theta[own_name(key, EXTRA)] * service,
+            "parallel_regions_per_extra_item": REGIONS_PER_EXTRA * regions}
 
 
 def own_name(key: Key, field: str) -> str:
@@ -209,4 +239,5 @@ def _own(key: Key, facts: list[RunFacts]) -> Own:
     threads = min(max(readings[len(readings) // 2] / service, 0.02), vcpus) if readings else vcpus
     contended = any(f.busy_workers > 1 for f in facts)
     return Own(key, service, quickest.response_ms - service, vcpus=vcpus, threads=threads,
-               threads_identified=contended or bool(readings), penalty_identified=contended)
+               threads_identified=contended or bool(readings), penalty_identified=contended,
+               batched=any(f.batched for f in facts))

@@ -8,6 +8,10 @@ found by fixed-point iteration: the other workers are each in the CPU (GPU) phas
 the current throughputs give (binomial), and a phase takes its demand over the speed the twin's own sharing rules
 (twin/k8s/node.py `cpu_speed`, twin/gpu/sharing.py) grant with that many jobs. Exact for one worker on an idle node; an approximation under sharing (the twin
 confirms it). The expectation over random pinnings is taken over every partition of users into pods.
+A pod that batches (batch_size > 1): its users travel in groups, as the worker gathering under the model lock takes
+every request there, up to batch_size; each group is one batch of its share of the users, waiting the batch delay
+when it cannot fill, and the groups are the pod's customers; a batch's CPU phase is its demand as the twin forms it
+(twin/torchserve/batching.py: one pass or its requests in a row) at the crowd the other busy workers make.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from twin.config.schema import GpuSpec, ModelProfile
 from twin.gpu.device import sharing_of
 from twin.k8s.node import cpu_speed, default_slice_ms
 from twin.theory.queueing import mva
+from twin.torchserve.batching import BatchCost, barrier_share
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class Estimate:
     throughput_rps: float  # as JMeter reports it: requests over the whole run, ramp-up included
     mean_ms: float  # mean response time over all requests
     worker_ms: float = 0.0  # mean time a request spends in its worker (TorchServe's latency less its queue time)
+    batch_items: float = 1.0  # mean requests per batch, request-weighted
 
 
 @lru_cache(maxsize=256)
@@ -54,16 +60,22 @@ def _partitions(total: int, largest: int, parts_left: int):
 
 def estimate(setup: Setup, profile: ModelProfile, *, vcpus: float) -> Estimate:
     """Expected JMeter throughput and mean latency of the run `setup` with `profile` on a node of `vcpus`."""
-    throughput = latency = worker = 0.0
+    throughput = latency = worker = items = 0.0
     gpu_speed = sharing_of(GpuSpec(model=setup.accelerator), profile).speed_of
     for parts, probability in occupancies(setup.users, setup.pods):
-        x, service_s = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed, setup.background_threads)
+        if setup.batch_size > 1:
+            x, service_s, b = _batched_steady_state(parts, setup, profile, vcpus, gpu_speed)
+        else:
+            x, service_s = _steady_state(parts, setup.workers, profile, vcpus, gpu_speed, setup.background_threads)
+            b = 1.0
         throughput += probability * x
         latency += probability * setup.users / x
         worker += probability * x * service_s  # a request-weighted mean
+        items += probability * x * b
     # users start one by one over the ramp, and JMeter divides by the whole run
     ramp_share = setup.ramp_s * (setup.users - 1) / (2 * setup.users * setup.duration_s)
-    return Estimate(throughput * (1 - ramp_share), latency * 1000, worker / throughput * 1000)
+    return Estimate(throughput * (1 - ramp_share), latency * 1000, worker / throughput * 1000,
+                    1.0 if setup.batch_size == 1 else items / throughput)
 
 
 def unqueued_p95_ms(profile: ModelProfile) -> float:
@@ -97,6 +109,47 @@ def _steady_state(parts: tuple[int, ...], workers: int, profile: ModelProfile, v
             break
         cpu_time, gpu_time = 0.5 * (cpu_time + new_cpu), 0.5 * (gpu_time + new_gpu)
     return total, cpu_time + gpu_time
+
+
+def _batched_steady_state(parts: tuple[int, ...], setup: Setup, profile: ModelProfile, vcpus: float,
+                          gpu_speed) -> tuple[float, float, float]:
+    """Throughput (req/s), the time (s) a request spends in its worker and the requests per batch (request-weighted)
+    with `parts[i]` users pinned to pod i, when pods batch (module docstring)."""
+    groups = [math.ceil(k / setup.batch_size) for k in parts]
+    items = [k / g for k, g in zip(parts, groups)]
+    servers = [min(setup.workers, g) for g in groups]
+    slots = sum(servers)
+    waits = [setup.max_batch_delay_ms / 1000 if b < setup.batch_size else 0.0 for b in items]
+    speed, cost = _batch_cpu(profile, vcpus, setup.background_threads)
+    work = [cost.work_s(b) for b in items]
+    gpu = [(profile.gpu_ms + profile.gpu_ms_per_extra_item * (b - 1)) / 1000 for b in items]
+    cpu_time, gpu_time = list(work), list(gpu)
+    delay_s = profile.frontend_ms / 1000
+    for _ in range(200):
+        rates = [_pod_throughput(g, c, ct + gt, delay_s + w, profile)  # batches a second
+                 for g, c, ct, gt, w in zip(groups, servers, cpu_time, gpu_time, waits)]
+        cpu_busy = sum(r * t for r, t in zip(rates, cpu_time)) / slots
+        gpu_busy = sum(r * t for r, t in zip(rates, gpu_time)) / slots
+        new_cpu = [_expected(slots, cpu_busy, lambda m, b=b, w=w: w * cost.stretch(b, m + 1) / speed(m + 1))
+                   for b, w in zip(items, work)]
+        new_gpu = [g * _expected(slots, gpu_busy, lambda m: 1 / gpu_speed(m + 1)) for g in gpu]
+        moved = sum(abs(a - b) for a, b in zip(new_cpu + new_gpu, cpu_time + gpu_time))
+        cpu_time = [0.5 * (a + b) for a, b in zip(cpu_time, new_cpu)]
+        gpu_time = [0.5 * (a + b) for a, b in zip(gpu_time, new_gpu)]
+        if moved < 1e-9:
+            break
+    requests = [r * b for r, b in zip(rates, items)]
+    total = sum(requests)
+    in_worker = sum(x * (ct + gt) for x, ct, gt in zip(requests, cpu_time, gpu_time)) / total
+    return total, in_worker, sum(x * b for x, b in zip(requests, items)) / total
+
+
+def _batch_cpu(profile: ModelProfile, vcpus: float, background: float):
+    """The node's per-job CPU speed and the batch cost whose barrier share it gives (as twin/k8s/node.py's)."""
+    def speed_for(model: ModelProfile):
+        return cpu_speed(vcpus, model, slice_ms=default_slice_ms(vcpus), background=background)
+
+    return speed_for(profile), BatchCost(profile, barrier_share(speed_for, profile))
 
 
 def _pod_throughput(users: int, servers: int, service_s: float, delay_s: float, profile: ModelProfile) -> float:
