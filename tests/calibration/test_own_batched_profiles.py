@@ -41,6 +41,8 @@ def test_batched_runs_give_the_extra_item_s_cost_and_predict_an_unseen_batched_r
     assert profile.cpu_ms == pytest.approx(TRUTH.cpu_ms, rel=0.1)
     assert profile.cpu_ms_per_extra_item == pytest.approx(EXTRA_MS, rel=0.1)  # the prior's centre is far: 13.6 ms
     assert "cpu_ms_per_extra_item" not in profile.assumed
+    # the fit's analytic surrogate batches as the twin does: its space-mapping corrections stay near one
+    assert all(0.95 < c < 1.05 for pair in result.corrections.values() for c in pair)
     assert not [a for a in result.space.assumed(KEY) if a.startswith("cpu_ms_per_extra_item")]
     unseen = _run(6, batch_size=4)
     predicted = simulate_run(unseen.config, setup_of(unseen.config), profile, seed=9)
