@@ -178,7 +178,7 @@ class Space:
                        "benchmarks/batch_cost.py; no batched run)")
         if own.on_cpu:
             out.append(f"parallel_regions_per_extra_item {REGIONS_PER_EXTRA:g} of parallel_regions (a batched pass "
-                       "opens a request's regions, benchmarks/batch_cost.py)")
+                       "opens about a request's regions, benchmarks/batch_cost.py)")
         return out
 
 
