@@ -12,7 +12,7 @@ Parameters are shared where the physics is shared, so that every run informs eve
     models: kernel(A10, detr) = kernel(A100, detr) · kernel(A10, roberta) / kernel(A100, roberta);
   - `timeslice_*` (device time left to kernels while contexts alternate) belongs to the device, one per device
     (twin/gpu/sharing.py has the priors), shared by every profile on it;
-  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier per unit of oversubscription) belongs to the
+  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier once the cores are contended) belongs to the
     threading runtime, so every profile shares it; a profile's `cpu_oversubscription_penalty` (twin/k8s/node.py) is
     spin_ms times its barriers per ms of CPU work (BARRIERS): fine-grained roberta spins far more per ms than
     DETR's large convolutions (Iancu et al.: the cost of oversubscription is set by how often threads synchronise).
@@ -61,7 +61,7 @@ PARAMETERS = (
     Parameter("timeslice_a100", 0.95, 0.2, 1.0, "A100: device time left to kernels while contexts alternate"),
     Parameter("timeslice_a10", 0.85, 0.2, 1.0, "A10-4Q vGPU: device time left to kernels while contexts alternate"),
     Parameter("cpu_rob_cpu", 28, 1, 1000, "CPU ms per roberta request on an idle 6-vCPU node"),
-    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier per unit of oversubscription"),
+    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier once the cores are contended"),
     Parameter("cpu_detr_gpunode", 25, 0.5, 2000, "CPU ms per detr request on a GPU node"),
     Parameter("launch_detr", 5.5, 0.1, 500, "host launch/sync ms per detr request on a GPU"),
     Parameter("gpu_detr_a100", 35, 0.5, 2000, "kernel ms per detr request on the A100"),

@@ -273,7 +273,8 @@ class ModelProfile(Strict):
     load_cpu_cores: NonNegativeFloat = Field(1.0, description="cores a worker keeps busy on its node while it loads "
                                                               "the model (one: Python imports and torch.load)")
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
-        0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
+        0.0, description="CPU a pool burns spinning at its barriers per ms of work once busy threads outnumber "
+                         "the cores, growing up to twice the cores and no further; beyond barrier waits")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="the accelerator's time-slicing efficiency as calibrated with this profile; default: "
                           "the device model's")

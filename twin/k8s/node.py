@@ -12,8 +12,12 @@ off its core, for about one scheduler slice (`sched_slice_ms`), with the chance 
 descheduled, 1 − (cores/busy) ** (pool − 1), the pool being `pool_threads` (torch's default: one per core), by
 default the fewest threads that keep `cpu_threads` cores busy (a pool of two that keeps one core busy between its
 serial parts, most ops below ATen's grain size, still meets as two); while they wait, the pool's other threads
-spin, burning `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance
-(single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
+spin, burning `cpu_oversubscription_penalty` of a core's time per ms of work with that same chance, growing with
+the oversubscription up to every core contended (crowd 2) and no further: a thread spins only until its sibling is
+back or libgomp's GOMP_SPINCOUNT runs out, and a wait once every core is contended outlasts the spin (measured
+here, benchmarks/parallel_regions.py --contention: 4 pools of a family of torch models on 2 cores serve about what
+2 do, and 2 pools beside 2 busy loops serve 1.1-1.5x what one does; a spin growing with the crowd would give
+both less) (single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
 serve less than one (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster
 once limited to cores/4 threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads
 synchronise); how often a torch model's pool meets, measured here for a family of small models, is in
@@ -69,7 +73,7 @@ def cpu_sharing(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgro
         stalled = 1.0 - crowd ** -others  # some other thread of the pool is off its core
         share = wanted_share(on_core, crowd)
         wait = barrier_ms * stalled / cpu_ms if barrier_ms > 0.0 else 0.0
-        return crowd, share, share * (1.0 + penalty * (crowd - 1.0) * stalled), wait
+        return crowd, share, share * (1.0 + penalty * min(crowd - 1.0, 1.0) * stalled), wait
 
     def speed_of(n: int) -> float:
         _, _, work, wait = phases(n)
