@@ -13,9 +13,12 @@ With `--contention`, each model also runs in 1, 2 and 4 processes at once for a 
 pool takes every core; `--hogs K` adds K busy loops beside them), and all processes' passes per second against one
 alone are printed beside the twin's (twin/k8s/node.py `cpu_speed` with the counted regions and the penalty prior),
 with the spin per barrier that explains the two-process share in the form the study's profiles use (no idle waits):
-the source of the spin prior in calibration/parameters.py and of the saturation of spin with crowding. `encoder4`,
+the source of the spin prior in calibration/parameters.py and of the saturation of spin with crowding. With
+`--idle-spin`, only the CPU an idle pool burns after a region before it sleeps (libgomp's GOMP_SPINCOUNT;
+twin/k8s/idle_spin.py): a region then 10 ms of serial work, at one thread and at the default, and again under
+OMP_WAIT_POLICY=passive. `encoder4`,
 whose TorchServe runs judge the twin, is not timed. Needs a quiet machine, torch and cc. Run:
-`python benchmarks/parallel_regions.py [--contention [--hogs K]]`.
+`python benchmarks/parallel_regions.py [--contention [--hogs K] | --idle-spin]`.
 """
 from __future__ import annotations
 
@@ -111,6 +114,32 @@ def rate(name: str, seconds: float) -> dict:
             _passes(model, example, 1)
             done += 1
     return {"rate": done / (time.perf_counter() - started)}
+
+
+def idle_spin(rounds: int = 200, sleep_s: float = 0.01) -> dict:
+    """CPU ms a round of one parallel region then `sleep_s` of serial work costs, at 1 thread and at the default."""
+    import torch
+
+    tensor = torch.rand(1 << 18)  # above ATen's grain size: `add_` opens a parallel region
+    default = torch.get_num_threads()
+    costs = {}
+    for threads in (1, default):
+        torch.set_num_threads(threads)
+        started = time.process_time()
+        for _ in range(rounds):
+            tensor.add_(1.0)
+            time.sleep(sleep_s)
+        costs[threads] = (time.process_time() - started) / rounds * 1000
+    return {"threads": default, "one_ms": costs[1], "default_ms": costs[default]}
+
+
+def spin_report() -> None:
+    """The idle spin after a region, in this process's environment and with OMP_WAIT_POLICY=passive."""
+    for label, env in (("as set", None), ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "passive"})):
+        got = _result(_spawn(["--idle-spin-child"], env))
+        spin = (got["default_ms"] - got["one_ms"]) / max(1, got["threads"] - 1)
+        print(f"idle spin ({label}): a region then 10 ms of serial work costs {got['default_ms']:.2f} CPU-ms at "
+              f"{got['threads']} threads, {got['one_ms']:.2f} at one: each other thread spins {spin:.2f} ms")
 
 
 def _passes(model, example, count: int) -> None:
@@ -212,9 +241,17 @@ def main() -> None:
     parser.add_argument("--contention", action="store_true", help="also time 1, 2 and 4 processes at once")
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds per contention step (6)")
     parser.add_argument("--hogs", type=int, default=0, help="busy loops beside the contention steps (0)")
+    parser.add_argument("--idle-spin", action="store_true", help="only measure the idle spin after a region")
+    parser.add_argument("--idle-spin-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--rate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.idle_spin_child:
+        print(json.dumps(idle_spin()))
+        return
+    if args.idle_spin:
+        spin_report()
+        return
     if args.child:
         print(json.dumps(child(args.child)))
         return

@@ -42,6 +42,7 @@ import simpy
 
 from twin.config.schema import ModelProfile, NodePool
 from twin.gpu.device import DeviceUnit, accelerators, build_units
+from twin.k8s.idle_spin import IdleSpin
 from twin.kernel.ps import SharedProcessor
 
 MIB = 1024 * 1024
@@ -122,20 +123,32 @@ class Node:
         self.threads = profile.threads_on(pool.vcpus)
         self.profile = profile
         self.loading = 0  # workers loading their model on the node now
+        self.spin = IdleSpin(env, spinners=profile.pool_on(pool.vcpus) - 1, spin_ms=pool.pool_idle_spin_ms,
+                             changed=self._reshape, crowd=self._crowd)
         self.cpu = SharedProcessor(env, *self._cpu_rules())
 
     def _cpu_rules(self):
         """The requests' speed and held cores beside the node's other work and its loading workers."""
         pool = self.pool
-        background = pool.background_threads + self.loading * self.profile.load_cpu_cores
         return cpu_sharing(pool.vcpus, self.profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
-                           background=background)
+                           background=self._other_threads())
 
     def loading_changed(self, delta: int) -> None:
         """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
         self.loading += delta
         if self.profile.load_cpu_cores > 0:
-            self.cpu.reshape(*self._cpu_rules())
+            self._reshape()
+
+    def _reshape(self) -> None:
+        self.cpu.reshape(*self._cpu_rules())
+
+    def _crowd(self) -> float:
+        """Runnable threads per core now: the requests' pools and the node's other work."""
+        return (self.cpu.jobs * self.threads + self._other_threads()) / self.pool.vcpus
+
+    def _other_threads(self) -> float:
+        """Busy threads beside the requests': other processes, loading workers, spinning pools."""
+        return self.pool.background_threads + self.loading * self.profile.load_cpu_cores + self.spin.threads
 
     @property
     def accelerators(self):
