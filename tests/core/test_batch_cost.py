@@ -25,6 +25,15 @@ def test_a_batch_on_an_idle_node_costs_its_first_item_and_each_extra_one(tmp_pat
     assert _latencies(tmp_path, 4) == {0.040}  # unset: four requests' CPU in a row, as before the field
 
 
+def test_the_next_batch_starts_as_its_pool_stops_spinning(tmp_path):
+    """Eight requests at once on two vCPUs: the second batch starts as the first ends, when the worker's pool is
+    still spinning (twin/k8s/idle_spin.py); that spin ends as the batch starts, so it runs on an idle node too."""
+    idle = [{**CROWDED[0], "background_threads": 0}]
+    result = {r[1] for r in replay(tmp_path, [1.0] * 8, node_pools=idle, deployment=BATCH_OF_FOUR,
+                                   model={**POOL, "cpu_ms_per_extra_item": 3})}
+    assert result == {0.019, 0.038}
+
+
 def test_a_one_pass_batch_meets_at_its_barriers_once(tmp_path):
     """On a crowded node a pool waits at each barrier. A batch of four whose extra items cost a full request's work
     but no barriers takes one request's time (work and waits) plus three requests' work alone (the same pool

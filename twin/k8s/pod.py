@@ -130,7 +130,7 @@ class Pod:
                           cpu_threads=node.threads,
                           accelerators=devices, respond=self.hooks.respond, rss_changed=self._set_rss,
                           log=self._log, draws=self.draws, served=self.usage, loading=node.loading_changed,
-                          barrier_share=node.barrier_share)
+                          spin=node.spin, barrier_share=node.barrier_share)
 
     def _log(self, kind: str, **fields) -> None:
         self.hooks.log(kind, pod=self.name, **fields)

@@ -17,6 +17,7 @@ batch holds are counted with a request's mix of work and waits.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 from twin.config.schema import ModelProfile
@@ -31,8 +32,13 @@ def barrier_share(speed_for: Callable[[ModelProfile], Callable[[int], float]],
                   profile: ModelProfile) -> Callable[[int], float]:
     """jobs -> the share of a batch-1 request's time on the CPU that its barriers take: 1 − its per-job speed over
     the speed it would have without them, `speed_for(profile)` being the node's speed rule (twin/k8s/node.py)."""
-    speed, bare = speed_for(profile), speed_for(profile.model_copy(update={"parallel_regions": 0.0}))
+    speed, bare = speed_for(profile), speed_for(_without_barriers(profile))
     return lambda jobs: 1.0 - speed(jobs) / bare(jobs)
+
+
+@lru_cache(maxsize=64)
+def _without_barriers(profile: ModelProfile) -> ModelProfile:
+    return profile.model_copy(update={"parallel_regions": 0.0})
 
 
 class BatchCost:

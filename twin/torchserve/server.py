@@ -17,7 +17,7 @@ continuous/sequence batching, the JVM's own CPU beyond the profile's frontend ti
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import simpy
 
@@ -30,6 +30,9 @@ from twin.kernel.rng import Draws
 from twin.kernel.timer import call_later
 from twin.torchserve.batching import BatchCost, one_pass
 from twin.torchserve.workers import READY, Worker, Workers
+
+if TYPE_CHECKING:  # the node's, handed down by the pod: TorchServe knows nothing of the layers above it
+    from twin.k8s.idle_spin import IdleSpin
 
 
 class ServedWork:
@@ -65,7 +68,7 @@ class TorchServe:
                  cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
                  served: ServedWork, loading: Callable[[int], None] | None = None,
-                 barrier_share: Callable[[int], float] = lambda jobs: 0.0) -> None:
+                 spin: IdleSpin | None = None, barrier_share: Callable[[int], float] = lambda jobs: 0.0) -> None:
         self.env = env
         self.profile = profile
         self.config = config
@@ -93,6 +96,7 @@ class TorchServe:
         self._timeout_s = config.response_timeout_s
         self._queue_size = config.job_queue_size
         self._check_timeouts_from = float("inf")
+        self._spin = spin if spin is not None and spin.spinners else None  # pools that spin between CPU phases
 
     def start(self, *, preloaded: bool = False) -> None:
         """The frontend is up: start the configured workers."""
@@ -160,11 +164,15 @@ class TorchServe:
         if due < self._check_timeouts_from:
             self._check_timeouts_from = due
         cpu = self.cpu
-        if self._batch is not None and size > 1:  # its barriers once per pass (twin/torchserve/batching.py)
-            demand *= self._batch.stretch(size, cpu.jobs + 1)
+        if self._spin is not None:
+            self._spin.busy(worker)
+        if self._batch is not None and size > 1:  # its barriers once per pass, at the crowd it starts in (its own
+            demand *= self._batch.stretch(size, cpu.jobs + 1)  # pool's spin over: twin/torchserve/batching.py)
         worker.job = (cpu, cpu.start(demand, self._cpu_done, worker))
 
     def _cpu_done(self, worker: Worker) -> None:
+        if self._spin is not None:
+            self._spin.idle(worker, self.served)
         accelerator = worker.accelerator
         if accelerator is None or self._gpu_s <= 0.0:
             self._finish(worker)
