@@ -44,10 +44,13 @@ class BuildCompiled(build_ext):
         if cythonize is None:
             return []
         try:
-            return cythonize([ext], build_dir="build/cython", compiler_directives=DIRECTIVES, quiet=True)
+            built = cythonize([ext], build_dir="build/cython", compiler_directives=DIRECTIVES, quiet=True)
         except Exception as error:  # a Cython compile error: that module stays Python
             self.warn(f"{ext.name} not compiled ({error}): it runs as Python")
             return []
+        for each in built:
+            each.optional = True  # a C compile that fails leaves the module to run as Python
+        return built
 
     def get_ext_filename(self, name: str) -> str:
         """`name` is a module's full name, or its last part (distutils asks both ways; the last parts are unique)."""
@@ -78,7 +81,7 @@ def _remove_older(build: Path) -> None:
 
 
 setup(
-    ext_modules=[Extension(module, [str(compiled.source_of(module, Path(".")))], extra_compile_args=C_FLAGS,
-                           optional=True) for module in compiled.MODULES],
+    ext_modules=[Extension(module, [str(compiled.source_of(module, Path(".")))], extra_compile_args=C_FLAGS)
+                 for module in compiled.MODULES],
     cmdclass={"build_ext": BuildCompiled},
 )
