@@ -26,6 +26,8 @@ cdef class TorchServe:
     @cython.locals(holder=Worker, batch=list)
     cpdef submit(self, request)
     cpdef _take_lock(self, Worker worker)
+    @cython.locals(batch=list, size=Py_ssize_t, cpu=SharedProcessor)
+    cpdef _dispatch(self, Worker worker)
     @cython.locals(size=Py_ssize_t, demand=double, served=ServedWork, compute=SharedProcessor)
     cpdef _cpu_done(self, Worker worker)
     @cython.locals(batch=list)
