@@ -9,10 +9,16 @@ It also measures the pass's single-thread CPU time (`torch.set_num_threads(1)`, 
 the machine barely moves it). Their ratio, barriers per core-ms of work, is what a model of one's own inherits: its
 fitted core-ms per request times the family's median density, with the family's spread as the prior's width.
 
-With `--contention`, each model also runs in 1 and in 2 processes at once for a few seconds (default threads, so each
-pool takes every core) and the slowdown per process is printed beside the twin's (twin/k8s/node.py `cpu_speed` with
-the counted regions, the penalty prior and the load average's other work): a check of the barrier physics on models
-whose TorchServe runs nobody fitted (`encoder4`, whose runs judge the twin, is not timed). Run: `python benchmarks/parallel_regions.py [--contention]`; needs torch and cc.
+With `--contention`, each model also runs in 1, 2 and 4 processes at once for a few seconds (default threads, so each
+pool takes every core; `--hogs K` adds K busy loops beside them), and all processes' passes per second against one
+alone are printed beside the twin's (twin/k8s/node.py `cpu_speed` with the counted regions and the penalty prior),
+with the spin per barrier that explains the two-process share in the form the study's profiles use (no idle waits):
+the source of the spin prior in calibration/parameters.py and of the saturation of spin with crowding. With
+`--idle-spin`, only the CPU an idle pool burns after a region before it sleeps (libgomp's GOMP_SPINCOUNT;
+twin/k8s/idle_spin.py): a region then 10 ms of serial work, at one thread and at the default, and again under
+OMP_WAIT_POLICY=passive. `encoder4`,
+whose TorchServe runs judge the twin, is not timed. Needs a quiet machine, torch and cc. Run:
+`python benchmarks/parallel_regions.py [--contention [--hogs K] | --idle-spin]`.
 """
 from __future__ import annotations
 
@@ -110,6 +116,32 @@ def rate(name: str, seconds: float) -> dict:
     return {"rate": done / (time.perf_counter() - started)}
 
 
+def idle_spin(rounds: int = 200, sleep_s: float = 0.01) -> dict:
+    """CPU ms a round of one parallel region then `sleep_s` of serial work costs, at 1 thread and at the default."""
+    import torch
+
+    tensor = torch.rand(1 << 18)  # above ATen's grain size: `add_` opens a parallel region
+    default = torch.get_num_threads()
+    costs = {}
+    for threads in (1, default):
+        torch.set_num_threads(threads)
+        started = time.process_time()
+        for _ in range(rounds):
+            tensor.add_(1.0)
+            time.sleep(sleep_s)
+        costs[threads] = (time.process_time() - started) / rounds * 1000
+    return {"threads": default, "one_ms": costs[1], "default_ms": costs[default]}
+
+
+def spin_report() -> None:
+    """The idle spin after a region, in this process's environment and with OMP_WAIT_POLICY=passive."""
+    for label, env in (("as set", None), ("OMP_WAIT_POLICY=passive", {"OMP_WAIT_POLICY": "passive"})):
+        got = _result(_spawn(["--idle-spin-child"], env))
+        spin = (got["default_ms"] - got["one_ms"]) / max(1, got["threads"] - 1)
+        print(f"idle spin ({label}): a region then 10 ms of serial work costs {got['default_ms']:.2f} CPU-ms at "
+              f"{got['threads']} threads, {got['one_ms']:.2f} at one: each other thread spins {spin:.2f} ms")
+
+
 def _passes(model, example, count: int) -> None:
     for _ in range(count):
         model(example)
@@ -138,26 +170,64 @@ def counted(shim: Path) -> list[dict]:
     return [_result(_spawn(["--child", name], {"LD_PRELOAD": str(shim)})) for name in FAMILY]
 
 
-def slowdown(name: str, seconds: float) -> float:
-    """Per-process rate alone over per-process rate with two at once."""
-    alone = _result(_spawn(["--rate", name, str(seconds)]))["rate"]
-    pair = [_spawn(["--rate", name, str(seconds)]) for _ in range(2)]
-    together = statistics.fmean(_result(p)["rate"] for p in pair)
-    return alone / together
+CROWDS = (1, 2, 4)  # processes at once: on two cores, 2 and 4 pools of two threads per core
 
 
-def twin_slowdown(row: dict, background: float) -> float:
-    """What twin/k8s/node.py's CPU says two such pools cost each other beside `background` threads."""
-    from calibration.space import PENALTY_PRIOR
+def total_rates(name: str, seconds: float, hogs: int) -> dict[int, float]:
+    """Passes per second of all processes together with 1, 2 and 4 of them at once (beside `hogs` busy loops)."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(hogs)]
+    try:
+        return {n: sum(_result(p)["rate"] for p in [_spawn(["--rate", name, str(seconds)]) for _ in range(n)])
+                for n in CROWDS}
+    finally:
+        for loop in loops:
+            loop.kill()
+
+
+def twin_rates(row: dict, spin_ms: float, *, regions: float, background: float = 0.0) -> dict[int, float]:
+    """What twin/k8s/node.py's CPU gives the same processes, as a share of one process's rate alone."""
     from twin.config.schema import ModelProfile
     from twin.k8s.node import cpu_speed, default_slice_ms
 
     vcpus = os.cpu_count() or 1
     alone_ms = row["cpu_ms"] / row["threads"]
-    profile = ModelProfile(name=row["model"], cpu_ms=alone_ms, cpu_threads=row["threads"],
-                           parallel_regions=row["regions"], cpu_oversubscription_penalty=PENALTY_PRIOR[0])
+    profile = ModelProfile(name=row["model"], cpu_ms=alone_ms, cpu_threads=row["threads"], parallel_regions=regions,
+                           cpu_oversubscription_penalty=spin_ms * row["regions"] / alone_ms)
     speed = cpu_speed(vcpus, profile, slice_ms=default_slice_ms(vcpus), background=background)
-    return speed(1) / speed(2)
+    return {n: n * speed(n) / speed(1) for n in CROWDS}
+
+
+def spin_explaining(row: dict, measured: float) -> float:
+    """The spin per barrier (ms) that gives two processes the measured share of one alone, in the form the study's
+    profiles use (calibration/parameters.py: every loss is spin, no idle waits at barriers)."""
+    low, high = 1e-4, 100.0
+    for _ in range(60):  # bisection on a log scale: the share falls as the spin grows
+        mid = math.sqrt(low * high)
+        low, high = (mid, high) if twin_rates(row, mid, regions=0.0)[2] > measured else (low, mid)
+    return math.sqrt(low * high)
+
+
+def contention(rows: list[dict], seconds: float, hogs: int) -> None:
+    from calibration.parameters import PRIORS
+    from calibration.space import BARRIERS_PRIOR, PENALTY_PRIOR
+
+    print(f"all processes' passes per second against one alone, {hogs} busy loop(s) beside them; twin: the own-model "
+          f"form (counted regions, penalty prior {PENALTY_PRIOR[0]:g})")
+    spins = []
+    for row in (r for r in rows if r["model"] != HELD_OUT):
+        rates = total_rates(row["model"], seconds, hogs)
+        share = {n: rates[n] / rates[1] for n in CROWDS}
+        twin = twin_rates(row, PENALTY_PRIOR[0] * row["cpu_ms"] / row["threads"] / row["regions"],
+                          regions=row["regions"], background=hogs)
+        spins.append(spin_explaining(row, share[2]))
+        print(f"{row['model']:14s} measured " + "  ".join(f"{n}: {share[n]:5.2f}" for n in CROWDS)
+              + "   twin " + "  ".join(f"{n}: {twin[n]:5.2f}" for n in CROWDS)
+              + f"   spin a barrier {spins[-1]:.2f} ms (load {os.getloadavg()[0]:.2f})")
+    logs = [math.log(s) for s in spins]
+    print(f"spin per barrier explaining two processes (the study's form): geometric mean "
+          f"{math.exp(statistics.fmean(logs)):.2f} ms, log sd {statistics.stdev(logs):.2f} "
+          f"(calibration/parameters.py prior {PRIORS['spin_ms'][0]:g} ms; barrier density prior "
+          f"{BARRIERS_PRIOR[0]:g} a core-ms)")
 
 
 def density(rows: list[dict]) -> tuple[float, float]:
@@ -168,11 +238,20 @@ def density(rows: list[dict]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--contention", action="store_true", help="also time 1 and 2 processes at once")
+    parser.add_argument("--contention", action="store_true", help="also time 1, 2 and 4 processes at once")
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds per contention step (6)")
+    parser.add_argument("--hogs", type=int, default=0, help="busy loops beside the contention steps (0)")
+    parser.add_argument("--idle-spin", action="store_true", help="only measure the idle spin after a region")
+    parser.add_argument("--idle-spin-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--rate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.idle_spin_child:
+        print(json.dumps(idle_spin()))
+        return
+    if args.idle_spin:
+        spin_report()
+        return
     if args.child:
         print(json.dumps(child(args.child)))
         return
@@ -189,12 +268,7 @@ def main() -> None:
     print(f"barriers per single-thread core-ms: median {median:.2f}, log sd across the family {spread:.2f}")
     if args.contention:
         sys.path.insert(0, str(ROOT))
-        for r in (r for r in rows if r["model"] != HELD_OUT):
-            other = os.getloadavg()[0]  # before this step's processes start: the machine's other work
-            measured = slowdown(r["model"], args.seconds)
-            print(f"{r['model']:14s} two processes: measured {measured:5.2f}x slower each, twin "
-                  f"{twin_slowdown(r, other):5.2f}x (load average before {other:.2f})")
-
+        contention(rows, args.seconds, args.hogs)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ Parameters are shared where the physics is shared, so that every run informs eve
     models: kernel(A10, detr) = kernel(A100, detr) · kernel(A10, roberta) / kernel(A100, roberta);
   - `timeslice_*` (device time left to kernels while contexts alternate) belongs to the device, one per device
     (twin/gpu/sharing.py has the priors), shared by every profile on it;
-  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier per unit of oversubscription) belongs to the
+  - `spin_ms` (CPU a torch pool's threads burn spinning at one barrier once the cores are contended) belongs to the
     threading runtime, so every profile shares it; a profile's `cpu_oversubscription_penalty` (twin/k8s/node.py) is
     spin_ms times its barriers per ms of CPU work (BARRIERS): fine-grained roberta spins far more per ms than
     DETR's large convolutions (Iancu et al.: the cost of oversubscription is set by how often threads synchronise).
@@ -61,7 +61,7 @@ PARAMETERS = (
     Parameter("timeslice_a100", 0.95, 0.2, 1.0, "A100: device time left to kernels while contexts alternate"),
     Parameter("timeslice_a10", 0.85, 0.2, 1.0, "A10-4Q vGPU: device time left to kernels while contexts alternate"),
     Parameter("cpu_rob_cpu", 28, 1, 1000, "CPU ms per roberta request on an idle 6-vCPU node"),
-    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier per unit of oversubscription"),
+    Parameter("spin_ms", 0.3, 1e-3, 30, "ms a pool burns spinning at one barrier once the cores are contended"),
     Parameter("cpu_detr_gpunode", 25, 0.5, 2000, "CPU ms per detr request on a GPU node"),
     Parameter("launch_detr", 5.5, 0.1, 500, "host launch/sync ms per detr request on a GPU"),
     Parameter("gpu_detr_a100", 35, 0.5, 2000, "kernel ms per detr request on the A100"),
@@ -99,9 +99,12 @@ A10_KERNEL_RATIO = kernel_time_ratio("NVIDIA A10 (vGPU profile A10-4Q)", "NVIDIA
 # zoo `inf_time`, TorchScript transformer); scaled to the A100 by spec (twin/gpu/sharing.py kernel_time_ratio, centre
 # 0.63) that is ~23 ms (95 % 12-42) against the fit's ~43 ms of kernels and launches. As a prior it fought the A10
 # DETR run through the A10/A100 factor both models share (leave-one-out +33 % on that run), so it is not one.
-# Spin: libgomp's threads spin GOMP_SPINCOUNT = 300,000 times at a barrier before they sleep when OMP_WAIT_POLICY
-# is unset (GCC libgomp manual, "GOMP_SPINCOUNT"), ~0.3 ms at ~1 ns an iteration; 95 % within a factor 3.
-PRIORS["spin_ms"] = (0.3, math.log(3) / 1.96)
+# Spin at a stalled barrier: libgomp's threads spin GOMP_SPINCOUNT = 300,000 times before they sleep when
+# OMP_WAIT_POLICY is unset (GCC libgomp manual, "GOMP_SPINCOUNT"); measured here that limit is 7-8 ms (~25 ns an
+# iteration: twin/k8s/idle_spin.py), but a stalled barrier's spin ends when the descheduled sibling is back, which
+# two pools of torch models on two cores put at 0.1-0.5 ms (benchmarks/parallel_regions.py --contention, noisy): centre
+# 0.3 ms, 95 % within a factor 10 (from a sibling back within a tick's fraction to the spin limit).
+PRIORS["spin_ms"] = (0.3, math.log(10) / 1.96)
 # Barriers per request where a torch pool fans out: on short inputs element-wise ops stay below ATen's grain size
 # (32768 elements) and only GEMMs and convolutions do: roberta-base 12 x 6 linears + pooler and classifier = 74;
 # DETR-R50 53 convolutions + 36 encoder and 60 decoder linears + heads ~ 155; DETR's GPU-node CPU phase (resize,

@@ -40,7 +40,7 @@ SERVICE, OUTSIDE, SPREAD, THREADS, PENALTY, BARRIERS = ("service_ms", "frontend_
 OWN_ASSUMED = ("gpu_busy_fraction", "gpu_ms_per_extra_item", "load_cpu_cores")
 STUDY_CV = 0.2  # the study's fixed lognormal spread (no per-request latencies were recorded to fit it)
 THREADS_PRIOR_LOG_SD = math.log(4)  # handlers and OMP_NUM_THREADS often cut torch's default pool, rarely by more
-# The penalty is the spin a pool burns per unit of oversubscription per ms of work: parameters.PRIORS["spin_ms"]
+# The penalty is the spin a pool burns per ms of work once the cores are contended: parameters.PRIORS["spin_ms"]
 # (libgomp's GOMP_SPINCOUNT, ~0.3 ms a barrier) times barriers per ms, unknown for a model of one's own; centred where
 # the study's roberta sits (0.3 ms x 74 barriers / 28 ms ~ 0.8, taken as 1), 95 % within a factor 10.
 PENALTY_PRIOR = (1.0, math.log(10) / 1.96)

@@ -71,12 +71,34 @@ def throughput(vcpus: float, profile: ModelProfile, busy_workers: int, backgroun
     return busy_workers * speed(busy_workers) / (profile.cpu_ms / 1000)
 
 
-def test_all_core_pools_on_busy_cores_collapse_while_single_threads_scale():
-    # the measurement: a small encoder, torch's default pool, on 2 vCPUs other processes keep busy
+def test_a_second_all_core_pool_collapses_throughput_and_more_pools_lose_little_more():
+    # measured here: a real TorchServe serving encoder4 (7 ms a request on both cores, 52 barriers) with torch's
+    # default pools served 138 req/s from one busy worker, 13.6 from two and 19 from four
+    encoder = ModelProfile(device="cpu", cpu_ms=7, cpu_threads="cores", parallel_regions=52,
+                           cpu_oversubscription_penalty=1)
+    one, two, four = (throughput(2, encoder, n) for n in (1, 2, 4))
+    assert two < one / 4 and four < one / 4  # the time is lost inside the workers
+    assert 0.5 < four / two < 2  # past every core contended, another pool costs little more
+
+
+def test_spin_grows_with_the_crowd_until_every_core_is_contended_and_no_further():
+    spinning = ModelProfile(device="cpu", cpu_ms=10, cpu_threads="cores", cpu_oversubscription_penalty=5)
+    speed = cpu_speed(2, spinning, slice_ms=3.5)
+    stalled = {crowd: 1 - crowd ** -1.0 for crowd in (1.5, 4)}  # the pool's other thread is off its core
+    assert speed(1) == 1.0
+    assert cpu_speed(2, spinning, slice_ms=3.5, background=1)(1) == pytest.approx(
+        1 / (1.5 * (1 + 5 * 0.5 * stalled[1.5])))
+    assert speed(4) == pytest.approx(1 / (4 * (1 + 5 * 1.0 * stalled[4])))  # crowd 4 spins as crowd 2 would
+
+
+def test_beside_busy_loops_a_second_pool_serves_more_and_single_threads_scale():
+    # measured here (benchmarks/parallel_regions.py --contention --hogs 2): two pools of torch's default threads
+    # beside two busy loops on two cores served 1.1-1.5x what one pool did; spin that grew with the crowd would
+    # make the second pool cost more than it brings
     pooled = ModelProfile(device="cpu", cpu_ms=12, cpu_threads="cores", parallel_regions=60,
                           cpu_oversubscription_penalty=5)
-    one, two, four = (throughput(2, pooled, n, background=2) for n in (1, 2, 4))
-    assert two < one and four < one  # more workers, less throughput: the time is lost inside the workers
+    one, two = (throughput(2, pooled, n, background=2) for n in (1, 2))
+    assert one <= two < 1.5 * one
     single = pooled.model_copy(update={"cpu_threads": 1.0, "cpu_ms": 23})
     assert throughput(2, single, 2, background=2) > 1.3 * throughput(2, single, 1, background=2)
     assert throughput(2, single, 1, background=2) > 2 * one  # OMP_NUM_THREADS=1 serves several times more

@@ -81,6 +81,10 @@ class NodePool(Strict):
     image_cached: bool = Field(False, description="the serving image is already on the nodes at the start")
     system_memory_mib: NonNegativeFloat = Field(0.0, description="memory the OS, kubelet and daemons use")
     background_threads: NonNegativeFloat = Field(0.0, description="busy threads of other processes on each node")
+    pool_idle_spin_ms: NonNegativeFloat = Field(
+        7.2, description="CPU each idle thread of a torch pool spins after a parallel region before it sleeps "
+                         "(libgomp's GOMP_SPINCOUNT of 300,000 at the host's pause; measured 7.2 ms on an AMD EPYC "
+                         "host); 0: OMP_WAIT_POLICY=passive")
     sched_slice_ms: PositiveFloat | None = Field(
         None, description="how long a descheduled thread waits for its core; default: Linux's scheduler slice, "
                           "0.75 ms x (1 + log2 min(vcpus, 8)), plus half a 4 ms tick (HZ=250), when it is noticed")
@@ -273,7 +277,8 @@ class ModelProfile(Strict):
     load_cpu_cores: NonNegativeFloat = Field(1.0, description="cores a worker keeps busy on its node while it loads "
                                                               "the model (one: Python imports and torch.load)")
     cpu_oversubscription_penalty: NonNegativeFloat = Field(
-        0.0, description="extra slowdown per unit of busy threads beyond the node's cores, beyond barrier waits")
+        0.0, description="CPU a pool burns spinning at its barriers per ms of work once busy threads outnumber "
+                         "the cores, growing up to twice the cores and no further; beyond barrier waits")
     timeslice_efficiency: Annotated[float, Field(gt=0, le=1)] | None = Field(
         None, description="the accelerator's time-slicing efficiency as calibrated with this profile; default: "
                           "the device model's")

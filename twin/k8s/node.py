@@ -12,8 +12,12 @@ off its core, for about one scheduler slice (`sched_slice_ms`), with the chance 
 descheduled, 1 − (cores/busy) ** (pool − 1), the pool being `pool_threads` (torch's default: one per core), by
 default the fewest threads that keep `cpu_threads` cores busy (a pool of two that keeps one core busy between its
 serial parts, most ops below ATen's grain size, still meets as two); while they wait, the pool's other threads
-spin, burning `cpu_oversubscription_penalty` of a core's time per unit of oversubscription with that same chance
-(single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
+spin, burning `cpu_oversubscription_penalty` of a core's time per ms of work with that same chance, growing with
+the oversubscription up to every core contended (crowd 2) and no further: a thread spins only until its sibling is
+back or libgomp's GOMP_SPINCOUNT runs out, and a wait once every core is contended outlasts the spin (measured
+here, benchmarks/parallel_regions.py --contention: 4 pools of a family of torch models on 2 cores serve about what
+2 do, and 2 pools beside 2 busy loops serve 1.1-1.5x what one does; a spin growing with the crowd would give
+both less) (single-threaded workers neither wait nor spin). Waits and spin are why many all-core torch workers on few cores
 serve less than one (PyTorch's multiprocessing notes: 4 hogwild processes each using every core ran 30x faster
 once limited to cores/4 threads; Iancu et al., IPDPS 2010: the cost of oversubscription is set by how often threads
 synchronise); how often a torch model's pool meets, measured here for a family of small models, is in
@@ -38,6 +42,7 @@ import simpy
 
 from twin.config.schema import ModelProfile, NodePool
 from twin.gpu.device import DeviceUnit, accelerators, build_units
+from twin.k8s.idle_spin import IdleSpin
 from twin.kernel.ps import SharedProcessor
 
 MIB = 1024 * 1024
@@ -69,7 +74,7 @@ def cpu_sharing(vcpus: float, profile: ModelProfile, *, slice_ms: float, backgro
         stalled = 1.0 - crowd ** -others  # some other thread of the pool is off its core
         share = wanted_share(on_core, crowd)
         wait = barrier_ms * stalled / cpu_ms if barrier_ms > 0.0 else 0.0
-        return crowd, share, share * (1.0 + penalty * (crowd - 1.0) * stalled), wait
+        return crowd, share, share * (1.0 + penalty * min(crowd - 1.0, 1.0) * stalled), wait
 
     def speed_of(n: int) -> float:
         _, _, work, wait = phases(n)
@@ -118,20 +123,32 @@ class Node:
         self.threads = profile.threads_on(pool.vcpus)
         self.profile = profile
         self.loading = 0  # workers loading their model on the node now
+        self.spin = IdleSpin(env, spinners=profile.pool_on(pool.vcpus) - 1, spin_ms=pool.pool_idle_spin_ms,
+                             changed=self._reshape, crowd=self._crowd)
         self.cpu = SharedProcessor(env, *self._cpu_rules())
 
     def _cpu_rules(self):
         """The requests' speed and held cores beside the node's other work and its loading workers."""
         pool = self.pool
-        background = pool.background_threads + self.loading * self.profile.load_cpu_cores
         return cpu_sharing(pool.vcpus, self.profile, slice_ms=pool.sched_slice_ms or default_slice_ms(pool.vcpus),
-                           background=background)
+                           background=self._other_threads())
 
     def loading_changed(self, delta: int) -> None:
         """A worker began (+1) or ended (-1) loading its model: its CPU slows the requests on the node."""
         self.loading += delta
         if self.profile.load_cpu_cores > 0:
-            self.cpu.reshape(*self._cpu_rules())
+            self._reshape()
+
+    def _reshape(self) -> None:
+        self.cpu.reshape(*self._cpu_rules())
+
+    def _crowd(self) -> float:
+        """Runnable threads per core now: the requests' pools and the node's other work."""
+        return (self.cpu.jobs * self.threads + self._other_threads()) / self.pool.vcpus
+
+    def _other_threads(self) -> float:
+        """Busy threads beside the requests': other processes, loading workers, spinning pools."""
+        return self.pool.background_threads + self.loading * self.profile.load_cpu_cores + self.spin.threads
 
     @property
     def accelerators(self):

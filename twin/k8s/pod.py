@@ -129,7 +129,8 @@ class Pod:
         return TorchServe(self.env, profile=self.profile, config=self.deployment.torchserve.model, cpu=node.cpu,
                           cpu_threads=node.threads,
                           accelerators=devices, respond=self.hooks.respond, rss_changed=self._set_rss,
-                          log=self._log, draws=self.draws, served=self.usage, loading=node.loading_changed)
+                          log=self._log, draws=self.draws, served=self.usage, loading=node.loading_changed,
+                          spin=node.spin)
 
     def _log(self, kind: str, **fields) -> None:
         self.hooks.log(kind, pod=self.name, **fields)

@@ -17,7 +17,7 @@ beyond the profile's frontend time.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import simpy
 
@@ -29,6 +29,9 @@ from twin.kernel.request import Request
 from twin.kernel.rng import Draws
 from twin.kernel.timer import call_later
 from twin.torchserve.workers import READY, Worker, Workers
+
+if TYPE_CHECKING:  # the node's, handed down by the pod: TorchServe knows nothing of the layers above it
+    from twin.k8s.idle_spin import IdleSpin
 
 
 class ServedWork:
@@ -63,7 +66,8 @@ class TorchServe:
     def __init__(self, env: simpy.Environment, *, profile: ModelProfile, config: ModelConfig, cpu: SharedProcessor,
                  cpu_threads: float, accelerators: list[Accelerator], respond: Callable[[Request, str], None],
                  rss_changed: Callable[[float], None], log: Callable[..., None], draws: Draws,
-                 served: ServedWork, loading: Callable[[int], None] | None = None) -> None:
+                 served: ServedWork, loading: Callable[[int], None] | None = None,
+                 spin: IdleSpin | None = None) -> None:
         self.env = env
         self.profile = profile
         self.config = config
@@ -90,6 +94,7 @@ class TorchServe:
         self._timeout_s = config.response_timeout_s
         self._queue_size = config.job_queue_size
         self._check_timeouts_from = float("inf")
+        self._spin = spin if spin is not None and spin.spinners else None  # pools that spin between CPU phases
 
     def start(self, *, preloaded: bool = False) -> None:
         """The frontend is up: start the configured workers."""
@@ -156,9 +161,13 @@ class TorchServe:
         if due < self._check_timeouts_from:
             self._check_timeouts_from = due
         cpu = self.cpu
+        if self._spin is not None:
+            self._spin.busy(worker)
         worker.job = (cpu, cpu.start(demand, self._cpu_done, worker))
 
     def _cpu_done(self, worker: Worker) -> None:
+        if self._spin is not None:
+            self._spin.idle(worker, self.served)
         accelerator = worker.accelerator
         if accelerator is None or self._gpu_s <= 0.0:
             self._finish(worker)
