@@ -6,8 +6,10 @@ modules first where the tree has no current builds (a tree run from a checkout w
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,3 +115,40 @@ def test_compiled_and_source_give_identical_results(scenario, duration_s, built_
         runs[pure] = json.loads(done.stdout.splitlines()[-1])
     assert runs["0"]["compiled"] == sorted(compiled.MODULES) and runs["1"]["compiled"] == []
     assert runs["0"]["hash"] == runs["1"]["hash"]
+
+
+def declared(pxd: Path) -> dict[str, set[str]]:
+    """The attributes each `cdef class` of a .pxd declares."""
+    classes, current = {}, None
+    for line in pxd.read_text().splitlines():
+        if match := re.match(r"cdef class (\w+)", line):
+            current = classes.setdefault(match[1], set())
+        elif current is not None and (match := re.match(r"\s+cdef public \w+ (.+)", line)):
+            current |= {name.strip() for name in match[1].split(",")}
+    return classes
+
+
+def assigned(source: Path) -> dict[str, set[str]]:
+    """The attributes each class of a module assigns on `self`, and those its __slots__ name."""
+    classes = {}
+    for node in ast.parse(source.read_text()).body:
+        if isinstance(node, ast.ClassDef):
+            names = classes.setdefault(node.name, set())
+            for child in ast.walk(node):
+                targets = child.targets if isinstance(child, ast.Assign) else [getattr(child, "target", None)]
+                names |= {t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                          and t.value.id == "self"}
+                if isinstance(child, ast.Assign) and any(getattr(t, "id", "") == "__slots__" for t in child.targets):
+                    names |= set(ast.literal_eval(child.value))
+    return classes
+
+
+@pytest.mark.parametrize("module", [m for m in compiled.MODULES if compiled.source_of(m).with_suffix(".pxd").is_file()])
+def test_a_compiled_class_declares_every_attribute_its_source_sets(module):
+    """A compiled class has exactly the attributes its .pxd declares: one the source sets beyond them would fail
+    only when compiled (AttributeError), so the two lists are kept equal here."""
+    source = compiled.source_of(module)
+    classes = assigned(source)
+    for name, attributes in declared(source.with_suffix(".pxd")).items():
+        assert classes[name] == attributes, (f"{source.with_suffix('.pxd').name} {name}: declare "
+                                             f"{sorted(classes[name] - attributes)}, drop {sorted(attributes - classes[name])}")
