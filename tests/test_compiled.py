@@ -99,6 +99,8 @@ def built_tree(tmp_path_factory) -> Path:
     done = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=copy,
                           capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-2000:]
+    built, _ = compiled.builds(copy)
+    assert sorted(built) == sorted(compiled.MODULES), done.stderr[-2000:]  # the test extra brings Cython
     return copy
 
 
