@@ -67,8 +67,9 @@ class BuildCompiled(build_ext):
     def copy_extensions_to_source(self) -> None:
         super().copy_extensions_to_source()
         build_py = self.get_finalized_command("build_py")
-        for ext in self.extensions:
-            _remove_older(Path(self._get_inplace_equivalent(build_py, ext)[0]))
+        for ext in self.extensions:  # where setuptools copied each build: its package's directory
+            package = build_py.get_package_dir(ext.name.rpartition(".")[0])
+            _remove_older(Path(package) / Path(self.get_ext_filename(ext.name)).name)
 
 
 def _remove_older(build: Path) -> None:
