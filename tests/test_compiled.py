@@ -84,20 +84,33 @@ print(json.dumps({"compiled": built, "hash": digest.hexdigest()}))
 """
 
 
-@pytest.fixture(scope="module")
-def built_tree(tmp_path_factory) -> Path:
-    """This tree if every hot module has a current build (an install), else a copy with the modules built."""
-    current, _ = compiled.builds(ROOT)
-    if len(current) == len(compiled.MODULES):
-        return ROOT
-    copy = tmp_path_factory.mktemp("built") / "tree"
+def build_copy(where: Path, **env: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """A copy of the tree without builds, and setup.py's build of it in place."""
+    copy = where / "tree"
     skip = shutil.ignore_patterns("*.so", "__pycache__")
     for part in ("twin", "scenarios", "calibration"):
         shutil.copytree(ROOT / part, copy / part, ignore=skip)
     for part in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / part, copy / part)
     done = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=copy,
-                          capture_output=True, text=True, timeout=1200)
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=1200)
+    return copy, done
+
+
+def test_without_a_c_compiler_the_build_succeeds_and_the_source_runs(tmp_path):
+    copy, done = build_copy(tmp_path, CC="false")  # a compiler that fails every compile
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'building extension "twin.kernel.ps" failed' in done.stderr
+    assert compiled.builds(copy) == ({}, [])
+
+
+@pytest.fixture(scope="module")
+def built_tree(tmp_path_factory) -> Path:
+    """This tree if every hot module has a current build (an install), else a copy with the modules built."""
+    current, _ = compiled.builds(ROOT)
+    if len(current) == len(compiled.MODULES):
+        return ROOT
+    copy, done = build_copy(tmp_path_factory.mktemp("built"))
     assert done.returncode == 0, done.stderr[-2000:]
     built, _ = compiled.builds(copy)
     assert sorted(built) == sorted(compiled.MODULES), done.stderr[-2000:]  # the test extra brings Cython
