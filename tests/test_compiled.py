@@ -165,5 +165,5 @@ def test_a_compiled_class_declares_every_attribute_its_source_sets(module):
     source = compiled.source_of(module)
     classes = assigned(source)
     for name, attributes in declared(source.with_suffix(".pxd")).items():
-        assert classes[name] == attributes, (f"{source.with_suffix('.pxd').name} {name}: declare "
-                                             f"{sorted(classes[name] - attributes)}, drop {sorted(attributes - classes[name])}")
+        missing, extra = sorted(classes[name] - attributes), sorted(attributes - classes[name])
+        assert not missing and not extra, f"{source.stem}.pxd {name}: declare {missing}, drop {extra}"

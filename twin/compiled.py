@@ -3,10 +3,12 @@
 The same `.py` files are the one implementation: an install with a C compiler also builds each module of `MODULES`
 with Cython (setup.py), and Python runs the build in place of the source. A module's `.pxd` beside it only declares
 C types for its classes' attributes and some methods' locals (Cython's augmenting declarations), which is where the
-speed comes from; the arithmetic stays IEEE double in the order written, so results are bit-identical. A build is named after the hash of the
-source it came from (`ps.<hash>.cpython-311-x86_64-linux-gnu.so`, beside `ps.py`): Python's own import never loads
-such a name, and this finder loads it only while the hash still matches. An edited source (an editable install not
-rebuilt) is therefore run as Python, with one warning, and never shadowed by a build of older code.
+speed comes from; the arithmetic stays IEEE double in the order written, so results are bit-identical.
+
+A build is named after the hash of the source it came from (`ps.<hash>.cpython-311-x86_64-linux-gnu.so`, beside
+`ps.py`): Python's own import never loads such a name, and this finder loads it only while the hash still matches.
+An edited source (an editable install not rebuilt) is therefore run as Python, with one warning, and never shadowed
+by a build of older code.
 `SERVETWIN_PURE_PYTHON=1` runs the source even where the builds are current.
 """
 from __future__ import annotations
