@@ -12,11 +12,16 @@ $(PY):
 
 # The demo needs only the base install (every simulation command); the tests add the live adapter, the dashboard,
 # a real TorchServe and a browser.
-$(BASE): pyproject.toml | $(PY)
+# The compiled hot modules (twin/compiled.py) are rebuilt when their source changes: a stale build is never used, and
+# installing again keeps them the fast path.
+HOT := setup.py twin/compiled.py $(wildcard twin/*/*.pxd) \
+	$(patsubst %,%.py,$(subst .,/,$(shell grep -o '"twin\.[a-z_.]*"' twin/compiled.py | tr -d '"')))
+
+$(BASE): pyproject.toml $(HOT) | $(PY)
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-$(TEST): pyproject.toml | $(PY)
+$(TEST): pyproject.toml $(HOT) | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 

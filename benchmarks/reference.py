@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import heapq
 import math
+import os
 import resource
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
+from twin import compiled
 from twin.config.loader import load_scenario
 from twin.config.schema import Scenario
 from twin.core.world import World
@@ -108,7 +110,14 @@ def best(runs: list[Speed]) -> Speed:
     return min(runs, key=lambda s: s.cpu_s)
 
 
+def compiled_modules() -> list[str]:
+    """The hot modules running from their compiled builds in this process (twin/compiled.py)."""
+    return [name for name in compiled.MODULES if not sys.modules[name].__file__.endswith(".py")]
+
+
 def side_by_side(args) -> None:
+    print(f"compiled: {len(compiled_modules())} of the {len(compiled.MODULES)} hot modules "
+          "(SERVETWIN_PURE_PYTHON=1 runs their source)")
     reference, control = load_scenario(SCENARIO), load_scenario(WITH_CONTROL)
     rate = reference.workload[0].rate_rps
     rows: dict[str, list[Speed]] = {"twin": [], "+ control": [], "bare M/M/c": []}
@@ -127,7 +136,12 @@ def side_by_side(args) -> None:
 
 def opcodes(args) -> None:
     """Python bytecodes and calls per request, counted (sys.settrace) over the reference and control scenarios: a
-    measure of the hot path's cost that does not move with the machine's load, for before/after comparisons."""
+    measure of the hot path's cost that does not move with the machine's load, for before/after comparisons.
+    Compiled code runs no opcodes, so the count is of the source, in a process that runs it."""
+    if compiled_modules():
+        subprocess.run([sys.executable, __file__, "--only", "opcodes"], check=True,
+                       env={**os.environ, "SERVETWIN_PURE_PYTHON": "1"})
+        return
     for path in (SCENARIO, WITH_CONTROL):
         world = World(load_scenario(path).model_copy(update={"duration_s": 12.0, "warmup_s": 0.0}))
         world.run(until=2.0)  # past the start-up: the counts are of the steady state

@@ -150,7 +150,7 @@ class TorchServe:
         worker.generation += 1  # invalidates the batch-delay timer
         now = worker.batch_started = self.env._now
         batch = worker.batch
-        waited = now - batch[0].arrival if len(batch) == 1 else sum(now - request.arrival for request in batch)
+        waited = now - batch[0].arrival if len(batch) == 1 else sum([now - request.arrival for request in batch])
         self.counters.queue_latency_us += waited * 1e6
         self.busy += 1
         self.holder = None  # _release_lock, inlined for the common case of no worker waiting for the lock

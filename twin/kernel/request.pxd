@@ -1,0 +1,2 @@
+cdef class Request:
+    cdef public object arrival, source, pod
