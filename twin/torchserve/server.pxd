@@ -15,6 +15,7 @@ cdef class Counters:
 @cython.final
 cdef class TorchServe:
     cdef public object env, profile, config, _deliver, queue, waiting, busy, workers, _batch_size, _queue_size, _spin
+    cdef public object _batch
     cdef public SharedProcessor cpu
     cdef public Counters counters
     cdef public Draws draws
